@@ -1,0 +1,188 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+)
+
+// Exchange is a request that passed validation, kept to validate its
+// response.
+type Exchange struct {
+	input *openapi3filter.RequestValidationInput
+}
+
+// OperationID returns the operationId of the matched operation.
+func (e *Exchange) OperationID() string { return e.input.Route.Operation.OperationID }
+
+// CheckRequest validates r against the spec. On success r's body holds the
+// validated JSON value re-encoded (defaults included), so a handler binds
+// exactly what was validated. On failure it returns an *spotzee.Error with
+// the catalogue code a server answers with (404/405 for unknown paths and
+// methods, 401 for a missing bearer, 400 or 422 for bad input); r's body is
+// then consumed.
+func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchange, error) {
+	rr := v.routed(r)
+	route, pathParams, err := v.router.FindRoute(rr)
+	if err != nil {
+		return nil, routeError(err, v.allowed(rr))
+	}
+	if err := v.readBody(r, rr); err != nil {
+		return nil, err
+	}
+	if err := v.checkUnknownQuery(route.Operation, rr); err != nil {
+		return nil, err
+	}
+	input := &openapi3filter.RequestValidationInput{
+		Request:    rr,
+		PathParams: pathParams,
+		Route:      route,
+		Options:    v.options,
+	}
+	verr := openapi3filter.ValidateRequest(ctx, input)
+	if rr != r {
+		// kin-openapi sets defaults on the routed copy's query and body.
+		r.URL.RawQuery = rr.URL.RawQuery
+		r.Body, r.ContentLength, r.GetBody = rr.Body, rr.ContentLength, rr.GetBody
+	}
+	if err := v.checkEmpty(route.Operation, r); err != nil {
+		verr = errors.Join(err, verr)
+	}
+	if verr != nil {
+		return nil, classify(verr)
+	}
+	if err := rebindBody(r); err != nil {
+		return nil, err
+	}
+	return &Exchange{input: input}, nil
+}
+
+// readBody caps, reads and checks the body before validation, so an
+// oversized or non-UTF-8 body is refused before it is parsed.
+func (v *Validator) readBody(r, rr *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
+	_ = r.Body.Close()
+	if err != nil {
+		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
+	}
+	if int64(len(data)) > v.maxBody {
+		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat,
+			"The request body is larger than %d bytes.", v.maxBody)
+	}
+	if !utf8.Valid(data) {
+		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not valid UTF-8.")
+	}
+	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	r.Body, _ = getBody()
+	r.GetBody, r.ContentLength = getBody, int64(len(data))
+	if rr != r {
+		rr.Body, rr.GetBody, rr.ContentLength = r.Body, r.GetBody, r.ContentLength
+	}
+	return nil
+}
+
+// rebindBody replaces the body with the validated value re-encoded, so the
+// bytes a handler decodes are the value kin-openapi validated: no duplicate
+// or differently-cased member can slip past validation into a struct.
+func rebindBody(r *http.Request) error {
+	vb, ok := r.Body.(interface{ ValidatedValue() any })
+	if !ok {
+		return nil
+	}
+	data, err := json.Marshal(vb.ValidatedValue())
+	if err != nil {
+		return fmt.Errorf("validate: re-encode validated body: %w", err)
+	}
+	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	r.Body, _ = getBody()
+	r.GetBody, r.ContentLength = getBody, int64(len(data))
+	return nil
+}
+
+// checkUnknownQuery refuses query parameters the operation does not declare.
+func (v *Validator) checkUnknownQuery(op *openapi3.Operation, r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	known := v.queryParams[op]
+	var unknown []string
+	for name := range r.URL.Query() {
+		if !known[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	return spotzee.ParamErrorf(spotzee.CodeParameterUnknown, unknown[0],
+		"Unknown query parameter %q.", unknown[0])
+}
+
+// checkEmpty refuses header and query parameters that are sent but empty
+// where the schema forbids the empty string.
+func (v *Validator) checkEmpty(op *openapi3.Operation, r *http.Request) error {
+	for _, p := range v.emptyChecked[op] {
+		var values []string
+		if p.In == openapi3.ParameterInHeader {
+			values = r.Header.Values(p.Name)
+		} else {
+			values = r.URL.Query()[p.Name]
+		}
+		if len(values) > 0 && values[0] == "" {
+			return &openapi3filter.RequestError{Parameter: p, Err: openapi3filter.ErrInvalidEmptyValue,
+				Reason: openapi3filter.ErrInvalidEmptyValue.Error()}
+		}
+	}
+	return nil
+}
+
+// allowed lists the methods the spec defines on r's path, for Allow.
+func (v *Validator) allowed(r *http.Request) []string {
+	var methods []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: r.URL, Header: http.Header{}}
+		if _, _, err := v.router.FindRoute(probe); err == nil {
+			methods = append(methods, m)
+		}
+	}
+	return methods
+}
+
+// MethodNotAllowed is the error CheckRequest returns for a method the path
+// does not support; Allow lists the methods it does.
+type MethodNotAllowed struct {
+	Err   *spotzee.Error
+	Allow []string
+}
+
+// Error implements error.
+func (e *MethodNotAllowed) Error() string { return e.Err.Error() }
+
+// Unwrap returns the catalogue error.
+func (e *MethodNotAllowed) Unwrap() error { return e.Err }
+
+func routeError(err error, allow []string) error {
+	var re *routers.RouteError
+	if errors.As(err, &re) && re.Reason == routers.ErrMethodNotAllowed.Error() && len(allow) > 0 {
+		e := spotzee.Errorf(spotzee.CodeResourceMissing, "This method is not allowed on this path.")
+		e.Status = http.StatusMethodNotAllowed
+		return &MethodNotAllowed{Err: e, Allow: allow}
+	}
+	return spotzee.Errorf(spotzee.CodeResourceMissing, "No such path in this API.")
+}

@@ -1,0 +1,204 @@
+// Package validate checks HTTP requests and responses against the OpenAPI
+// document with kin-openapi: as server middleware (Middleware), as a client
+// round tripper (Transport) and directly in tests (CheckRequest,
+// CheckResponse). The document is loaded, validated and routed once per
+// Validator; a Validator is safe for concurrent use.
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+)
+
+// DefaultPathPrefix is the path of the spec's server URL: requests whose
+// path starts with it are routed as if it were absent.
+const DefaultPathPrefix = "/api/client"
+
+// DefaultMaxBodyBytes caps request bodies before they are validated.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Authenticator checks a bearer token that is well-formed on the wire. It
+// returns a non-nil error to refuse the token (answered 401
+// authentication_required). It must not put the token in the error.
+type Authenticator func(ctx context.Context, token string) error
+
+// Option configures a Validator.
+type Option func(*Validator)
+
+// WithPathPrefix sets the path prefix stripped before routing (default
+// DefaultPathPrefix). Paths without the prefix are routed as they are.
+func WithPathPrefix(prefix string) Option {
+	return func(v *Validator) { v.prefix = strings.TrimSuffix(prefix, "/") }
+}
+
+// WithMaxBodyBytes caps request bodies (default DefaultMaxBodyBytes).
+func WithMaxBodyBytes(n int64) Option { return func(v *Validator) { v.maxBody = n } }
+
+// WithAuthenticator adds a check of the bearer token to the check of the
+// scheme itself.
+func WithAuthenticator(a Authenticator) Option { return func(v *Validator) { v.auth = a } }
+
+// Validator validates requests and responses against one OpenAPI document.
+type Validator struct {
+	doc     *openapi3.T
+	router  routers.Router
+	prefix  string
+	maxBody int64
+	auth    Authenticator
+	options *openapi3filter.Options
+	// queryParams lists, per operation, the query parameters it declares.
+	queryParams map[*openapi3.Operation]map[string]bool
+	// emptyChecked lists, per operation, the header and query parameters
+	// whose schema forbids the empty string (kin-openapi treats an empty
+	// header as absent).
+	emptyChecked map[*openapi3.Operation][]*openapi3.Parameter
+}
+
+// New returns a Validator for the module's embedded openapi.yaml. It returns
+// an error if the document does not load or does not validate.
+func New(opts ...Option) (*Validator, error) {
+	return NewFromSpec(spotzee.OpenAPISpec, opts...)
+}
+
+var defaultValidator = sync.OnceValues(func() (*Validator, error) { return New() })
+
+// Default returns a shared Validator for the embedded spec with default
+// options, built on first use. It returns the same error New would.
+func Default() (*Validator, error) { return defaultValidator() }
+
+// NewFromSpec returns a Validator for the OpenAPI 3.0 document in spec. It
+// returns an error if the document does not load or does not validate.
+func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(spec)
+	if err != nil {
+		return nil, fmt.Errorf("validate: load spec: %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("validate: invalid spec: %w", err)
+	}
+	// Route on the path alone: the server URL names the production host.
+	doc.Servers = nil
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("validate: build router: %w", err)
+	}
+	v := &Validator{
+		doc:          doc,
+		router:       router,
+		prefix:       DefaultPathPrefix,
+		maxBody:      DefaultMaxBodyBytes,
+		queryParams:  map[*openapi3.Operation]map[string]bool{},
+		emptyChecked: map[*openapi3.Operation][]*openapi3.Parameter{},
+	}
+	for _, opt := range opts {
+		opt(v)
+	}
+	v.options = &openapi3filter.Options{
+		AuthenticationFunc:    v.authenticate,
+		IncludeResponseStatus: true,
+		MultiError:            true,
+		KeepValidatedValue:    true,
+	}
+	v.options.WithCustomSchemaErrorFunc(safeSchemaMessage)
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			query := map[string]bool{}
+			for _, p := range append(item.Parameters, op.Parameters...) {
+				param := p.Value
+				if param.In == openapi3.ParameterInQuery {
+					query[param.Name] = true
+				}
+				if (param.In == openapi3.ParameterInHeader || param.In == openapi3.ParameterInQuery) &&
+					param.Schema != nil && param.Schema.Value.MinLength > 0 {
+					v.emptyChecked[op] = append(v.emptyChecked[op], param)
+				}
+			}
+			v.queryParams[op] = query
+		}
+	}
+	return v, nil
+}
+
+// Doc returns the loaded document (servers removed). Callers must not
+// modify it.
+func (v *Validator) Doc() *openapi3.T { return v.doc }
+
+// safeSchemaMessage formats a schema error without the offending value, so
+// a secret in a request or response never reaches an error message.
+func safeSchemaMessage(err *openapi3.SchemaError) string {
+	reason := err.Reason
+	if reason == "" {
+		reason = fmt.Sprintf("does not match schema %q", err.SchemaField)
+	}
+	if p := err.JSONPointer(); len(p) > 0 {
+		return fmt.Sprintf("%s: %s", strings.Join(p, "."), reason)
+	}
+	return reason
+}
+
+// errNoBearer is the reason given for a missing or malformed Authorization
+// header.
+var errNoBearer = errors.New("an Authorization header of the form \"Bearer <key>\" is required")
+
+func (v *Validator) authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+	token, ok := BearerToken(in.RequestValidationInput.Request.Header.Get("Authorization"))
+	if !ok {
+		return errNoBearer
+	}
+	if v.auth != nil {
+		if err := v.auth(ctx, token); err != nil {
+			return fmt.Errorf("the API key was refused: %w", err)
+		}
+	}
+	return nil
+}
+
+// BearerToken extracts the token from an Authorization header value of the
+// form "Bearer <token>" (scheme case-insensitive). It reports false when the
+// value is missing, uses another scheme, or the token is empty or holds
+// characters outside the RFC 6750 token68 set.
+func BearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	if token == "" || len(token) > 512 {
+		return "", false
+	}
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("-._~+/=", c) >= 0) {
+			return "", false
+		}
+	}
+	return token, true
+}
+
+// routed returns a shallow copy of r whose path has the prefix stripped,
+// for the router and kin-openapi to see.
+func (v *Validator) routed(r *http.Request) *http.Request {
+	if v.prefix == "" || !strings.HasPrefix(r.URL.Path, v.prefix+"/") {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path = strings.TrimPrefix(u.Path, v.prefix)
+	u.RawPath = ""
+	r2.URL = &u
+	return r2
+}
