@@ -13,7 +13,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 )
@@ -177,9 +176,10 @@ func (e *MethodNotAllowed) Error() string { return e.Err.Error() }
 // Unwrap returns the catalogue error.
 func (e *MethodNotAllowed) Unwrap() error { return e.Err }
 
-func routeError(err error, allow []string) error {
-	var re *routers.RouteError
-	if errors.As(err, &re) && re.Reason == routers.ErrMethodNotAllowed.Error() && len(allow) > 0 {
+// routeError answers a request the router did not match: 405 when the path
+// exists with other methods, else 404.
+func routeError(_ error, allow []string) error {
+	if len(allow) > 0 {
 		e := spotzee.Errorf(spotzee.CodeResourceMissing, "This method is not allowed on this path.")
 		e.Status = http.StatusMethodNotAllowed
 		return &MethodNotAllowed{Err: e, Allow: allow}
