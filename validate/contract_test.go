@@ -455,4 +455,3 @@ func newRawServer(t *testing.T, s *stub) *client.ClientWithResponses {
 	require.NoError(t, err)
 	return c
 }
-
