@@ -629,10 +629,10 @@ type ListApiKeysParams struct {
 	// Limit Page size, 1 to 100; `-1` asks for every key (refused above 1000 keys). Above 100 is `400 parameter_invalid_format`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Sort Field to order by, one of the indexed fields `id`, `name`, `created_at`, `updated_at`; a leading `-` sorts descending. Unknown fields are `400 parameter_invalid_format`.
+	// Sort Field to order by, one of the indexed fields `id`, `name`, `created_at`, `updated_at`; a leading `-` sorts descending. Without `sort`, keys are listed newest first (`-created_at`). Unknown fields are `400 parameter_invalid_format`.
 	Sort *Sort `form:"sort,omitempty" json:"sort,omitempty"`
 
-	// Direction Sort order; `desc` by default for keys.
+	// Direction Sort order for `sort`; `asc` unless `sort` has a `-` prefix. A `direction` that contradicts the prefix is `400 parameter_invalid_format`.
 	Direction *ListApiKeysParamsDirection `form:"direction,omitempty" json:"direction,omitempty"`
 
 	// Q Free-text search, case-insensitive, over `name` and `description`.
@@ -783,10 +783,11 @@ type ClientInterface interface {
 	// for; a cursor that is malformed, forged or from another project or sort is
 	// `400 parameter_invalid_format`.
 	//
-	// Default order is `created_at` descending (newest first), ties broken by `id`.
-	// `sort` accepts `id`, `name`, `created_at` and `updated_at`, optionally prefixed
-	// with `-` for descending; `direction` sets the order explicitly, and a `direction`
-	// that contradicts a `-` prefix is `400 parameter_invalid_format`.
+	// Without `sort`, keys are listed by `created_at` descending (newest first); ties
+	// are always broken by `id` in the same direction. `sort` accepts `id`, `name`,
+	// `created_at` and `updated_at`, ascending unless prefixed with `-`; `direction`
+	// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
+	// `400 parameter_invalid_format`.
 	//
 	// `limit=-1` returns every key in one page, but is refused with
 	// `400 parameter_invalid_format` when the project holds more than 1000 live keys.
@@ -893,10 +894,11 @@ type ClientInterface interface {
 // for; a cursor that is malformed, forged or from another project or sort is
 // `400 parameter_invalid_format`.
 //
-// Default order is `created_at` descending (newest first), ties broken by `id`.
-// `sort` accepts `id`, `name`, `created_at` and `updated_at`, optionally prefixed
-// with `-` for descending; `direction` sets the order explicitly, and a `direction`
-// that contradicts a `-` prefix is `400 parameter_invalid_format`.
+// Without `sort`, keys are listed by `created_at` descending (newest first); ties
+// are always broken by `id` in the same direction. `sort` accepts `id`, `name`,
+// `created_at` and `updated_at`, ascending unless prefixed with `-`; `direction`
+// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
+// `400 parameter_invalid_format`.
 //
 // `limit=-1` returns every key in one page, but is refused with
 // `400 parameter_invalid_format` when the project holds more than 1000 live keys.
@@ -1537,10 +1539,11 @@ type ClientWithResponsesInterface interface {
 	// for; a cursor that is malformed, forged or from another project or sort is
 	// `400 parameter_invalid_format`.
 	//
-	// Default order is `created_at` descending (newest first), ties broken by `id`.
-	// `sort` accepts `id`, `name`, `created_at` and `updated_at`, optionally prefixed
-	// with `-` for descending; `direction` sets the order explicitly, and a `direction`
-	// that contradicts a `-` prefix is `400 parameter_invalid_format`.
+	// Without `sort`, keys are listed by `created_at` descending (newest first); ties
+	// are always broken by `id` in the same direction. `sort` accepts `id`, `name`,
+	// `created_at` and `updated_at`, ascending unless prefixed with `-`; `direction`
+	// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
+	// `400 parameter_invalid_format`.
 	//
 	// `limit=-1` returns every key in one page, but is refused with
 	// `400 parameter_invalid_format` when the project holds more than 1000 live keys.
@@ -2452,10 +2455,11 @@ func (r UpdateApiKeyResponse) ContentType() string {
 // for; a cursor that is malformed, forged or from another project or sort is
 // `400 parameter_invalid_format`.
 //
-// Default order is `created_at` descending (newest first), ties broken by `id`.
-// `sort` accepts `id`, `name`, `created_at` and `updated_at`, optionally prefixed
-// with `-` for descending; `direction` sets the order explicitly, and a `direction`
-// that contradicts a `-` prefix is `400 parameter_invalid_format`.
+// Without `sort`, keys are listed by `created_at` descending (newest first); ties
+// are always broken by `id` in the same direction. `sort` accepts `id`, `name`,
+// `created_at` and `updated_at`, ascending unless prefixed with `-`; `direction`
+// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
+// `400 parameter_invalid_format`.
 //
 // `limit=-1` returns every key in one page, but is refused with
 // `400 parameter_invalid_format` when the project holds more than 1000 live keys.
