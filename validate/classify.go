@@ -22,20 +22,29 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 // field failure is listed in errors[].
 func classify(err error) error {
 	var (
-		auth   error
-		params []*spotzee.Error
-		fields []spotzee.FieldError
-		body   *spotzee.Error
+		auth    error
+		authErr *spotzee.Error
+		params  []*spotzee.Error
+		fields  []spotzee.FieldError
+		body    *spotzee.Error
 	)
 	for _, e := range flatten(err) {
 		var se *openapi3filter.SecurityRequirementsError
 		var re *openapi3filter.RequestError
 		var ce *spotzee.Error
 		switch {
+		case errors.As(e, &se):
+			// An Authenticator may refuse with its own catalogue error (403,
+			// 429); that one wins over the generic 401.
+			if errors.As(e, &ce) {
+				if authErr == nil || spotzee.ErrorCode(authErr) == spotzee.CodeAuthenticationRequired {
+					authErr = ce
+				}
+			} else if auth == nil {
+				auth = e
+			}
 		case errors.As(e, &ce):
 			params = append(params, ce)
-		case errors.As(e, &se):
-			auth = e
 		case errors.As(e, &re) && re.Parameter != nil:
 			params = append(params, paramError(re))
 		case errors.As(e, &re) && re.RequestBody != nil:
@@ -49,6 +58,8 @@ func classify(err error) error {
 		}
 	}
 	switch {
+	case authErr != nil:
+		return authErr
 	case auth != nil:
 		return spotzee.Errorf(spotzee.CodeAuthenticationRequired,
 			"A valid API key is required: send Authorization: Bearer <key>.")

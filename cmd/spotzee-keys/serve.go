@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/ratelimit"
+	"github.com/spotzeekit/spotzee-keys/refserver"
+)
+
+// SecretEnv names the environment variable that may hold the server secret
+// as 64 hex characters.
+const SecretEnv = "SPOTZEE_KEYS_SECRET"
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	dbPath := fs.String("db", "spotzee-keys.db", `SQLite database file, or ":memory:"`)
+	secretFile := fs.String("secret-file", "", "file holding the server secret (default: DB path + \".secret\"; created if absent; env "+SecretEnv+" overrides)")
+	keyFile := fs.String("bootstrap-key-file", "", "also write the first admin key to this file (mode 0600) on first start")
+	rateLimits := fs.String("rate-limits", "on", `"on" (the tiers) or "off"`)
+	rateRead := fs.Int("rate-limit-read", 0, "override: read requests allowed per window for every key (0: by tier)")
+	rateWrite := fs.Int("rate-limit-write", 0, "override: write requests allowed per window for every key (0: by tier)")
+	rateWindow := fs.Duration("rate-window", 10*time.Second, "rate-limit sliding window")
+	validateResponses := fs.Bool("validate-responses", false, "validate every response against the spec (a violation becomes a 500 and an error log)")
+	logFormat := fs.String("log-format", "text", `access log format: "text" or "json"`)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := newLogger(stderr, *logFormat)
+	secret, err := loadSecret(*dbPath, *secretFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
+		return 1
+	}
+	rl := ratelimit.Config{Window: *rateWindow, Disabled: *rateLimits == "off"}
+	if *rateRead > 0 || *rateWrite > 0 {
+		rl.Override = &ratelimit.Limits{ReadPerWindow: *rateRead, WritePerWindow: *rateWrite}
+	}
+	srv, err := refserver.Open(ctx, refserver.Config{
+		DBPath: *dbPath, Secret: secret, RateLimits: rl, ValidateResponses: *validateResponses, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+	b, created, err := srv.BootstrapIfEmpty(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys serve: bootstrap: %v\n", err)
+		return 1
+	}
+	if created {
+		fmt.Fprintf(stdout, "Created project %d with an admin secret key. It is shown once; store it now:\n\n  %s\n\n", b.Project.ID, b.Admin.Value)
+		if *keyFile != "" {
+			if err := os.WriteFile(*keyFile, []byte(b.Admin.Value+"\n"), 0o600); err != nil {
+				fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
+				return 1
+			}
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
+		return 1
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "Serving the Spotzee API-keys reference server on http://%s/api/client (spec: /api/openapi.json)\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
+		return 1
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "spotzee-keys serve: shutdown: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// loadSecret returns the server secret: from SPOTZEE_KEYS_SECRET, else from
+// the secret file (created with a random secret, mode 0600, when absent).
+// An in-memory database without either gets a random secret.
+func loadSecret(dbPath, secretFile string) ([]byte, error) {
+	if env := os.Getenv(SecretEnv); env != "" {
+		b, err := hex.DecodeString(strings.TrimSpace(env))
+		if err != nil || len(b) != refserver.SecretSize {
+			return nil, fmt.Errorf("%s must be %d hex characters", SecretEnv, 2*refserver.SecretSize)
+		}
+		return b, nil
+	}
+	if secretFile == "" {
+		if dbPath == ":memory:" {
+			return nil, nil
+		}
+		secretFile = dbPath + ".secret"
+	}
+	data, err := os.ReadFile(secretFile)
+	if errors.Is(err, os.ErrNotExist) {
+		secret := make([]byte, refserver.SecretSize)
+		_, _ = rand.Read(secret)
+		if err := os.WriteFile(secretFile, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("write secret file: %w", err)
+		}
+		return secret, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read secret file: %w", err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(b) != refserver.SecretSize {
+		return nil, fmt.Errorf("secret file %s must hold %d hex characters", secretFile, 2*refserver.SecretSize)
+	}
+	return b, nil
+}
+
+func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", "spotzee-keys.db", "SQLite database file")
+	project := fs.String("project", "Project", "name of the new project")
+	tier := fs.String("tier", "starter", "rate-limit tier: starter, professional or enterprise")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	srv, err := refserver.Open(ctx, refserver.Config{DBPath: *dbPath, RateLimits: ratelimit.Config{Disabled: true}})
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+	b, err := srv.Bootstrap(ctx, *project, spotzee.Tier(*tier))
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, b.Admin.Value)
+	return 0
+}

@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/internal/ulid"
+	"github.com/spotzeekit/spotzee-keys/problem"
+	"github.com/spotzeekit/spotzee-keys/ratelimit"
+)
+
+// CurrentVersion is the API release served when a request names none.
+const CurrentVersion = "2026-04-28"
+
+// KnownVersions lists the API releases this server accepts.
+var KnownVersions = map[string]bool{CurrentVersion: true}
+
+// ClientTypes lists the recognised x-spotzee-client-type values; anything
+// else counts as "unknown".
+var ClientTypes = map[string]bool{
+	"mcp": true, "mobile": true, "sdk-js": true, "sdk-android": true, "sdk-ios": true, "cli": true, "unknown": true,
+}
+
+// state is what the middleware learns about a request, shared through its
+// context with the layers below.
+type state struct {
+	requestID  string
+	version    string
+	clientType string
+	method     string
+	caller     spotzee.APIKey
+	// authenticated is set once caller holds a live admin-or-lower key.
+	authenticated bool
+	rate          ratelimit.Decision
+	rated         bool
+	// replayOf, when set, is the request id of the response being replayed.
+	replayOf string
+}
+
+type stateKey struct{}
+
+// stateFrom returns the request state; a zero state when the request did not
+// pass through the conventions middleware.
+func stateFrom(ctx context.Context) *state {
+	if st, ok := ctx.Value(stateKey{}).(*state); ok {
+		return st
+	}
+	return &state{version: CurrentVersion}
+}
+
+// RequestID returns the request id of ctx, "" outside a request.
+func RequestID(ctx context.Context) string { return stateFrom(ctx).requestID }
+
+// ClientType returns the recognised x-spotzee-client-type of a header value.
+func ClientType(header string) string {
+	if ClientTypes[header] {
+		return header
+	}
+	return "unknown"
+}
+
+var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// checkVersion returns the version a request asks for, or the catalogue
+// error for a value that is not a date or not a release.
+func checkVersion(h http.Header) (string, error) {
+	values := h.Values("Spotzee-Version")
+	if len(values) == 0 {
+		return CurrentVersion, nil
+	}
+	v := values[0]
+	if _, err := time.Parse(time.DateOnly, v); err != nil || !datePattern.MatchString(v) || len(values) > 1 {
+		return CurrentVersion, spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "Spotzee-Version",
+			"Spotzee-Version must be one date, YYYY-MM-DD.")
+	}
+	if !KnownVersions[v] {
+		return CurrentVersion, spotzee.ParamErrorf(spotzee.CodeVersionUnsupported, "Spotzee-Version",
+			"Spotzee-Version %s is not a release of this API; the current release is %s.", v, CurrentVersion)
+	}
+	return v, nil
+}
+
+// stampWriter sets the convention headers at the moment the status is
+// written, so they hold whatever layer below writes the response, and
+// records the status for the access log.
+type stampWriter struct {
+	http.ResponseWriter
+	st          *state
+	status      int
+	wroteHeader bool
+	bytes       int
+}
+
+func (w *stampWriter) WriteHeader(status int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader, w.status = true, status
+	h := w.Header()
+	id := w.st.requestID
+	if w.st.replayOf != "" {
+		id = w.st.replayOf
+	}
+	h.Set(problem.RequestIDHeader, id)
+	h.Set("Spotzee-Version", w.st.version)
+	if w.st.rated && w.st.rate.Enforced {
+		h.Set("X-RateLimit-Limit", strconv.Itoa(w.st.rate.Limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(w.st.rate.Remaining))
+		h.Set("X-RateLimit-Reset", strconv.Itoa(w.st.rate.ResetSeconds()))
+		h.Set("X-RateLimit-Tier", string(w.st.rate.Tier))
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *stampWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *stampWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// conventions is the outermost layer: request id, version, client type,
+// panic recovery and the access log.
+func conventions(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		st := &state{
+			requestID:  "req_" + ulid.Make(start),
+			clientType: ClientType(r.Header.Get("x-spotzee-client-type")),
+			method:     r.Method,
+		}
+		w := &stampWriter{ResponseWriter: rw, st: st}
+		version, verr := checkVersion(r.Header)
+		st.version = version
+		w.Header().Set(problem.RequestIDHeader, st.requestID)
+		w.Header().Set("Spotzee-Version", st.version)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic serving request",
+					slog.String("request_id", st.requestID), slog.String("panic", fmt.Sprint(p)),
+					slog.String("stack", string(debug.Stack())))
+				if !w.wroteHeader {
+					clear(w.Header())
+					w.Header().Set(problem.RequestIDHeader, st.requestID)
+					problem.Write(w, spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred."))
+				}
+			}
+			attrs := []slog.Attr{
+				slog.String("request_id", st.requestID),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", w.status),
+				slog.Int("bytes", w.bytes),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("client_type", st.clientType),
+			}
+			if st.authenticated {
+				attrs = append(attrs, slog.Int64("api_key_id", st.caller.ID), slog.Int64("project_id", st.caller.ProjectID))
+			}
+			if st.replayOf != "" {
+				attrs = append(attrs, slog.String("replay_of", st.replayOf))
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		}()
+		if verr != nil {
+			problem.Write(w, verr)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	})
+}
+

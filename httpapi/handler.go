@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/keys"
+	"github.com/spotzeekit/spotzee-keys/problem"
+	"github.com/spotzeekit/spotzee-keys/ratelimit"
+	"github.com/spotzeekit/spotzee-keys/server"
+	"github.com/spotzeekit/spotzee-keys/validate"
+)
+
+// APIPrefix is where the API is mounted, as on the real service.
+const APIPrefix = "/api/client"
+
+// Config is what NewHandler assembles.
+type Config struct {
+	// Service is the keys domain logic (required).
+	Service *keys.Service
+	// Tiers looks up a project's rate-limit tier (required with Limiter).
+	Tiers TierSource
+	// Limiter enforces rate limits; nil turns them off.
+	Limiter *ratelimit.Limiter
+	// Idempotency keeps idempotency records; nil ignores Idempotency-Key.
+	Idempotency spotzee.IdempotencyStore
+	// IdempotencySecret is the 32-byte AES-256 key cached responses are
+	// encrypted with (required with Idempotency).
+	IdempotencySecret []byte
+	// ValidateResponses validates every response against the spec too.
+	ValidateResponses bool
+	// OnResponseViolation is called with each response violation.
+	OnResponseViolation func(*http.Request, *validate.ResponseViolation)
+	// MaxBodyBytes caps request bodies (default validate.DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// Logger receives access and error logs (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock for idempotency expiry (default time.Now).
+	Now func() time.Time
+}
+
+// NewHandler returns the whole reference server: the API under APIPrefix,
+// the spec at /api/openapi.yaml and /api/openapi.json, and /healthz. Every
+// error it answers is problem+json. It returns an error when the
+// configuration is incomplete or the spec does not load.
+func NewHandler(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("httpapi: Config.Service is required")
+	}
+	if cfg.Limiter != nil && cfg.Tiers == nil {
+		return nil, errors.New("httpapi: Config.Tiers is required with a Limiter")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	auth := &authenticator{svc: cfg.Service, limiter: cfg.Limiter, tiers: cfg.Tiers, log: log}
+	vopts := []validate.Option{validate.WithAuthenticator(auth.check)}
+	if cfg.MaxBodyBytes > 0 {
+		vopts = append(vopts, validate.WithMaxBodyBytes(cfg.MaxBodyBytes))
+	}
+	v, err := validate.New(vopts...)
+	if err != nil {
+		return nil, err
+	}
+
+	onError := func(w http.ResponseWriter, r *http.Request, err error) {
+		if spotzee.ErrorCode(err) == spotzee.CodeInternalError {
+			log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())), slog.String("error", err.Error()))
+		}
+		problem.Write(w, err)
+	}
+	onBadRequest := func(w http.ResponseWriter, r *http.Request, err error) {
+		problem.Write(w, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request could not be read: %s", safeMessage(err)))
+	}
+	strict := server.NewStrictHandlerWithOptions(NewServer(cfg.Service), nil, server.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc:  onBadRequest,
+		ResponseErrorHandlerFunc: onError,
+	})
+	var api http.Handler = server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
+		BaseURL:          APIPrefix,
+		ErrorHandlerFunc: onBadRequest,
+	})
+	if cfg.Idempotency != nil {
+		s, err := newSealer(cfg.IdempotencySecret)
+		if err != nil {
+			return nil, err
+		}
+		api = &idempotency{store: cfg.Idempotency, sealer: s, now: now, log: log, next: api}
+	}
+	mopts := []validate.MiddlewareOption{validate.WithLogger(log)}
+	if cfg.ValidateResponses {
+		mopts = append(mopts, validate.ValidateResponses())
+	}
+	if cfg.OnResponseViolation != nil {
+		mopts = append(mopts, validate.OnResponseViolation(cfg.OnResponseViolation))
+	}
+	api = v.Middleware(mopts...)(api)
+
+	mux := http.NewServeMux()
+	mux.Handle(APIPrefix+"/", api)
+	mux.HandleFunc("/api/openapi.yaml", getOnly(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(spotzee.OpenAPISpec)
+	}))
+	mux.HandleFunc("/api/openapi.json", getOnly(func(w http.ResponseWriter, r *http.Request) {
+		data, err := specJSON()
+		if err != nil {
+			onError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(data)
+	}))
+	mux.HandleFunc("/healthz", getOnly(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		problem.Write(w, spotzee.Errorf(spotzee.CodeResourceMissing, "No such path; the API is under %s.", APIPrefix))
+	})
+	return conventions(log, mux), nil
+}
+
+// getOnly answers methods other than GET and HEAD with a 405 problem.
+func getOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			e := spotzee.Errorf(spotzee.CodeResourceMissing, "Only GET is allowed on this path.")
+			e.Status = http.StatusMethodNotAllowed
+			problem.Write(w, e)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// specJSON renders the embedded spec as JSON, once.
+var specJSON = sync.OnceValues(func() ([]byte, error) {
+	doc, err := openapi3.NewLoader().LoadFromData(spotzee.OpenAPISpec)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: load spec: %w", err)
+	}
+	return json.Marshal(doc)
+})
+
+// safeMessage describes a parse error without echoing request values.
+func safeMessage(err error) string {
+	var pe *server.InvalidParamFormatError
+	if errors.As(err, &pe) {
+		return "parameter " + pe.ParamName + " has an invalid format"
+	}
+	return "malformed request"
+}

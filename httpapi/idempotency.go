@@ -1,0 +1,188 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/problem"
+)
+
+// IdempotencyTTL is how long a response stays replayable.
+const IdempotencyTTL = 24 * time.Hour
+
+// cachedResponse is what a replay sends again.
+type cachedResponse struct {
+	Status      int    `json:"s"`
+	RequestID   string `json:"r"`
+	ContentType string `json:"c"`
+	Body        []byte `json:"b"`
+}
+
+// sealer encrypts cached responses with AES-256-GCM, so a replayable create
+// response (which holds a full key value) is never at rest in plaintext.
+type sealer struct{ aead cipher.AEAD }
+
+func newSealer(key []byte) (*sealer, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: idempotency cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: idempotency cipher: %w", err)
+	}
+	return &sealer{aead: aead}, nil
+}
+
+// ad binds a sealed record to its API key and idempotency key.
+func ad(apiKeyID int64, key string) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(apiKeyID))
+	return append(b, key...)
+}
+
+func (s *sealer) seal(plain []byte, apiKeyID int64, key string) []byte {
+	nonce := make([]byte, s.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return s.aead.Seal(nonce, nonce, plain, ad(apiKeyID, key))
+}
+
+func (s *sealer) open(sealed []byte, apiKeyID int64, key string) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < n {
+		return nil, errors.New("sealed record too short")
+	}
+	return s.aead.Open(nil, sealed[:n], sealed[n:], ad(apiKeyID, key))
+}
+
+// idempotency replays POST and PATCH responses for a repeated
+// Idempotency-Key, scoped to the calling API key. It runs after validation
+// and authentication, so the body it hashes is the validated, re-encoded
+// JSON (the same value in any member order or spacing hashes the same).
+type idempotency struct {
+	store  spotzee.IdempotencyStore
+	sealer *sealer
+	now    func() time.Time
+	log    *slog.Logger
+	next   http.Handler
+}
+
+func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	keys := r.Header.Values("Idempotency-Key")
+	if (r.Method != http.MethodPost && r.Method != http.MethodPatch) || len(keys) == 0 {
+		m.next.ServeHTTP(w, r)
+		return
+	}
+	st := stateFrom(r.Context())
+	key := keys[0]
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		problem.Write(w, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read."))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.New()
+	fmt.Fprintf(sum, "%s\n%s\n", r.Method, r.URL.Path)
+	sum.Write(body)
+	hash := sum.Sum(nil)
+
+	now := m.now().UTC()
+	existing, created, err := m.store.BeginIdempotent(r.Context(), spotzee.IdempotencyRecord{
+		APIKeyID: st.caller.ID, Key: key, RequestHash: hash, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
+	}, now)
+	if err != nil {
+		m.fail(w, r, "begin idempotent request", err)
+		return
+	}
+	if !created {
+		m.replay(w, r, st, existing, key, hash)
+		return
+	}
+	rec := &teeWriter{ResponseWriter: w, status: http.StatusOK}
+	finished := false
+	defer func() {
+		if !finished {
+			// A panic below: the response is not cached; let a retry run.
+			_ = m.store.AbandonIdempotent(r.Context(), st.caller.ID, key)
+		}
+	}()
+	m.next.ServeHTTP(rec, r)
+	finished = true
+	if rec.status >= 500 || rec.status == http.StatusTooManyRequests {
+		if err := m.store.AbandonIdempotent(r.Context(), st.caller.ID, key); err != nil {
+			m.log.ErrorContext(r.Context(), "abandon idempotent request", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
+		}
+		return
+	}
+	plain, _ := json.Marshal(cachedResponse{Status: rec.status, RequestID: st.requestID,
+		ContentType: w.Header().Get("Content-Type"), Body: rec.body.Bytes()})
+	if err := m.store.FinishIdempotent(r.Context(), st.caller.ID, key, m.sealer.seal(plain, st.caller.ID, key)); err != nil {
+		m.log.ErrorContext(r.Context(), "store idempotent response", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
+	}
+}
+
+func (m *idempotency) replay(w http.ResponseWriter, r *http.Request, st *state, existing spotzee.IdempotencyRecord, key string, hash []byte) {
+	switch {
+	case !bytes.Equal(existing.RequestHash, hash):
+		problem.Write(w, spotzee.ParamErrorf(spotzee.CodeIdempotencyKeyMismatch, "Idempotency-Key",
+			"This Idempotency-Key was used with another request; use a new key for a new request."))
+		return
+	case !existing.Done:
+		e := spotzee.ParamErrorf(spotzee.CodeIdempotencyInProgress, "Idempotency-Key",
+			"The first request with this Idempotency-Key is still running; retry shortly.")
+		e.RetryAfter = 1
+		problem.Write(w, e)
+		return
+	}
+	plain, err := m.sealer.open(existing.Response, st.caller.ID, key)
+	var cached cachedResponse
+	if err == nil {
+		err = json.Unmarshal(plain, &cached)
+	}
+	if err != nil {
+		m.fail(w, r, "open cached response", err)
+		return
+	}
+	st.replayOf = cached.RequestID
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.Header().Set("Content-Type", cached.ContentType)
+	w.WriteHeader(cached.Status)
+	_, _ = w.Write(cached.Body)
+}
+
+func (m *idempotency) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	m.log.ErrorContext(r.Context(), what, slog.String("request_id", RequestID(r.Context())), slog.String("error", err.Error()))
+	problem.Write(w, spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred."))
+}
+
+// teeWriter passes a response through and keeps a copy of it.
+type teeWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (t *teeWriter) WriteHeader(status int) {
+	if !t.wroteHeader {
+		t.status, t.wroteHeader = status, true
+	}
+	t.ResponseWriter.WriteHeader(status)
+}
+
+func (t *teeWriter) Write(p []byte) (int, error) {
+	t.wroteHeader = true
+	t.body.Write(p)
+	return t.ResponseWriter.Write(p)
+}

@@ -1,0 +1,216 @@
+// Package keys is the domain logic of project API keys: it makes key values,
+// authenticates bearer tokens, enforces the admin role, and pages through
+// keys with signed cursors. It stores nothing itself (see spotzee.Store) and
+// knows nothing of HTTP.
+package keys
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"time"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/internal/ulid"
+)
+
+// MaxListAll is the most live keys limit=-1 returns; above it the request is
+// refused with parameter_invalid_format.
+const MaxListAll = 1000
+
+// DefaultLimit is the page size when none is asked for.
+const DefaultLimit = 25
+
+// Service implements the API-key rules over a store.
+type Service struct {
+	store  spotzee.Store
+	cursor cursorCodec
+	now    func() time.Time
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// New returns a Service over store. cursorKey signs list cursors so they
+// cannot be forged; it must be at least 32 random bytes kept across restarts.
+func New(store spotzee.Store, cursorKey []byte, opts ...Option) *Service {
+	s := &Service{store: store, cursor: cursorCodec{key: cursorKey}, now: time.Now}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// Now returns the service clock's time in UTC, truncated to microseconds so
+// that what is stored, returned and compared agree.
+func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// HashValue returns the SHA-256 of a key value: the only form a value is
+// stored or looked up in.
+func HashValue(value string) []byte {
+	sum := sha256.Sum256([]byte(value))
+	return sum[:]
+}
+
+func unauthenticated(reason string) error {
+	return spotzee.Errorf(spotzee.CodeAuthenticationRequired, "%s", reason)
+}
+
+// Authenticate returns the live secret key a bearer token belongs to. It
+// returns authentication_required for a publishable (pk_) or organisation
+// (ok_) key, an unknown or revoked key, or anything that is not a key; the
+// error never contains the token.
+func (s *Service) Authenticate(ctx context.Context, token string) (spotzee.APIKey, error) {
+	switch {
+	case strings.HasPrefix(token, "pk_"):
+		return spotzee.APIKey{}, unauthenticated("Publishable (pk_) keys cannot call the API-key endpoints; use a secret key.")
+	case strings.HasPrefix(token, "ok_"):
+		return spotzee.APIKey{}, unauthenticated("Organisation (ok_) keys cannot call project endpoints; use a project secret key.")
+	case !strings.HasPrefix(token, "sk_"):
+		return spotzee.APIKey{}, unauthenticated("The API key is not a Spotzee key.")
+	}
+	key, err := s.store.KeyByHash(ctx, HashValue(token))
+	if spotzee.ErrorCode(err) == spotzee.CodeResourceMissing {
+		return spotzee.APIKey{}, unauthenticated("The API key is unknown or revoked.")
+	}
+	if err != nil {
+		return spotzee.APIKey{}, fmt.Errorf("keys: authenticate: %w", err)
+	}
+	if key.RevokedAt != nil || key.Scope != spotzee.ScopeSecret || key.ValuePrefix != "sk_" {
+		return spotzee.APIKey{}, unauthenticated("The API key is unknown or revoked.")
+	}
+	return key, nil
+}
+
+// Authorize returns permission_denied unless caller may manage API keys
+// (project role admin).
+func Authorize(caller spotzee.APIKey) error {
+	if !caller.Role.AtLeast(spotzee.RoleAdmin) {
+		return spotzee.Errorf(spotzee.CodePermissionDenied,
+			"Managing API keys needs the project admin role; this key has role %s.", caller.Role)
+	}
+	return nil
+}
+
+// CreateInput is a key to create; zero Scope and Role take the defaults
+// (secret, support).
+type CreateInput struct {
+	Name        string
+	Description *string
+	Scope       spotzee.Scope
+	Role        spotzee.Role
+}
+
+// Created is a new key and its full value, which exists nowhere else.
+type Created struct {
+	Key   spotzee.APIKey
+	Value string
+}
+
+// Create makes a key in caller's project. It returns parameter errors for an
+// empty name or an unknown scope or role, and storage faults wrapped.
+func (s *Service) Create(ctx context.Context, caller spotzee.APIKey, in CreateInput) (Created, error) {
+	return s.create(ctx, caller.ProjectID, in, false)
+}
+
+func (s *Service) create(ctx context.Context, projectID int64, in CreateInput, system bool) (Created, error) {
+	if in.Scope == "" {
+		in.Scope = spotzee.ScopeSecret
+	}
+	if in.Role == "" {
+		in.Role = spotzee.RoleSupport
+	}
+	if err := checkFields(&in.Name, &in.Scope, &in.Role); err != nil {
+		return Created{}, err
+	}
+	value := in.Scope.Prefix() + ulid.Random()
+	key, err := s.store.CreateKey(ctx, spotzee.NewKey{
+		ProjectID:   projectID,
+		Name:        in.Name,
+		Description: in.Description,
+		Scope:       in.Scope,
+		Role:        in.Role,
+		ValuePrefix: in.Scope.Prefix(),
+		Last4:       value[len(value)-4:],
+		Hash:        HashValue(value),
+		IsSystem:    system,
+		CreatedAt:   s.Now(),
+	})
+	if err != nil {
+		return Created{}, fmt.Errorf("keys: create: %w", err)
+	}
+	return Created{Key: key, Value: value}, nil
+}
+
+func checkFields(name *string, scope *spotzee.Scope, role *spotzee.Role) error {
+	if name != nil && strings.TrimSpace(*name) == "" {
+		return spotzee.ParamErrorf(spotzee.CodeParameterInvalidEmpty, "name", "The name must not be empty.")
+	}
+	if scope != nil && !scope.Valid() {
+		return spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "scope", "The scope must be public or secret.")
+	}
+	if role != nil && !role.Valid() {
+		return spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "role", "Unknown role.")
+	}
+	return nil
+}
+
+// Get returns the live key id of caller's project, or resource_missing.
+func (s *Service) Get(ctx context.Context, caller spotzee.APIKey, id int64) (spotzee.APIKey, error) {
+	return s.store.Key(ctx, caller.ProjectID, id)
+}
+
+// Update applies u to the live key id of caller's project. It returns
+// resource_missing for a key that is not there and parameter errors for bad
+// fields.
+func (s *Service) Update(ctx context.Context, caller spotzee.APIKey, id int64, u spotzee.KeyUpdate) (spotzee.APIKey, error) {
+	if err := checkFields(u.Name, u.Scope, u.Role); err != nil {
+		return spotzee.APIKey{}, err
+	}
+	return s.store.UpdateKey(ctx, caller.ProjectID, id, u, s.Now())
+}
+
+// Revoke revokes the live key id of caller's project at once and for good.
+// It returns resource_missing for a key that is not there and state_conflict
+// for a system key.
+func (s *Service) Revoke(ctx context.Context, caller spotzee.APIKey, id int64) (spotzee.APIKey, error) {
+	return s.store.RevokeKey(ctx, caller.ProjectID, id, s.Now())
+}
+
+// Bootstrapped is a new project with its system key and first admin key.
+type Bootstrapped struct {
+	Project   spotzee.Project
+	SystemKey spotzee.APIKey
+	Admin     Created
+}
+
+// Bootstrap creates a project on tier with its system SMTP-proxy key and an
+// admin secret key, whose value it returns once.
+func (s *Service) Bootstrap(ctx context.Context, name string, tier spotzee.Tier) (Bootstrapped, error) {
+	if !tier.Valid() {
+		return Bootstrapped{}, spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "tier", "Unknown tier %q.", tier)
+	}
+	p, err := s.store.CreateProject(ctx, name, tier, s.Now())
+	if err != nil {
+		return Bootstrapped{}, fmt.Errorf("keys: create project: %w", err)
+	}
+	system, err := s.create(ctx, p.ID, CreateInput{Name: "SMTP proxy", Scope: spotzee.ScopeSecret, Role: spotzee.RoleSMTPProxy}, true)
+	if err != nil {
+		return Bootstrapped{}, err
+	}
+	admin, err := s.create(ctx, p.ID, CreateInput{Name: "Bootstrap admin key", Scope: spotzee.ScopeSecret, Role: spotzee.RoleAdmin}, false)
+	if err != nil {
+		return Bootstrapped{}, err
+	}
+	return Bootstrapped{Project: p, SystemKey: system.Key, Admin: admin}, nil
+}
+
+// AddKey creates a key in any project, bypassing the caller checks: for
+// operators and test helpers.
+func (s *Service) AddKey(ctx context.Context, projectID int64, in CreateInput) (Created, error) {
+	return s.create(ctx, projectID, in, false)
+}

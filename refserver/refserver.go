@@ -1,0 +1,146 @@
+// Package refserver assembles the reference server: SQLite storage, the keys
+// service, rate limits and the HTTP handler. The spotzee-keys binary and the
+// spotzeetest helper both start it through Open; teams can embed it too.
+package refserver
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/httpapi"
+	"github.com/spotzeekit/spotzee-keys/keys"
+	"github.com/spotzeekit/spotzee-keys/ratelimit"
+	"github.com/spotzeekit/spotzee-keys/sqlite"
+	"github.com/spotzeekit/spotzee-keys/validate"
+)
+
+// SecretSize is the length of the server secret.
+const SecretSize = 32
+
+// Config configures a reference server.
+type Config struct {
+	// DBPath is the SQLite file, or ":memory:".
+	DBPath string
+	// Secret is the server secret (SecretSize bytes) from which the cursor
+	// signing key and the idempotency encryption key are derived. Keep it
+	// outside the database and across restarts; nil makes a random one, so
+	// cursors and cached responses do not survive a restart.
+	Secret []byte
+	// RateLimits configures the limiter; RateLimits.Disabled turns it off.
+	RateLimits ratelimit.Config
+	// ValidateResponses validates every response against the spec.
+	ValidateResponses bool
+	// OnResponseViolation is called with each response violation.
+	OnResponseViolation func(*http.Request, *validate.ResponseViolation)
+	// Logger receives access and error logs (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Server is a running reference server's parts.
+type Server struct {
+	db      *sqlite.DB
+	svc     *keys.Service
+	handler http.Handler
+}
+
+// Open opens the database (applying migrations) and assembles the server.
+// It returns an error if the database cannot be opened or the secret has
+// the wrong size.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	secret := cfg.Secret
+	if secret == nil {
+		secret = make([]byte, SecretSize)
+		_, _ = rand.Read(secret)
+	}
+	if len(secret) != SecretSize {
+		return nil, fmt.Errorf("refserver: secret must be %d bytes, got %d", SecretSize, len(secret))
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	db, err := sqlite.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("refserver: %w", err)
+	}
+	svc := keys.New(db, derive(secret, "cursor-hmac"), keys.WithClock(now))
+	var limiter *ratelimit.Limiter
+	if !cfg.RateLimits.Disabled {
+		rl := cfg.RateLimits
+		if rl.Now == nil {
+			rl.Now = now
+		}
+		limiter = ratelimit.New(rl)
+	}
+	handler, err := httpapi.NewHandler(httpapi.Config{
+		Service:             svc,
+		Tiers:               db,
+		Limiter:             limiter,
+		Idempotency:         db,
+		IdempotencySecret:   derive(secret, "idempotency-aes-256-gcm"),
+		ValidateResponses:   cfg.ValidateResponses,
+		OnResponseViolation: cfg.OnResponseViolation,
+		Logger:              cfg.Logger,
+		Now:                 now,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("refserver: %w", err)
+	}
+	return &Server{db: db, svc: svc, handler: handler}, nil
+}
+
+// derive returns a 32-byte subkey of secret for one purpose.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// Handler returns the HTTP handler of the whole server.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Service returns the keys service, for operators and test helpers.
+func (s *Server) Service() *keys.Service { return s.svc }
+
+// Store returns the database.
+func (s *Server) Store() *sqlite.DB { return s.db }
+
+// Close closes the database.
+func (s *Server) Close() error { return s.db.Close() }
+
+// Bootstrap creates a project with its system key and an admin secret key,
+// whose value it returns once.
+func (s *Server) Bootstrap(ctx context.Context, name string, tier spotzee.Tier) (keys.Bootstrapped, error) {
+	return s.svc.Bootstrap(ctx, name, tier)
+}
+
+// BootstrapIfEmpty bootstraps project 1 when the database has no project
+// yet; it reports false (and a zero value) when one exists.
+func (s *Server) BootstrapIfEmpty(ctx context.Context) (keys.Bootstrapped, bool, error) {
+	_, err := s.db.Project(ctx, 1)
+	switch code := spotzee.ErrorCode(err); {
+	case err == nil:
+		return keys.Bootstrapped{}, false, nil
+	case code != spotzee.CodeResourceMissing:
+		return keys.Bootstrapped{}, false, err
+	}
+	b, err := s.svc.Bootstrap(ctx, "Default project", spotzee.TierStarter)
+	if err != nil {
+		return keys.Bootstrapped{}, false, err
+	}
+	if b.Project.ID != 1 {
+		return b, true, errors.New("refserver: bootstrap did not create project 1")
+	}
+	return b, true, nil
+}

@@ -1,0 +1,164 @@
+// Package spotzeetest starts the reference server in-process for tests, the
+// way net/http/httptest starts a handler: on in-memory SQLite, with every
+// request and response validated against the spec, and cleaned up with
+// t.Cleanup.
+//
+//	srv := spotzeetest.NewServer(t)
+//	resp, err := srv.Client.CreateApiKeyWithResponse(ctx, nil, client.CreateApiKeyRequest{Name: "CI"})
+package spotzeetest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/client"
+	"github.com/spotzeekit/spotzee-keys/keys"
+	"github.com/spotzeekit/spotzee-keys/ratelimit"
+	"github.com/spotzeekit/spotzee-keys/refserver"
+	"github.com/spotzeekit/spotzee-keys/validate"
+)
+
+// Server is a reference server running in-process.
+type Server struct {
+	// URL is the API base URL, ending in /api/client: give it to a client.
+	URL string
+	// RootURL is the server root (for /healthz and /api/openapi.json).
+	RootURL string
+	// ProjectID is the first project's id.
+	ProjectID int64
+	// AdminKey is an admin secret key of the first project.
+	AdminKey string
+	// Client is a generated client authenticated with AdminKey, whose
+	// transport validates every request and response against the spec.
+	Client *client.ClientWithResponses
+
+	tb  testing.TB
+	ref *refserver.Server
+	hs  *httptest.Server
+}
+
+type options struct {
+	cfg refserver.Config
+}
+
+// Option configures NewServer.
+type Option func(*options)
+
+// WithRateLimits sets the rate limits (off by default, so tests are not
+// throttled).
+func WithRateLimits(c ratelimit.Config) Option { return func(o *options) { o.cfg.RateLimits = c } }
+
+// WithClock sets the server clock, for idempotency expiry and timestamps.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.cfg.Now = now } }
+
+// WithLogger sets the server logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.cfg.Logger = l } }
+
+// WithDB uses a database file instead of in-memory SQLite, with the given
+// 32-byte secret (nil: random), for restart tests.
+func WithDB(path string, secret []byte) Option {
+	return func(o *options) { o.cfg.DBPath, o.cfg.Secret = path, secret }
+}
+
+// NewServer starts a reference server with one project and an admin key. A
+// response that breaks the spec fails the test. It calls t.Fatal on setup
+// failure and stops the server with t.Cleanup.
+func NewServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	o := &options{cfg: refserver.Config{
+		DBPath:            ":memory:",
+		RateLimits:        ratelimit.Config{Disabled: true},
+		ValidateResponses: true,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}}
+	for _, opt := range opts {
+		opt(o)
+	}
+	o.cfg.OnResponseViolation = func(_ *http.Request, v *validate.ResponseViolation) {
+		t.Errorf("spotzeetest: the reference server broke the spec: %v", v)
+	}
+	ctx := context.Background()
+	ref, err := refserver.Open(ctx, o.cfg)
+	if err != nil {
+		t.Fatalf("spotzeetest: %v", err)
+	}
+	b, _, err := ref.BootstrapIfEmpty(ctx)
+	if err != nil {
+		_ = ref.Close()
+		t.Fatalf("spotzeetest: bootstrap: %v", err)
+	}
+	hs := httptest.NewServer(ref.Handler())
+	s := &Server{
+		URL: hs.URL + "/api/client", RootURL: hs.URL,
+		ProjectID: b.Project.ID, AdminKey: b.Admin.Value,
+		tb: t, ref: ref, hs: hs,
+	}
+	t.Cleanup(s.Close)
+	if b.Admin.Value == "" {
+		// An existing database: make a fresh admin key in project 1.
+		s.ProjectID = 1
+		s.AdminKey = s.AddKey(1, "spotzeetest admin", spotzee.ScopeSecret, spotzee.RoleAdmin)
+	}
+	s.Client = s.NewClient(s.AdminKey)
+	return s
+}
+
+// Close stops the server and closes its database; t.Cleanup calls it.
+func (s *Server) Close() {
+	if s.hs == nil {
+		return
+	}
+	s.hs.Close()
+	_ = s.ref.Close()
+	s.hs = nil
+}
+
+// Ref returns the assembled reference server (storage, service, handler).
+func (s *Server) Ref() *refserver.Server { return s.ref }
+
+// NewClient returns a generated client authenticated with apiKey whose
+// transport validates requests and responses against the spec.
+func (s *Server) NewClient(apiKey string, opts ...validate.TransportOption) *client.ClientWithResponses {
+	s.tb.Helper()
+	v, err := validate.Default()
+	if err != nil {
+		s.tb.Fatalf("spotzeetest: %v", err)
+	}
+	c, err := client.NewClientWithResponses(s.URL,
+		client.WithHTTPClient(&http.Client{Transport: v.Transport(nil, opts...), Timeout: 30 * time.Second}),
+		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer "+apiKey)
+			return nil
+		}))
+	if err != nil {
+		s.tb.Fatalf("spotzeetest: %v", err)
+	}
+	return c
+}
+
+// NewProject creates another project and returns its id and an admin key.
+func (s *Server) NewProject(name string) (int64, string) {
+	s.tb.Helper()
+	b, err := s.ref.Bootstrap(context.Background(), name, spotzee.TierStarter)
+	if err != nil {
+		s.tb.Fatalf("spotzeetest: new project: %v", err)
+	}
+	return b.Project.ID, b.Admin.Value
+}
+
+// AddKey creates a key with the given scope and role in a project and
+// returns its full value.
+func (s *Server) AddKey(projectID int64, name string, scope spotzee.Scope, role spotzee.Role) string {
+	s.tb.Helper()
+	c, err := s.ref.Service().AddKey(context.Background(), projectID, keys.CreateInput{Name: name, Scope: scope, Role: role})
+	if err != nil {
+		s.tb.Fatalf("spotzeetest: add key: %v", err)
+	}
+	return c.Value
+}
