@@ -184,4 +184,3 @@ func conventions(log *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 	})
 }
-
