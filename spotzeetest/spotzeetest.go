@@ -9,10 +9,12 @@ package spotzeetest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -71,6 +73,21 @@ func WithDB(path string, secret []byte) Option {
 // failure and stops the server with t.Cleanup.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s, err := start(t, opts)
+	if err != nil {
+		t.Fatalf("spotzeetest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a reference server outside a test (for runnable examples and
+// tools); the caller must Close it. A response that breaks the spec is
+// reported on standard error. It returns an error when the server cannot
+// start.
+func Start(opts ...Option) (*Server, error) { return start(nil, opts) }
+
+func start(tb testing.TB, opts []Option) (*Server, error) {
 	o := &options{cfg: refserver.Config{
 		DBPath:            ":memory:",
 		RateLimits:        ratelimit.Config{Disabled: true},
@@ -81,32 +98,51 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		opt(o)
 	}
 	o.cfg.OnResponseViolation = func(_ *http.Request, v *validate.ResponseViolation) {
-		t.Errorf("spotzeetest: the reference server broke the spec: %v", v)
+		if tb != nil {
+			tb.Errorf("spotzeetest: the reference server broke the spec: %v", v)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "spotzeetest: the reference server broke the spec: %v\n", v)
 	}
 	ctx := context.Background()
 	ref, err := refserver.Open(ctx, o.cfg)
 	if err != nil {
-		t.Fatalf("spotzeetest: %v", err)
+		return nil, err
 	}
 	b, _, err := ref.BootstrapIfEmpty(ctx)
 	if err != nil {
 		_ = ref.Close()
-		t.Fatalf("spotzeetest: bootstrap: %v", err)
+		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	hs := httptest.NewServer(ref.Handler())
 	s := &Server{
 		URL: hs.URL + "/api/client", RootURL: hs.URL,
 		ProjectID: b.Project.ID, AdminKey: b.Admin.Value,
-		tb: t, ref: ref, hs: hs,
+		tb: tb, ref: ref, hs: hs,
 	}
-	t.Cleanup(s.Close)
 	if b.Admin.Value == "" {
 		// An existing database: make a fresh admin key in project 1.
-		s.ProjectID = 1
-		s.AdminKey = s.AddKey(1, "spotzeetest admin", spotzee.ScopeSecret, spotzee.RoleAdmin)
+		c, err := ref.Service().AddKey(ctx, 1, keys.CreateInput{Name: "spotzeetest admin", Scope: spotzee.ScopeSecret, Role: spotzee.RoleAdmin})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("admin key: %w", err)
+		}
+		s.ProjectID, s.AdminKey = 1, c.Value
 	}
-	s.Client = s.NewClient(s.AdminKey)
-	return s
+	if s.Client, err = s.newClient(s.AdminKey); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// fatalf fails the test, or panics outside one.
+func (s *Server) fatalf(format string, args ...any) {
+	if s.tb != nil {
+		s.tb.Helper()
+		s.tb.Fatalf(format, args...)
+	}
+	panic(fmt.Sprintf(format, args...))
 }
 
 // Close stops the server and closes its database; t.Cleanup calls it.
@@ -125,29 +161,31 @@ func (s *Server) Ref() *refserver.Server { return s.ref }
 // NewClient returns a generated client authenticated with apiKey whose
 // transport validates requests and responses against the spec.
 func (s *Server) NewClient(apiKey string, opts ...validate.TransportOption) *client.ClientWithResponses {
-	s.tb.Helper()
+	c, err := s.newClient(apiKey, opts...)
+	if err != nil {
+		s.fatalf("spotzeetest: %v", err)
+	}
+	return c
+}
+
+func (s *Server) newClient(apiKey string, opts ...validate.TransportOption) (*client.ClientWithResponses, error) {
 	v, err := validate.Default()
 	if err != nil {
-		s.tb.Fatalf("spotzeetest: %v", err)
+		return nil, err
 	}
-	c, err := client.NewClientWithResponses(s.URL,
+	return client.NewClientWithResponses(s.URL,
 		client.WithHTTPClient(&http.Client{Transport: v.Transport(nil, opts...), Timeout: 30 * time.Second}),
 		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 			r.Header.Set("Authorization", "Bearer "+apiKey)
 			return nil
 		}))
-	if err != nil {
-		s.tb.Fatalf("spotzeetest: %v", err)
-	}
-	return c
 }
 
 // NewProject creates another project and returns its id and an admin key.
 func (s *Server) NewProject(name string) (int64, string) {
-	s.tb.Helper()
 	b, err := s.ref.Bootstrap(context.Background(), name, spotzee.TierStarter)
 	if err != nil {
-		s.tb.Fatalf("spotzeetest: new project: %v", err)
+		s.fatalf("spotzeetest: new project: %v", err)
 	}
 	return b.Project.ID, b.Admin.Value
 }
@@ -155,10 +193,9 @@ func (s *Server) NewProject(name string) (int64, string) {
 // AddKey creates a key with the given scope and role in a project and
 // returns its full value.
 func (s *Server) AddKey(projectID int64, name string, scope spotzee.Scope, role spotzee.Role) string {
-	s.tb.Helper()
 	c, err := s.ref.Service().AddKey(context.Background(), projectID, keys.CreateInput{Name: name, Scope: scope, Role: role})
 	if err != nil {
-		s.tb.Fatalf("spotzeetest: add key: %v", err)
+		s.fatalf("spotzeetest: add key: %v", err)
 	}
 	return c.Value
 }
