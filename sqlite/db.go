@@ -1,0 +1,257 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"runtime"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// busyTimeout is how long a connection waits for a lock another connection
+// (or process) holds before failing with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// Compile-time checks that DB implements the domain's storage interfaces.
+var (
+	_ spotzee.Store            = (*DB)(nil)
+	_ spotzee.IdempotencyStore = (*DB)(nil)
+	_ spotzee.SecretStore      = (*DB)(nil)
+)
+
+// DB is a SQLite database holding projects, keys, idempotency records and
+// secrets. It is safe for concurrent use.
+type DB struct {
+	w *sql.DB // one connection; every write, in an IMMEDIATE transaction
+	r *sql.DB // read-only pool
+
+	// keep pins one connection of an in-memory database, which SQLite frees
+	// when its last connection closes.
+	keep *sql.Conn
+}
+
+// Open opens (creating it when missing) the SQLite database file at path, a
+// plain file path rather than a URI, and applies the migrations it lacks. The
+// path ":memory:" opens a new private in-memory database, gone once closed. Open returns an error when the database cannot be opened
+// or a migration fails; nothing stays open then.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: open: empty path")
+	}
+	memory := path == ":memory:"
+	name := fileURI(path)
+	if memory {
+		// memdb (unlike mode=memory&cache=shared) has real locking, so the
+		// writer and the readers share the database like they share a file.
+		name = "file:/spotzee-" + rand.Text() + "?vfs=memdb"
+	}
+	sep := "?"
+	if strings.Contains(name, "?") {
+		sep = "&"
+	}
+	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1", busyTimeout.Milliseconds())
+	wdsn := name + sep + common + "&_txlock=immediate"
+	if !memory {
+		wdsn += "&_journal_mode=WAL&_synchronous=NORMAL"
+	}
+	rdsn := name + sep + common + "&_query_only=1"
+
+	db := &DB{}
+	var err error
+	if db.w, err = sql.Open("sqlite", wdsn); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	if err := db.w.PingContext(ctx); err != nil {
+		_ = db.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := migrate(ctx, db.w, migrations); err != nil {
+		_ = db.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	if db.r, err = sql.Open("sqlite", rdsn); err != nil {
+		_ = db.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	readers := max(4, runtime.GOMAXPROCS(0))
+	if memory {
+		readers++ // the pinned one
+	}
+	db.r.SetMaxOpenConns(readers)
+	db.r.SetMaxIdleConns(readers)
+	if memory {
+		db.keep, err = db.r.Conn(ctx)
+	} else {
+		err = db.r.PingContext(ctx)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// fileURI turns a file path into a SQLite "file:" URI, escaping the characters
+// a URI gives a meaning to.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
+// Close closes the database, checkpointing a file database's WAL into the
+// file; it returns the errors of closing its connections, joined. The DB is
+// unusable afterwards.
+func (db *DB) Close() error {
+	var errs []error
+	if db.keep != nil {
+		errs = append(errs, db.keep.Close())
+	}
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// migrate applies, in file-name order, every migrations/*.sql of fsys not yet
+// recorded in schema_migrations, each with its record in one transaction.
+func migrate(ctx context.Context, w *sql.DB, fsys fs.FS) error {
+	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    TEXT PRIMARY KEY,
+	applied_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(fsys, "migrations/*.sql") // sorted
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range names {
+		version := path.Base(name)
+		script, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", version, err)
+		}
+		err = inTx(ctx, w, nil, func(tx *sql.Tx) error {
+			var applied bool
+			if err := tx.QueryRowContext(ctx,
+				`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, version,
+			).Scan(&applied); err != nil || applied {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(script)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx,
+				`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+				version, spotzee.FormatSortTime(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+// write runs fn in an IMMEDIATE transaction on the writer connection and
+// commits it when fn returns nil.
+func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	return inTx(ctx, db.w, nil, fn)
+}
+
+// read runs fn in a read-only transaction, so that its queries see one
+// snapshot.
+func (db *DB) read(ctx context.Context, fn func(*sql.Tx) error) error {
+	return inTx(ctx, db.r, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func inTx(ctx context.Context, d *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := d.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// storageErr returns err as it is when it is (or wraps) a *spotzee.Error, and
+// wrapped in a storage error described by format and args otherwise.
+func storageErr(err error, format string, args ...any) error {
+	var e *spotzee.Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("sqlite: "+format+": %w", append(args, err)...)
+}
+
+// sqliteCode returns the extended SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var e *msqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// The constraint violations the store turns into domain errors.
+const (
+	codeForeignKey = sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	codeUnique     = sqlite3.SQLITE_CONSTRAINT_UNIQUE
+)
+
+// formatTime is the stored form of t.
+func formatTime(t time.Time) string { return spotzee.FormatSortTime(t) }
+
+// parseTime reads back a time stored by formatTime, in UTC.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse("2006-01-02T15:04:05.000000000Z", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+func parseNullTime(s sql.NullString) (*time.Time, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	t, err := parseTime(s.String)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+)
+
+const idemColumns = `api_key_id, key, request_hash, done, response, created_at, expires_at`
+
+func scanIdem(s scanner) (spotzee.IdempotencyRecord, error) {
+	var (
+		r                spotzee.IdempotencyRecord
+		created, expires string
+	)
+	if err := s.Scan(&r.APIKeyID, &r.Key, &r.RequestHash, &r.Done, &r.Response, &created, &expires); err != nil {
+		return spotzee.IdempotencyRecord{}, err
+	}
+	var err error
+	if r.CreatedAt, err = parseTime(created); err != nil {
+		return spotzee.IdempotencyRecord{}, err
+	}
+	if r.ExpiresAt, err = parseTime(expires); err != nil {
+		return spotzee.IdempotencyRecord{}, err
+	}
+	return r, nil
+}
+
+// BeginIdempotent inserts rec as a running record (Done false, no response;
+// CreatedAt now when zero) unless a live one (ExpiresAt after now) exists for
+// (rec.APIKeyID, rec.Key). It returns the record now stored and true when it
+// inserted rec or replaced an expired record, the existing record and false
+// otherwise. One statement decides, so of concurrent calls for the same key
+// exactly one gets true. It returns a storage error when the write fails.
+func (db *DB) BeginIdempotent(ctx context.Context, rec spotzee.IdempotencyRecord, now time.Time) (spotzee.IdempotencyRecord, bool, error) {
+	created := rec.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	var (
+		out spotzee.IdempotencyRecord
+		ok  bool
+	)
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = scanIdem(tx.QueryRowContext(ctx,
+			`INSERT INTO idempotency (`+idemColumns+`) VALUES (?, ?, ?, 0, NULL, ?, ?)
+			ON CONFLICT (api_key_id, key) DO UPDATE SET
+				request_hash = excluded.request_hash,
+				done         = 0,
+				response     = NULL,
+				created_at   = excluded.created_at,
+				expires_at   = excluded.expires_at
+			WHERE idempotency.expires_at <= ?
+			RETURNING `+idemColumns,
+			rec.APIKeyID, rec.Key, rec.RequestHash, formatTime(created), formatTime(rec.ExpiresAt),
+			formatTime(now)))
+		if err == nil {
+			ok = true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// A live record exists: the upsert changed nothing.
+		out, err = scanIdem(tx.QueryRowContext(ctx,
+			`SELECT `+idemColumns+` FROM idempotency WHERE api_key_id = ? AND key = ?`,
+			rec.APIKeyID, rec.Key))
+		return err
+	})
+	if err != nil {
+		return spotzee.IdempotencyRecord{}, false, fmt.Errorf("sqlite: begin idempotent request: %w", err)
+	}
+	return out, ok, nil
+}
+
+// FinishIdempotent marks the running record (apiKeyID, key) done with
+// response. It returns a CodeResourceMissing *spotzee.Error when no such
+// running record exists (abandoned, finished or purged), a storage error when
+// the write fails.
+func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, response []byte) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE idempotency SET done = 1, response = ? WHERE api_key_id = ? AND key = ? AND done = 0`,
+			response, apiKeyID, key)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return spotzee.Errorf(spotzee.CodeResourceMissing, "No running request with this idempotency key.")
+		}
+		return nil
+	})
+	return storageErr(err, "finish idempotent request")
+}
+
+// AbandonIdempotent deletes the running record (apiKeyID, key), if any; a
+// finished record stays. It returns a storage error when the write fails.
+func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`DELETE FROM idempotency WHERE api_key_id = ? AND key = ? AND done = 0`, apiKeyID, key)
+		return err
+	})
+	return storageErr(err, "abandon idempotent request")
+}
+
+// PurgeIdempotent deletes every record expired at now (ExpiresAt not after
+// now) and returns how many it deleted; it returns a storage error when the
+// write fails.
+func (db *DB) PurgeIdempotent(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency WHERE expires_at <= ?`, formatTime(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: purge idempotency records: %w", err)
+	}
+	return n, nil
+}

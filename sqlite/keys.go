@@ -1,0 +1,282 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+)
+
+// keyColumns is the column list scanKey reads, in order.
+const keyColumns = `id, project_id, name, description, scope, role, value_prefix, last4,
+	is_system, created_at, updated_at, revoked_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanKey(s scanner) (spotzee.APIKey, error) {
+	var (
+		k                spotzee.APIKey
+		desc, revoked    sql.NullString
+		created, updated string
+		scope, role      string
+	)
+	if err := s.Scan(&k.ID, &k.ProjectID, &k.Name, &desc, &scope, &role, &k.ValuePrefix, &k.Last4,
+		&k.IsSystem, &created, &updated, &revoked); err != nil {
+		return spotzee.APIKey{}, err
+	}
+	k.Scope, k.Role = spotzee.Scope(scope), spotzee.Role(role)
+	if desc.Valid {
+		k.Description = &desc.String
+	}
+	var err error
+	if k.CreatedAt, err = parseTime(created); err != nil {
+		return spotzee.APIKey{}, err
+	}
+	if k.UpdatedAt, err = parseTime(updated); err != nil {
+		return spotzee.APIKey{}, err
+	}
+	if k.RevokedAt, err = parseNullTime(revoked); err != nil {
+		return spotzee.APIKey{}, err
+	}
+	return k, nil
+}
+
+func keyMissing(id int64) error {
+	return spotzee.Errorf(spotzee.CodeResourceMissing, "No API key with id %d in this project.", id)
+}
+
+func projectMissing(id int64) error {
+	return spotzee.Errorf(spotzee.CodeResourceMissing, "No project with id %d.", id)
+}
+
+// CreateProject creates a project and returns it with its id; it returns a
+// storage error when the insert fails.
+func (db *DB) CreateProject(ctx context.Context, name string, tier spotzee.Tier, now time.Time) (spotzee.Project, error) {
+	var p spotzee.Project
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		return scanProject(tx.QueryRowContext(ctx,
+			`INSERT INTO projects (name, tier, created_at) VALUES (?, ?, ?)
+			RETURNING id, name, tier, created_at`,
+			name, string(tier), formatTime(now)), &p)
+	})
+	if err != nil {
+		return spotzee.Project{}, fmt.Errorf("sqlite: create project: %w", err)
+	}
+	return p, nil
+}
+
+func scanProject(s scanner, p *spotzee.Project) error {
+	var tier, created string
+	if err := s.Scan(&p.ID, &p.Name, &tier, &created); err != nil {
+		return err
+	}
+	p.Tier = spotzee.Tier(tier)
+	var err error
+	p.CreatedAt, err = parseTime(created)
+	return err
+}
+
+// Project returns the project with id; it returns a CodeResourceMissing
+// *spotzee.Error when there is none, a storage error when the read fails.
+func (db *DB) Project(ctx context.Context, id int64) (spotzee.Project, error) {
+	var p spotzee.Project
+	err := scanProject(db.r.QueryRowContext(ctx,
+		`SELECT id, name, tier, created_at FROM projects WHERE id = ?`, id), &p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return spotzee.Project{}, projectMissing(id)
+	}
+	if err != nil {
+		return spotzee.Project{}, fmt.Errorf("sqlite: project %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// SetProjectTier changes the tier of project id; it returns a
+// CodeResourceMissing *spotzee.Error when there is no such project, a storage
+// error when the write fails.
+func (db *DB) SetProjectTier(ctx context.Context, id int64, tier spotzee.Tier) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE projects SET tier = ? WHERE id = ?`, string(tier), id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return projectMissing(id)
+		}
+		return nil
+	})
+	return storageErr(err, "set tier of project %d", id)
+}
+
+// CreateKey inserts k (created and updated at k.CreatedAt) and returns it with
+// its id. It returns a CodeResourceMissing *spotzee.Error when k's project
+// does not exist, a CodeResourceAlreadyExists one when a key with the same
+// hash exists, and a storage error otherwise, including for a hash that is
+// not a SHA-256.
+func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, error) {
+	if len(k.Hash) != sha256.Size {
+		return spotzee.APIKey{}, fmt.Errorf("sqlite: create key: hash is %d bytes, want a SHA-256 (%d)", len(k.Hash), sha256.Size)
+	}
+	var desc any
+	if k.Description != nil {
+		desc = *k.Description
+	}
+	now := formatTime(k.CreatedAt)
+	var key spotzee.APIKey
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		key, err = scanKey(tx.QueryRowContext(ctx,
+			`INSERT INTO api_keys (project_id, name, description, scope, role, value_prefix, last4,
+				hash, is_system, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			RETURNING `+keyColumns,
+			k.ProjectID, k.Name, desc, string(k.Scope), string(k.Role), k.ValuePrefix, k.Last4,
+			k.Hash, boolInt(k.IsSystem), now, now))
+		return err
+	})
+	switch {
+	case err == nil:
+		return key, nil
+	case sqliteCode(err) == codeForeignKey:
+		return spotzee.APIKey{}, projectMissing(k.ProjectID)
+	case sqliteCode(err) == codeUnique:
+		return spotzee.APIKey{}, spotzee.Errorf(spotzee.CodeResourceAlreadyExists, "An API key with this value already exists.")
+	}
+	return spotzee.APIKey{}, fmt.Errorf("sqlite: create key: %w", err)
+}
+
+// KeyByHash returns the key, revoked or not, whose value's SHA-256 is hash,
+// through the unique index on api_keys.hash. It returns a CodeResourceMissing
+// *spotzee.Error when there is none, a storage error when the read fails.
+func (db *DB) KeyByHash(ctx context.Context, hash []byte) (spotzee.APIKey, error) {
+	k, err := scanKey(db.r.QueryRowContext(ctx,
+		`SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return spotzee.APIKey{}, spotzee.Errorf(spotzee.CodeResourceMissing, "No API key with this value.")
+	}
+	if err != nil {
+		return spotzee.APIKey{}, fmt.Errorf("sqlite: key by hash: %w", err)
+	}
+	return k, nil
+}
+
+// Key returns the live key id of project projectID. It returns a
+// CodeResourceMissing *spotzee.Error when the key does not exist, is revoked
+// or belongs to another project, a storage error when the read fails.
+func (db *DB) Key(ctx context.Context, projectID, id int64) (spotzee.APIKey, error) {
+	k, err := getKey(ctx, db.r, projectID, id)
+	if err != nil {
+		return spotzee.APIKey{}, storageErr(err, "key %d", id)
+	}
+	return k, nil
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// getKey reads the live key id of project projectID; it returns keyMissing
+// when there is none.
+func getKey(ctx context.Context, q queryRower, projectID, id int64) (spotzee.APIKey, error) {
+	k, err := scanKey(q.QueryRowContext(ctx,
+		`SELECT `+keyColumns+` FROM api_keys
+		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`, id, projectID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return spotzee.APIKey{}, keyMissing(id)
+	}
+	return k, err
+}
+
+// UpdateKey applies the non-nil fields of u to the live key id of project
+// projectID in one statement, sets its updated_at to now, and returns the
+// updated key; an empty u changes nothing and returns the key as it is. It
+// returns a CodeResourceMissing *spotzee.Error when the key does not exist,
+// is revoked or belongs to another project, a storage error when the write
+// fails.
+func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
+	if u.Empty() {
+		return db.Key(ctx, projectID, id)
+	}
+	var name, desc, scope, role any
+	if u.Name != nil {
+		name = *u.Name
+	}
+	if u.SetDescription && u.Description != nil {
+		desc = *u.Description
+	}
+	if u.Scope != nil {
+		scope = string(*u.Scope)
+	}
+	if u.Role != nil {
+		role = string(*u.Role)
+	}
+	var k spotzee.APIKey
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		k, err = scanKey(tx.QueryRowContext(ctx,
+			`UPDATE api_keys SET
+				name        = coalesce(?, name),
+				description = CASE WHEN ? THEN ? ELSE description END,
+				scope       = coalesce(?, scope),
+				role        = coalesce(?, role),
+				updated_at  = ?
+			WHERE id = ? AND project_id = ? AND revoked_at IS NULL
+			RETURNING `+keyColumns,
+			name, boolInt(u.SetDescription), desc, scope, role, formatTime(now), id, projectID))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return spotzee.APIKey{}, keyMissing(id)
+	}
+	if err != nil {
+		return spotzee.APIKey{}, fmt.Errorf("sqlite: update key %d: %w", id, err)
+	}
+	return k, nil
+}
+
+// RevokeKey revokes the live key id of project projectID at now (its
+// revoked_at and updated_at become now) and returns it. It returns a
+// CodeResourceMissing *spotzee.Error when the key does not exist, is already
+// revoked or belongs to another project, a CodeStateConflict one, changing
+// nothing, when it is a system key, and a storage error when the write fails.
+func (db *DB) RevokeKey(ctx context.Context, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
+	var k spotzee.APIKey
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		cur, err := getKey(ctx, tx, projectID, id)
+		if err != nil {
+			return err
+		}
+		if cur.IsSystem {
+			return spotzee.Errorf(spotzee.CodeStateConflict, "API key %d is a system key and cannot be revoked.", id)
+		}
+		at := formatTime(now)
+		k, err = scanKey(tx.QueryRowContext(ctx,
+			`UPDATE api_keys SET revoked_at = ?, updated_at = ? WHERE id = ?
+			RETURNING `+keyColumns, at, at, id))
+		return err
+	})
+	if err != nil {
+		return spotzee.APIKey{}, storageErr(err, "revoke key %d", id)
+	}
+	return k, nil
+}
+
+// CountKeys returns how many live keys project projectID has; it returns a
+// storage error when the read fails.
+func (db *DB) CountKeys(ctx context.Context, projectID int64) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx,
+		`SELECT count(*) FROM api_keys WHERE project_id = ? AND revoked_at IS NULL`, projectID,
+	).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count keys of project %d: %w", projectID, err)
+	}
+	return n, nil
+}

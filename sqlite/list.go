@@ -1,0 +1,186 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+)
+
+// stmt is one SQL statement with its arguments.
+type stmt struct {
+	sql  string
+	args []any
+}
+
+// listPlan holds the statements of one ListKeys call.
+type listPlan struct {
+	// page fetches up to limit+1 keys: in list order, or in reverse list order
+	// when reverse is set (a Before page), in which case the caller reverses
+	// them back.
+	page    stmt
+	reverse bool
+	// limit is the page size; 0 means all keys.
+	limit int
+	// other, when set, reports whether a matching key lies on the side of the
+	// cursor the page does not fetch: before After, or after Before.
+	other *stmt
+	count stmt
+}
+
+// sortColumn returns the column keys sort by for f ("" for id, which needs no
+// column besides the tie-breaking id).
+func sortColumn(f spotzee.SortField) (string, error) {
+	switch f {
+	case spotzee.SortID, "":
+		return "", nil
+	case spotzee.SortName:
+		return "name", nil
+	case spotzee.SortCreatedAt:
+		return "created_at", nil
+	case spotzee.SortUpdatedAt:
+		return "updated_at", nil
+	}
+	return "", fmt.Errorf("unknown sort field %q", f)
+}
+
+// escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// planList builds the statements of q. Keyset pagination: a page starts at a
+// cursor compared with (sort column, id) as a row value, which the partial
+// index (project_id, column, id) WHERE revoked_at IS NULL serves directly.
+func planList(q spotzee.ListQuery) (listPlan, error) {
+	if q.After != nil && q.Before != nil {
+		return listPlan{}, errors.New("both After and Before are set")
+	}
+	col, err := sortColumn(q.Sort)
+	if err != nil {
+		return listPlan{}, err
+	}
+
+	where := "project_id = ? AND revoked_at IS NULL"
+	args := []any{q.ProjectID}
+	if q.Query != "" {
+		where += ` AND (name LIKE ? ESCAPE '\' OR description LIKE ? ESCAPE '\')`
+		pattern := "%" + escapeLike(q.Query) + "%"
+		args = append(args, pattern, pattern)
+	}
+	// cmp compares a key's position with p; op is for ascending order.
+	cmp := func(op string, p spotzee.Position) (string, []any) {
+		if q.Desc {
+			op = strings.NewReplacer("<", ">", ">", "<").Replace(op)
+		}
+		if col == "" {
+			return "id " + op + " ?", []any{p.ID}
+		}
+		return "(" + col + ", id) " + op + " (?, ?)", []any{p.Value, p.ID}
+	}
+	order := func(desc bool) string {
+		dir := " ASC"
+		if desc {
+			dir = " DESC"
+		}
+		if col == "" {
+			return "id" + dir
+		}
+		return col + dir + ", id" + dir
+	}
+	where1 := func(cond string, cargs []any) (string, []any) {
+		return where + " AND " + cond, append(slices.Clone(args), cargs...)
+	}
+
+	p := listPlan{count: stmt{`SELECT count(*) FROM api_keys WHERE ` + where, args}}
+	if q.Limit > 0 {
+		p.limit = min(q.Limit, math.MaxInt32)
+	}
+	pageWhere, pageArgs := where, args
+	switch {
+	case q.After != nil:
+		pageWhere, pageArgs = where1(cmp(">", *q.After))
+		w, a := where1(cmp("<=", *q.After))
+		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM api_keys WHERE ` + w + `)`, a}
+	case q.Before != nil:
+		pageWhere, pageArgs = where1(cmp("<", *q.Before))
+		w, a := where1(cmp(">=", *q.Before))
+		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM api_keys WHERE ` + w + `)`, a}
+		p.reverse = true
+	}
+	page := `SELECT ` + keyColumns + ` FROM api_keys WHERE ` + pageWhere +
+		` ORDER BY ` + order(q.Desc != p.reverse)
+	if p.limit > 0 {
+		page += ` LIMIT ?`
+		pageArgs = append(slices.Clone(pageArgs), p.limit+1)
+	}
+	p.page = stmt{page, pageArgs}
+	return p, nil
+}
+
+// ListKeys returns one page of project q.ProjectID's live keys (revoked ones
+// never appear) in list order: by q.Sort (id when empty), then id, ascending
+// or descending with q.Desc. Pagination is by keyset: q.After starts the page
+// strictly after that position, q.Before ends it strictly before (the page
+// then holds the q.Limit keys right before it). When sorting by id the
+// positions' Value is ignored; names compare bytewise (BINARY), times as
+// FormatSortTime strings. q.Query keeps keys whose name or description
+// contains it, with SQLite's LIKE case folding (ASCII letters only).
+//
+// HasNext and HasPrev report whether a matching live key lies after the last
+// or before the first key of the page; for an empty page they report keys
+// after Before and at or before After respectively, so a caller can always
+// step back. Total counts every matching live key. All reads share one
+// snapshot. ListKeys returns a storage error when both After and Before are
+// set, q.Sort is unknown, or a read fails.
+func (db *DB) ListKeys(ctx context.Context, q spotzee.ListQuery) (spotzee.KeyPage, error) {
+	p, err := planList(q)
+	if err != nil {
+		return spotzee.KeyPage{}, fmt.Errorf("sqlite: list keys: %w", err)
+	}
+	var page spotzee.KeyPage
+	err = db.read(ctx, func(tx *sql.Tx) error {
+		page = spotzee.KeyPage{Keys: []spotzee.APIKey{}}
+		rows, err := tx.QueryContext(ctx, p.page.sql, p.page.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			k, err := scanKey(rows)
+			if err != nil {
+				return err
+			}
+			page.Keys = append(page.Keys, k)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		more := p.limit > 0 && len(page.Keys) > p.limit
+		if more {
+			page.Keys = page.Keys[:p.limit]
+		}
+		var other bool
+		if p.other != nil {
+			if err := tx.QueryRowContext(ctx, p.other.sql, p.other.args...).Scan(&other); err != nil {
+				return err
+			}
+		}
+		if p.reverse {
+			slices.Reverse(page.Keys)
+			page.HasPrev, page.HasNext = more, other
+		} else {
+			page.HasPrev, page.HasNext = other, more
+		}
+		return tx.QueryRowContext(ctx, p.count.sql, p.count.args...).Scan(&page.Total)
+	})
+	if err != nil {
+		return spotzee.KeyPage{}, fmt.Errorf("sqlite: list keys of project %d: %w", q.ProjectID, err)
+	}
+	return page, nil
+}
