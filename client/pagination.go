@@ -1,0 +1,100 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/oapi-codegen/nullable"
+)
+
+// AllKeys iterates over every key matching params (nil for all), page after
+// page, following nextCursor with the same sort, direction, q and limit until
+// it is null. params.Cursor, if set, is where the walk starts; params.Page is
+// ignored. Keys are yielded in the server's order. On the first failure it
+// yields a zero ApiKey with the error (an [*APIError] or a wrapped network,
+// context or decode error) and stops. Breaking out of the loop fetches no
+// further page. The returned sequence can be ranged over more than once.
+//
+//	for key, err := range c.AllKeys(ctx, &client.ListApiKeysParams{Q: new("billing")}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(key.Id, key.Name)
+//	}
+func (c *API) AllKeys(ctx context.Context, params *ListApiKeysParams) iter.Seq2[ApiKey, error] {
+	var start *string
+	if params != nil {
+		start = params.Cursor
+	}
+	return c.walk(ctx, params, ListApiKeysParamsPageNext, start)
+}
+
+// AllKeysBackward iterates over the keys before cursor (typically a page's
+// PrevCursor), with page=prev and the filters of params (nil for none),
+// following prevCursor until it is null, at the first page. Keys are yielded
+// nearest to cursor first, that is in the reverse of [API.AllKeys]' order
+// (each page, which the server sends in sort order, is yielded back to
+// front). params.Cursor and params.Page are ignored. Errors, break and reuse
+// behave as in [API.AllKeys]; an empty cursor yields an error at once.
+func (c *API) AllKeysBackward(ctx context.Context, cursor string, params *ListApiKeysParams) iter.Seq2[ApiKey, error] {
+	if cursor == "" {
+		return func(yield func(ApiKey, error) bool) {
+			yield(ApiKey{}, errors.New("spotzee: list keys backward: empty cursor"))
+		}
+	}
+	return c.walk(ctx, params, ListApiKeysParamsPagePrev, &cursor)
+}
+
+// walk is the loop under AllKeys and AllKeysBackward.
+func (c *API) walk(ctx context.Context, params *ListApiKeysParams, dir ListApiKeysParamsPage, start *string) iter.Seq2[ApiKey, error] {
+	var base ListApiKeysParams
+	if params != nil {
+		base = *params
+	}
+	backward := dir == ListApiKeysParamsPagePrev
+	return func(yield func(ApiKey, error) bool) {
+		p := base
+		p.Page = &dir
+		p.Cursor = start
+		for {
+			page, err := c.ListKeys(ctx, &p)
+			if err != nil {
+				yield(ApiKey{}, err)
+				return
+			}
+			results := page.Results
+			if backward {
+				results = slices.Clone(results)
+				slices.Reverse(results)
+			}
+			for _, k := range results {
+				if !yield(k, nil) {
+					return
+				}
+			}
+			following := page.NextCursor
+			if backward {
+				following = page.PrevCursor
+			}
+			cur, ok := cursorValue(following)
+			if !ok {
+				return
+			}
+			if p.Cursor != nil && *p.Cursor == cur {
+				yield(ApiKey{}, fmt.Errorf("spotzee: list keys: the server returned the cursor it was given (%q); stopping", cur))
+				return
+			}
+			p.Cursor = &cur
+		}
+	}
+}
+
+// cursorValue returns a page's cursor, reporting false when it is null,
+// absent or empty: the end of the walk.
+func cursorValue(n nullable.Nullable[string]) (string, bool) {
+	v, err := n.Get()
+	return v, err == nil && v != ""
+}
