@@ -1,0 +1,851 @@
+package speccheck
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Difference is one way Spotzee's published spec differs from ours on an
+// operation we cover.
+type Difference struct {
+	// Operation is our method and path, e.g. "GET /keys/{keyId}"; for an
+	// operation only upstream has, upstream's method and path.
+	Operation string
+	// Where is the part of the operation: "operation", "parameter query limit",
+	// "request body", "response 200", followed by ": field.path" for a field.
+	Where   string
+	Message string
+}
+
+// String formats the difference as "where: message" (without the operation).
+func (d Difference) String() string {
+	return d.Where + ": " + d.Message
+}
+
+// Comparison is the result of CompareUpstream.
+type Comparison struct {
+	// UpstreamPrefix is the leading path that upstream's paths carry and ours
+	// do not (e.g. "/api/client"); OursPrefix the reverse. At most one is set.
+	UpstreamPrefix, OursPrefix string
+	// Matched lists our operations found upstream, as "GET /keys".
+	Matched []string
+	// Ignored counts upstream operations outside what we cover: on other paths
+	// and without any of our tags.
+	Ignored int
+	// Differences is empty when upstream agrees with ours on every covered
+	// operation.
+	Differences []Difference
+}
+
+// CompareUpstream compares ours with upstream, Spotzee's published OpenAPI
+// document (3.1 JSON as published, or any OpenAPI JSON/YAML), restricted to
+// the operations ours covers. Operations are matched by method and path,
+// tolerating a leading path prefix on either side (server path differences
+// such as /api/client/keys vs /keys) and differently named path parameters.
+// For each operation it compares parameters (in, name, required, type,
+// nullability, enum, default), request and response bodies by status and
+// media type, and their fields recursively (presence, type, required,
+// nullability, enum, default). OpenAPI 3.0 `nullable: true` and 3.1
+// `type: [T, "null"]` (or a null branch of anyOf/oneOf) are the same thing;
+// nullability of path parameters is ignored, since a path segment cannot be
+// null. Upstream operations on our paths, or carrying one of our tags, that we
+// do not have are reported as extra. Descriptions, examples, formats and
+// length/range constraints are not compared. It returns an error, and no
+// comparison, when either document cannot be read as OpenAPI.
+func CompareUpstream(ctx context.Context, ours *openapi3.T, upstream []byte) (*Comparison, error) {
+	oursRaw, err := json.Marshal(ours)
+	if err != nil {
+		return nil, fmt.Errorf("encode our spec: %w", err)
+	}
+	o, err := newGenericDoc(oursRaw)
+	if err != nil {
+		return nil, fmt.Errorf("our spec: %w", err)
+	}
+	if !looksLikeJSON(upstream) {
+		doc, err := LoadData(ctx, upstream, "upstream")
+		if err != nil {
+			return nil, err
+		}
+		if upstream, err = json.Marshal(doc); err != nil {
+			return nil, fmt.Errorf("encode upstream spec: %w", err)
+		}
+	}
+	u, err := newGenericDoc(upstream)
+	if err != nil {
+		return nil, fmt.Errorf("upstream spec: %w", err)
+	}
+	return compareDocs(o, u), nil
+}
+
+func looksLikeJSON(data []byte) bool {
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	return len(trimmed) > 0 && trimmed[0] == '{'
+}
+
+// genericDoc is an OpenAPI document as decoded JSON, with local $ref lookup.
+type genericDoc struct {
+	root map[string]any
+}
+
+func newGenericDoc(data []byte) (*genericDoc, error) {
+	var root map[string]any
+	if err := json.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("parse JSON: %w", err)
+	}
+	if _, ok := root["paths"].(map[string]any); !ok {
+		return nil, errors.New("not an OpenAPI document: no paths object")
+	}
+	return &genericDoc{root: root}, nil
+}
+
+// lookup resolves a local JSON-pointer reference such as
+// "#/components/schemas/ApiKey".
+func (d *genericDoc) lookup(ref string) (any, error) {
+	if !strings.HasPrefix(ref, "#") {
+		return nil, fmt.Errorf("unsupported non-local $ref %q", ref)
+	}
+	frag, err := url.PathUnescape(ref[1:])
+	if err != nil {
+		return nil, fmt.Errorf("bad $ref %q: %w", ref, err)
+	}
+	var node any = d.root
+	for _, tok := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
+		if frag == "" {
+			break
+		}
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(n) {
+				return nil, fmt.Errorf("$ref %q: no element %q", ref, tok)
+			}
+			node = n[i]
+		default:
+			node = nil
+		}
+		if node == nil {
+			return nil, fmt.Errorf("$ref %q does not resolve", ref)
+		}
+	}
+	return node, nil
+}
+
+// object follows $ref chains (of non-schema objects: parameters, responses…)
+// and returns the object, or nil.
+func (d *genericDoc) object(node any) map[string]any {
+	for range 32 {
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil
+		}
+		ref, ok := m["$ref"].(string)
+		if !ok {
+			return m
+		}
+		target, err := d.lookup(ref)
+		if err != nil {
+			return nil
+		}
+		node = target
+	}
+	return nil
+}
+
+// shape is a schema normalised for comparison.
+type shape struct {
+	types     []string // sorted, without "null"; empty means any type
+	nullable  bool
+	enum      []string // canonical JSON of the non-null values, sorted; nil: no enum
+	def       *string  // canonical JSON of the default; nil: none
+	props     map[string]*shape
+	required  map[string]bool
+	items     *shape
+	variants  []*shape // anyOf/oneOf branches, bar a null branch
+	recursive string   // a $ref met again while expanding itself
+}
+
+func canonical(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// shape normalises the schema node; stack holds the $refs being expanded.
+func (d *genericDoc) shape(node any, stack []string) *shape {
+	s := &shape{props: map[string]*shape{}, required: map[string]bool{}}
+	m, ok := node.(map[string]any)
+	if !ok {
+		return s // a boolean schema or none: any value
+	}
+	addType := func(t string) {
+		if t == "null" {
+			s.nullable = true
+		} else {
+			s.types = append(s.types, t)
+		}
+	}
+	switch t := m["type"].(type) {
+	case string:
+		addType(t)
+	case []any:
+		for _, x := range t {
+			if str, ok := x.(string); ok {
+				addType(str)
+			}
+		}
+	}
+	if m["nullable"] == true {
+		s.nullable = true
+	}
+	if values, ok := m["enum"].([]any); ok {
+		s.enum = []string{}
+		for _, v := range values {
+			if v == nil {
+				s.nullable = true
+			} else {
+				s.enum = append(s.enum, canonical(v))
+			}
+		}
+	}
+	if c, ok := m["const"]; ok {
+		if c == nil {
+			s.nullable = true
+		} else {
+			s.enum = []string{canonical(c)}
+		}
+	}
+	if def, ok := m["default"]; ok {
+		c := canonical(def)
+		s.def = &c
+	}
+	if props, ok := m["properties"].(map[string]any); ok {
+		for name, p := range props {
+			s.props[name] = d.shape(p, stack)
+		}
+	}
+	if req, ok := m["required"].([]any); ok {
+		for _, r := range req {
+			if name, ok := r.(string); ok {
+				s.required[name] = true
+			}
+		}
+	}
+	if items, ok := m["items"]; ok {
+		s.items = d.shape(items, stack)
+	}
+	if ref, ok := m["$ref"].(string); ok {
+		switch target, err := d.lookup(ref); {
+		case slices.Contains(stack, ref) || len(stack) > 64:
+			s.recursive = ref
+		case err != nil:
+			s.merge(&shape{types: []string{"unresolved " + ref}})
+		default:
+			s.merge(d.shape(target, append(slices.Clone(stack), ref)))
+		}
+	}
+	if all, ok := m["allOf"].([]any); ok {
+		for _, member := range all {
+			s.merge(d.shape(member, stack))
+		}
+	}
+	var branches []*shape
+	for _, key := range []string{"anyOf", "oneOf"} {
+		list, _ := m[key].([]any)
+		for _, b := range list {
+			if branch := d.shape(b, stack); branch.isNull() {
+				s.nullable = true
+			} else {
+				branches = append(branches, branch)
+			}
+		}
+	}
+	if len(branches) == 1 {
+		s.merge(branches[0])
+	} else {
+		s.variants = append(s.variants, branches...)
+	}
+	if len(s.types) == 0 && len(s.props) > 0 {
+		s.types = []string{"object"}
+	}
+	if len(s.types) == 0 && s.items != nil {
+		s.types = []string{"array"}
+	}
+	slices.Sort(s.types)
+	s.types = slices.Compact(s.types)
+	slices.Sort(s.enum)
+	s.enum = slices.Compact(s.enum)
+	return s
+}
+
+func (s *shape) isNull() bool {
+	return s.nullable && len(s.types) == 0 && len(s.props) == 0 && s.items == nil &&
+		s.enum == nil && len(s.variants) == 0 && s.recursive == ""
+}
+
+// merge adds what o says and s does not (allOf members, $ref targets,
+// a single non-null anyOf/oneOf branch).
+func (s *shape) merge(o *shape) {
+	if len(s.types) == 0 {
+		s.types = o.types
+	}
+	s.nullable = s.nullable || o.nullable
+	if s.enum == nil {
+		s.enum = o.enum
+	}
+	if s.def == nil {
+		s.def = o.def
+	}
+	for name, p := range o.props {
+		if mine, ok := s.props[name]; ok {
+			mine.merge(p)
+		} else {
+			s.props[name] = p
+		}
+	}
+	for name := range o.required {
+		s.required[name] = true
+	}
+	if s.items == nil {
+		s.items = o.items
+	} else if o.items != nil {
+		s.items.merge(o.items)
+	}
+	s.variants = append(s.variants, o.variants...)
+	if s.recursive == "" {
+		s.recursive = o.recursive
+	}
+}
+
+// operation is one operation of a generic document.
+type operation struct {
+	method   string   // upper case
+	path     string   // as written
+	segments []string // path segments, parameters as "{}"
+	params   []string // path parameter names in order
+	node     map[string]any
+	item     map[string]any
+	tags     []string
+}
+
+func (o *operation) name() string { return o.method + " " + o.path }
+
+var genericMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+func (d *genericDoc) operations() []*operation {
+	paths, _ := d.root["paths"].(map[string]any)
+	var ops []*operation
+	for _, path := range sortedKeys(paths) {
+		item := d.object(paths[path])
+		if item == nil {
+			continue
+		}
+		segments, params := splitPath(path)
+		for _, method := range genericMethods {
+			node, ok := item[method].(map[string]any)
+			if !ok {
+				continue
+			}
+			op := &operation{method: strings.ToUpper(method), path: path, segments: segments, params: params, node: node, item: item}
+			if tags, ok := node["tags"].([]any); ok {
+				for _, t := range tags {
+					if s, ok := t.(string); ok {
+						op.tags = append(op.tags, s)
+					}
+				}
+			}
+			ops = append(ops, op)
+		}
+	}
+	return ops
+}
+
+func splitPath(path string) (segments, params []string) {
+	for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
+		if seg == "" {
+			continue
+		}
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			params = append(params, strings.Trim(seg, "{}"))
+			seg = "{}"
+		}
+		segments = append(segments, seg)
+	}
+	return segments, params
+}
+
+func hasSuffix(long, short []string) bool {
+	return len(long) >= len(short) && slices.Equal(long[len(long)-len(short):], short)
+}
+
+// pathMapping holds the leading path segments (parameters as "{}") that one
+// side's paths carry and the other's do not; at most one side is non-empty.
+type pathMapping struct {
+	upstream, ours []string // template segments
+}
+
+// bestMapping picks the single prefix under which the most of our operations
+// find an upstream operation with the same method; ties go to the shortest
+// prefix.
+func bestMapping(ours, up []*operation) pathMapping {
+	type candidate struct {
+		m       pathMapping
+		matched map[string]bool
+	}
+	candidates := map[string]*candidate{}
+	for _, o := range ours {
+		for _, u := range up {
+			if o.method != u.method {
+				continue
+			}
+			var m pathMapping
+			switch {
+			case hasSuffix(u.segments, o.segments):
+				m.upstream = u.segments[:len(u.segments)-len(o.segments)]
+			case hasSuffix(o.segments, u.segments):
+				m.ours = o.segments[:len(o.segments)-len(u.segments)]
+			default:
+				continue
+			}
+			key := strings.Join(m.upstream, "/") + "|" + strings.Join(m.ours, "/")
+			if candidates[key] == nil {
+				candidates[key] = &candidate{m: m, matched: map[string]bool{}}
+			}
+			candidates[key].matched[o.name()] = true
+		}
+	}
+	var best *candidate
+	for _, key := range sortedKeys(candidates) {
+		c := candidates[key]
+		switch {
+		case best == nil,
+			len(c.matched) > len(best.matched),
+			len(c.matched) == len(best.matched) && len(c.m.upstream)+len(c.m.ours) < len(best.m.upstream)+len(best.m.ours):
+			best = c
+		}
+	}
+	if best == nil {
+		return pathMapping{}
+	}
+	return best.m
+}
+
+// key returns the operation's method and path with prefix removed, and
+// whether it carries the prefix.
+func (o *operation) key(prefix []string) (string, bool) {
+	if len(o.segments) < len(prefix) || !slices.Equal(o.segments[:len(prefix)], prefix) {
+		return "", false
+	}
+	return o.method + " /" + strings.Join(o.segments[len(prefix):], "/"), true
+}
+
+// pathKey is key without the method.
+func (o *operation) pathKey(prefix []string) (string, bool) {
+	k, ok := o.key(prefix)
+	if !ok {
+		return "", false
+	}
+	return strings.TrimPrefix(k, o.method+" "), true
+}
+
+// prefixParams is the number of path parameters inside the first n segments.
+func prefixParams(segments []string, n int) int {
+	count := 0
+	for _, s := range segments[:n] {
+		if s == "{}" {
+			count++
+		}
+	}
+	return count
+}
+
+func prefixString(segments, params []string, n int) string {
+	var parts []string
+	p := 0
+	for _, s := range segments[:n] {
+		if s == "{}" {
+			s = "{" + params[p] + "}"
+			p++
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "/" + strings.Join(parts, "/")
+}
+
+type comparer struct {
+	ours, up *genericDoc
+	result   *Comparison
+	op       string // operation being compared, for Difference.Operation
+}
+
+func (c *comparer) add(where, format string, args ...any) {
+	c.result.Differences = append(c.result.Differences, Difference{Operation: c.op, Where: where, Message: fmt.Sprintf(format, args...)})
+}
+
+func compareDocs(ours, up *genericDoc) *Comparison {
+	c := &comparer{ours: ours, up: up, result: &Comparison{}}
+	oursOps, upOps := ours.operations(), up.operations()
+	sort.SliceStable(oursOps, func(i, j int) bool {
+		if oursOps[i].path != oursOps[j].path {
+			return oursOps[i].path < oursOps[j].path
+		}
+		return slices.Index(methodOrder, oursOps[i].method) < slices.Index(methodOrder, oursOps[j].method)
+	})
+	m := bestMapping(oursOps, upOps)
+	for _, o := range oursOps {
+		if len(m.ours) > 0 {
+			c.result.OursPrefix = prefixString(o.segments, o.params, len(m.ours))
+			break
+		}
+	}
+	byKey := map[string]*operation{}
+	ourPaths, ourTags := map[string]bool{}, map[string]bool{}
+	for _, o := range oursOps {
+		if k, ok := o.key(m.ours); ok {
+			byKey[k] = o
+			p, _ := o.pathKey(m.ours)
+			ourPaths[p] = true
+		}
+		for _, t := range o.tags {
+			ourTags[t] = true
+		}
+	}
+	matched := map[*operation]*operation{}
+	var extra []*operation
+	for _, u := range upOps {
+		k, inScope := u.key(m.upstream)
+		if inScope && len(m.upstream) > 0 && c.result.UpstreamPrefix == "" {
+			c.result.UpstreamPrefix = prefixString(u.segments, u.params, len(m.upstream))
+		}
+		if o := byKey[k]; inScope && o != nil && matched[o] == nil {
+			matched[o] = u
+			continue
+		}
+		p, _ := u.pathKey(m.upstream)
+		sharesTag := slices.ContainsFunc(u.tags, func(t string) bool { return ourTags[t] })
+		if (inScope && ourPaths[p]) || sharesTag {
+			extra = append(extra, u)
+		} else {
+			c.result.Ignored++
+		}
+	}
+	for _, o := range oursOps {
+		c.op = o.name()
+		u := matched[o]
+		if u == nil {
+			c.add("operation", "missing upstream")
+			continue
+		}
+		c.result.Matched = append(c.result.Matched, o.name())
+		c.operation(o, u, len(m.ours), len(m.upstream))
+	}
+	for _, u := range extra {
+		c.op = u.name()
+		c.add("operation", "only upstream")
+	}
+	return c.result
+}
+
+func (c *comparer) operation(o, u *operation, oursPrefixLen, upPrefixLen int) {
+	c.parameters(o, u, oursPrefixLen, upPrefixLen)
+	c.requestBody(c.ours.object(o.node["requestBody"]), c.up.object(u.node["requestBody"]))
+	c.responses(c.ours.object(o.node["responses"]), c.up.object(u.node["responses"]))
+}
+
+type param struct {
+	name     string
+	in       string
+	required bool
+	schema   *shape
+}
+
+// parameters collects an operation's parameters (path-item ones overridden by
+// the operation's) keyed by location and name; path parameters are keyed by
+// position after the prefix, so that their names do not matter.
+func (d *genericDoc) parameters(op *operation, prefixLen int) map[string]*param {
+	pos := map[string]int{}
+	skip := prefixParams(op.segments, prefixLen)
+	for i, name := range op.params {
+		pos[name] = i - skip
+	}
+	out := map[string]*param{}
+	for _, list := range []any{op.item["parameters"], op.node["parameters"]} {
+		items, _ := list.([]any)
+		for _, raw := range items {
+			p := d.object(raw)
+			if p == nil {
+				continue
+			}
+			pr := &param{}
+			pr.name, _ = p["name"].(string)
+			pr.in, _ = p["in"].(string)
+			pr.required, _ = p["required"].(bool)
+			if s, ok := p["schema"]; ok {
+				pr.schema = d.shape(s, nil)
+			} else if content, ok := p["content"].(map[string]any); ok {
+				for _, mt := range sortedKeys(content) {
+					if media, ok := content[mt].(map[string]any); ok {
+						pr.schema = d.shape(media["schema"], nil)
+						break
+					}
+				}
+			}
+			if pr.schema == nil {
+				pr.schema = d.shape(nil, nil)
+			}
+			key := pr.in + " " + pr.name
+			switch pr.in {
+			case "header":
+				key = pr.in + " " + strings.ToLower(pr.name)
+			case "path":
+				if i, ok := pos[pr.name]; ok && i >= 0 {
+					key = fmt.Sprintf("path #%d", i)
+				}
+			}
+			out[key] = pr
+		}
+	}
+	return out
+}
+
+func (c *comparer) parameters(o, u *operation, oursPrefixLen, upPrefixLen int) {
+	ours, up := c.ours.parameters(o, oursPrefixLen), c.up.parameters(u, upPrefixLen)
+	keys := sortedKeys(ours)
+	for _, k := range sortedKeys(up) {
+		if ours[k] == nil {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		op, upp := ours[k], up[k]
+		if op == nil {
+			c.add("parameter "+upp.in+" "+upp.name, "only upstream (%s)", requiredWord(upp.required))
+			continue
+		}
+		where := "parameter " + op.in + " " + op.name
+		if upp == nil {
+			c.add(where, "missing upstream")
+			continue
+		}
+		if op.required != upp.required {
+			c.add(where, "required: ours %s, upstream %s", yesNo(op.required), yesNo(upp.required))
+		}
+		c.shapes(where, "", op.schema, upp.schema, op.in == "path")
+	}
+}
+
+func (c *comparer) requestBody(o, u map[string]any) {
+	const where = "request body"
+	switch {
+	case o == nil && u == nil:
+		return
+	case o == nil:
+		c.add(where, "only upstream")
+		return
+	case u == nil:
+		c.add(where, "missing upstream")
+		return
+	}
+	or, _ := o["required"].(bool)
+	ur, _ := u["required"].(bool)
+	if or != ur {
+		c.add(where, "required: ours %s, upstream %s", yesNo(or), yesNo(ur))
+	}
+	c.content(where, o["content"], u["content"])
+}
+
+func (c *comparer) responses(o, u map[string]any) {
+	statuses := sortedKeys(o)
+	for _, s := range sortedKeys(u) {
+		if _, ok := o[s]; !ok {
+			statuses = append(statuses, s)
+		}
+	}
+	sort.Strings(statuses)
+	for _, status := range statuses {
+		if strings.HasPrefix(status, "x-") {
+			continue
+		}
+		where := "response " + status
+		ours, inOurs := o[status]
+		up, inUp := u[status]
+		switch {
+		case !inOurs:
+			c.add(where, "only upstream")
+		case !inUp:
+			c.add(where, "missing upstream")
+		default:
+			c.content(where, c.ours.object(ours)["content"], c.up.object(up)["content"])
+		}
+	}
+}
+
+// content compares the media types offered, then the schemas of the JSON
+// media type both sides use (or, failing that, each side's own).
+func (c *comparer) content(where string, o, u any) {
+	om, _ := o.(map[string]any)
+	um, _ := u.(map[string]any)
+	ok, uk := sortedKeys(om), sortedKeys(um)
+	if !slices.Equal(ok, uk) {
+		c.add(where, "content types: ours [%s], upstream [%s]", strings.Join(ok, ", "), strings.Join(uk, ", "))
+	}
+	omt, umt := pickJSON(ok, uk), pickJSON(uk, ok)
+	if omt == "" || umt == "" {
+		return
+	}
+	oursMedia, _ := om[omt].(map[string]any)
+	upMedia, _ := um[umt].(map[string]any)
+	c.shapes(where, "", c.ours.shape(oursMedia["schema"], nil), c.up.shape(upMedia["schema"], nil), false)
+}
+
+// pickJSON returns the JSON media type of mine to compare: one the other
+// side has too if possible, application/json first.
+func pickJSON(mine, other []string) string {
+	isJSON := func(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
+	var first string
+	for _, mt := range append([]string{"application/json"}, mine...) {
+		if !slices.Contains(mine, mt) || !isJSON(mt) {
+			continue
+		}
+		if slices.Contains(other, mt) {
+			return mt
+		}
+		if first == "" {
+			first = mt
+		}
+	}
+	return first
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func requiredWord(b bool) string {
+	if b {
+		return "required"
+	}
+	return "optional"
+}
+
+func fieldWhere(where, field string) string {
+	if field == "" {
+		return where
+	}
+	return where + ": " + field
+}
+
+func describeTypes(s *shape) string {
+	if len(s.types) == 0 {
+		return "any"
+	}
+	return strings.Join(s.types, "|")
+}
+
+func describeDefault(d *string) string {
+	if d == nil {
+		return "none"
+	}
+	return *d
+}
+
+// shapes reports how upstream's schema u differs from ours o; ignoreNull
+// skips nullability (path parameters).
+func (c *comparer) shapes(where, field string, o, u *shape, ignoreNull bool) {
+	if o.recursive != "" || u.recursive != "" {
+		return
+	}
+	at := fieldWhere(where, field)
+	if !slices.Equal(o.types, u.types) {
+		c.add(at, "type: ours %s, upstream %s", describeTypes(o), describeTypes(u))
+	}
+	if !ignoreNull && o.nullable != u.nullable {
+		c.add(at, "nullable: ours %s, upstream %s", yesNo(o.nullable), yesNo(u.nullable))
+	}
+	switch {
+	case o.enum == nil && u.enum != nil:
+		c.add(at, "enum: ours none, upstream [%s]", strings.Join(u.enum, ", "))
+	case o.enum != nil && u.enum == nil:
+		c.add(at, "enum: ours [%s], upstream none", strings.Join(o.enum, ", "))
+	case o.enum != nil:
+		if added := minus(u.enum, o.enum); len(added) > 0 {
+			c.add(at, "enum: upstream also allows [%s]", strings.Join(added, ", "))
+		}
+		if removed := minus(o.enum, u.enum); len(removed) > 0 {
+			c.add(at, "enum: upstream lacks [%s]", strings.Join(removed, ", "))
+		}
+	}
+	if describeDefault(o.def) != describeDefault(u.def) {
+		c.add(at, "default: ours %s, upstream %s", describeDefault(o.def), describeDefault(u.def))
+	}
+	names := sortedKeys(o.props)
+	for _, n := range sortedKeys(u.props) {
+		if o.props[n] == nil {
+			names = append(names, n)
+		}
+	}
+	for _, n := range names {
+		sub := n
+		if field != "" {
+			sub = field + "." + n
+		}
+		op, up := o.props[n], u.props[n]
+		switch {
+		case op == nil:
+			c.add(fieldWhere(where, sub), "only upstream (%s)", requiredWord(u.required[n]))
+		case up == nil:
+			c.add(fieldWhere(where, sub), "missing upstream (%s in ours)", requiredWord(o.required[n]))
+		default:
+			if o.required[n] != u.required[n] {
+				c.add(fieldWhere(where, sub), "required: ours %s, upstream %s", yesNo(o.required[n]), yesNo(u.required[n]))
+			}
+			c.shapes(where, sub, op, up, false)
+		}
+	}
+	switch items := field + "[]"; {
+	case o.items != nil && u.items != nil:
+		c.shapes(where, items, o.items, u.items, false)
+	case o.items != nil:
+		c.add(fieldWhere(where, items), "item schema missing upstream")
+	case u.items != nil:
+		c.add(fieldWhere(where, items), "item schema only upstream")
+	}
+	if len(o.variants) != len(u.variants) {
+		c.add(at, "anyOf/oneOf branches: ours %d, upstream %d", len(o.variants), len(u.variants))
+		return
+	}
+	for i := range o.variants {
+		c.shapes(where, fmt.Sprintf("%s|%d", field, i), o.variants[i], u.variants[i], false)
+	}
+}
+
+// minus returns the elements of a not in b.
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
