@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"sync"
 	"time"
 
@@ -83,7 +84,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		problem.Write(w, err)
 	}
 	onBadRequest := func(w http.ResponseWriter, r *http.Request, err error) {
-		problem.Write(w, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request could not be read: %s", safeMessage(err)))
+		e := spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request could not be read: %s", safeMessage(err))
+		e.Param = paramOf(err)
+		problem.Write(w, e)
 	}
 	strict := server.NewStrictHandlerWithOptions(NewServer(cfg.Service), nil, server.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  onBadRequest,
@@ -128,10 +131,27 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		problem.Write(w, spotzee.Errorf(spotzee.CodeResourceMissing, "No such path; the API is under %s.", APIPrefix))
+	mux.HandleFunc("/", notFound)
+	return conventions(log, canonicalPaths(mux)), nil
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	problem.Write(w, spotzee.Errorf(spotzee.CodeResourceMissing, "No such path; the API is under %s.", APIPrefix))
+}
+
+// canonicalPaths answers a path that is not in canonical form (a trailing
+// slash, an empty, "." or ".." segment, or the bare API prefix) with a 404
+// problem. The API has no such paths, and without this http.ServeMux would
+// answer them with a text/html redirect, and the generated router (which is
+// stricter than the validator's about trailing slashes) with a text/plain 404.
+func canonicalPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != path.Clean(p) || p == APIPrefix {
+			notFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
-	return conventions(log, mux), nil
 }
 
 // getOnly answers methods other than GET and HEAD with a 405 problem.
@@ -157,11 +177,37 @@ var specJSON = sync.OnceValues(func() ([]byte, error) {
 	return json.Marshal(doc)
 })
 
+// paramOf returns the parameter a generated binding error is about, "" when
+// it names none.
+func paramOf(err error) string {
+	var (
+		pf *server.InvalidParamFormatError
+		tm *server.TooManyValuesForParamError
+		rp *server.RequiredParamError
+		rh *server.RequiredHeaderError
+	)
+	switch {
+	case errors.As(err, &pf):
+		return pf.ParamName
+	case errors.As(err, &tm):
+		return tm.ParamName
+	case errors.As(err, &rp):
+		return rp.ParamName
+	case errors.As(err, &rh):
+		return rh.ParamName
+	}
+	return ""
+}
+
 // safeMessage describes a parse error without echoing request values.
 func safeMessage(err error) string {
 	var pe *server.InvalidParamFormatError
 	if errors.As(err, &pe) {
 		return "parameter " + pe.ParamName + " has an invalid format"
+	}
+	var tm *server.TooManyValuesForParamError
+	if errors.As(err, &tm) {
+		return "parameter " + tm.ParamName + " was sent more than once"
 	}
 	return "malformed request"
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -85,6 +86,11 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := stateFrom(r.Context())
+	if len(keys) > 1 {
+		problem.Write(w, spotzee.ParamErrorf(spotzee.CodeIdempotencyKeyInvalid, "Idempotency-Key",
+			"Send one Idempotency-Key header, of 1 to 255 characters."))
+		return
+	}
 	key := keys[0]
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -109,25 +115,29 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.replay(w, r, st, existing, key, hash)
 		return
 	}
+	// The record must be finished or abandoned even when the client has
+	// gone away (its context cancelled), or it would answer every retry
+	// with idempotency_in_progress until it expires.
+	ctx := context.WithoutCancel(r.Context())
 	rec := &teeWriter{ResponseWriter: w, status: http.StatusOK}
 	finished := false
 	defer func() {
 		if !finished {
 			// A panic below: the response is not cached; let a retry run.
-			_ = m.store.AbandonIdempotent(r.Context(), st.caller.ID, key)
+			_ = m.store.AbandonIdempotent(ctx, st.caller.ID, key)
 		}
 	}()
 	m.next.ServeHTTP(rec, r)
 	finished = true
 	if rec.status >= 500 || rec.status == http.StatusTooManyRequests {
-		if err := m.store.AbandonIdempotent(r.Context(), st.caller.ID, key); err != nil {
+		if err := m.store.AbandonIdempotent(ctx, st.caller.ID, key); err != nil {
 			m.log.ErrorContext(r.Context(), "abandon idempotent request", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 		}
 		return
 	}
 	plain, _ := json.Marshal(cachedResponse{Status: rec.status, RequestID: st.requestID,
 		ContentType: w.Header().Get("Content-Type"), Body: rec.body.Bytes()})
-	if err := m.store.FinishIdempotent(r.Context(), st.caller.ID, key, m.sealer.seal(plain, st.caller.ID, key)); err != nil {
+	if err := m.store.FinishIdempotent(ctx, st.caller.ID, key, m.sealer.seal(plain, st.caller.ID, key)); err != nil {
 		m.log.ErrorContext(r.Context(), "store idempotent response", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 	}
 }
