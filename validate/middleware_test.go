@@ -86,6 +86,9 @@ func TestMiddlewareRejectsBadRequests(t *testing.T) {
 		{"basic auth", "GET", "/keys/1", ``, map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, true, 401, "authentication_required", "", nil},
 		{"empty bearer", "DELETE", "/keys/1", ``, map[string]string{"Authorization": "Bearer "}, true, 401, "authentication_required", "", nil},
 		{"missing bearer wins over bad body", "POST", "/keys", `{"nope":1}`, nil, true, 401, "authentication_required", "", nil},
+		{"missing bearer wins over unknown query", "GET", "/keys?colour=red", ``, nil, true, 401, "authentication_required", "", nil},
+		{"null for a defaulted field", "POST", "/keys", `{"name":"a","role":null}`, nil, false, 422, "validation_failed", "role", []string{"role"}},
+		{"null for two fields", "POST", "/keys", `{"name":"a","role":null,"scope":null}`, nil, false, 422, "validation_failed", "", []string{"role", "scope"}},
 		{"unknown path", "GET", "/organizations/api-keys", ``, nil, false, 404, "resource_missing", "", nil},
 		{"unsupported method", "PUT", "/keys/1", `{}`, nil, false, 405, "resource_missing", "", nil},
 	}
@@ -223,4 +226,19 @@ func TestBearerToken(t *testing.T) {
 		assert.Equal(t, tt.ok, ok, "%q", tt.header)
 		assert.Equal(t, tt.want, got, "%q", tt.header)
 	}
+}
+
+func TestMiddlewareMethodNotAllowedOnCollection(t *testing.T) {
+	t.Parallel()
+	h, seen := newGuarded(t)
+	for _, m := range []string{http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		req := httptest.NewRequest(m, "/api/client/keys", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", bearer)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, m)
+		assert.Equal(t, "GET, POST", rec.Header().Get("Allow"), m)
+	}
+	assert.False(t, seen.called)
 }

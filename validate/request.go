@@ -9,10 +9,12 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 )
@@ -34,15 +36,18 @@ func (e *Exchange) OperationID() string { return e.input.Route.Operation.Operati
 // then consumed.
 func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchange, error) {
 	rr := v.routed(r)
-	route, pathParams, err := v.router.FindRoute(rr)
+	route, pathParams, err := v.findRoute(rr)
 	if err != nil {
 		return nil, routeError(err, v.allowed(rr))
 	}
 	if err := v.readBody(r, rr); err != nil {
 		return nil, err
 	}
-	if err := v.checkUnknownQuery(route.Operation, rr); err != nil {
-		return nil, err
+	// Found before kin-openapi runs, reported after it: authentication
+	// failures take precedence (see classify).
+	early := v.checkUnknownQuery(route.Operation, rr)
+	if err := v.checkNulls(route.Operation, r); err != nil {
+		early = errors.Join(early, err)
 	}
 	input := &openapi3filter.RequestValidationInput{
 		Request:    rr,
@@ -58,6 +63,9 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	}
 	if err := v.checkEmpty(route.Operation, r); err != nil {
 		verr = errors.Join(err, verr)
+	}
+	if early != nil {
+		verr = errors.Join(early, verr)
 	}
 	if verr != nil {
 		return nil, classify(verr)
@@ -151,12 +159,69 @@ func (v *Validator) checkEmpty(op *openapi3.Operation, r *http.Request) error {
 	return nil
 }
 
+// findRoute finds r's operation. Unlike the bare router it refuses an empty
+// path parameter, so /keys is never /keys/{keyId} with keyId "".
+func (v *Validator) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
+	route, params, err := v.router.FindRoute(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, value := range params {
+		if value == "" {
+			return nil, nil, &routers.RouteError{Reason: routers.ErrPathNotFound.Error()}
+		}
+	}
+	return route, params, nil
+}
+
+// checkNulls refuses null for a top-level body property whose schema is not
+// nullable. kin-openapi would otherwise replace a null that has a default
+// (role, scope) with that default and accept the request. It returns a 422
+// validation_failed naming each such field.
+func (v *Validator) checkNulls(op *openapi3.Operation, r *http.Request) error {
+	if op.RequestBody == nil || r.GetBody == nil {
+		return nil
+	}
+	media := op.RequestBody.Value.Content.Get("application/json")
+	if media == nil || media.Schema == nil || len(media.Schema.Value.Properties) == 0 {
+		return nil
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return nil
+	}
+	var members map[string]json.RawMessage
+	if json.NewDecoder(body).Decode(&members) != nil {
+		return nil // not an object: kin-openapi reports it
+	}
+	var fields []spotzee.FieldError
+	for name, raw := range members {
+		prop := media.Schema.Value.Properties[name]
+		if prop != nil && !prop.Value.Nullable && string(raw) == "null" {
+			fields = append(fields, spotzee.FieldError{Param: name, Code: spotzee.CodeParameterInvalidFormat,
+				Message: "must not be null"})
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	sort.Slice(fields, func(i, j int) bool { return fields[i].Param < fields[j].Param })
+	e := &spotzee.Error{Code: spotzee.CodeValidationFailed, Fields: fields,
+		Message: fields[0].Param + " must not be null."}
+	if len(fields) == 1 {
+		e.Param = fields[0].Param
+	} else {
+		e.Message = strconv.Itoa(len(fields)) + " fields must not be null; see errors."
+	}
+	return e
+}
+
 // allowed lists the methods the spec defines on r's path, for Allow.
 func (v *Validator) allowed(r *http.Request) []string {
 	var methods []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := &http.Request{Method: m, URL: r.URL, Header: http.Header{}}
-		if _, _, err := v.router.FindRoute(probe); err == nil {
+		if _, _, err := v.findRoute(probe); err == nil {
 			methods = append(methods, m)
 		}
 	}
