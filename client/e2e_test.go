@@ -11,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,7 +38,8 @@ var e2eRequestID = regexp.MustCompile(`^req_[0-9A-HJKMNP-TV-Z]{26}$`)
 
 // errLostResponse stands for a connection that broke after the server had
 // answered.
-var errLostResponse = errors.New("e2e: connection reset after the server answered")
+var errLostResponse error = &net.OpError{Op: "read", Net: "tcp",
+	Err: fmt.Errorf("e2e: connection reset after the server answered: %w", syscall.ECONNRESET)}
 
 // e2eExchange is one HTTP round trip an e2eRecorder saw.
 type e2eExchange struct {

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -137,7 +139,7 @@ func (d *retryDoer) Do(req *http.Request) (*http.Response, error) {
 		if err != nil && ctx.Err() != nil {
 			return nil, fmt.Errorf("attempt %d: %w", attempt, ctx.Err())
 		}
-		if !safe || (err == nil && !retryableResponse(req, resp, respBody)) {
+		if !safe || (err == nil && !retryableResponse(req, resp, respBody)) || (err != nil && !transientError(err)) {
 			return resp, err
 		}
 		if attempt >= d.policy.MaxAttempts {
@@ -197,6 +199,25 @@ func (d *retryDoer) attempt(ctx context.Context, req *http.Request, body []byte)
 		resp.Request = r
 	}
 	return resp, b, nil
+}
+
+// transientError reports whether a transport error may pass on a retry: a
+// dropped or refused connection, a reset, a timeout. Errors a retry cannot
+// change (a bad URL, a TLS failure, a request refused by a validating
+// transport) are not transient.
+func transientError(err error) bool {
+	var opErr *net.OpError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &opErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &netErr):
+		return netErr.Timeout()
+	}
+	return false
 }
 
 // retrySafe reports whether a failed req may be sent again: GET, HEAD,

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -568,3 +572,39 @@ func TestSuccessAfterRetriesDecodes(t *testing.T) {
 	assert.Equal(t, "after retries", key.Name)
 	assert.Equal(t, 3, srv.count())
 }
+
+// TestPermanentTransportErrorsAreNotRetried shows an error a retry cannot
+// change (here a transport refusing the request) is returned after one
+// attempt, while a dropped connection is retried.
+func TestPermanentTransportErrorsAreNotRetried(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		err      error
+		attempts int
+	}{
+		{"refused by the transport", errors.New("validate: request breaks the spec"), 1},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, 4},
+		{"unexpected EOF", io.ErrUnexpectedEOF, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			rt := roundTripFunc(func(*http.Request) (*http.Response, error) {
+				calls.Add(1)
+				return nil, tt.err
+			})
+			api, err := client.New("http://127.0.0.1:1/api/client", "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2",
+				client.WithTransport(rt), client.WithSleep(func(context.Context, time.Duration) error { return nil }))
+			require.NoError(t, err)
+			_, err = api.GetKey(t.Context(), 12)
+			require.Error(t, err)
+			assert.Equal(t, int32(tt.attempts), calls.Load())
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
