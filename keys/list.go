@@ -79,8 +79,32 @@ func (s *Service) List(ctx context.Context, caller spotzee.APIKey, in ListInput)
 			c := s.cursor.encode(caller.ProjectID, field, desc, spotzee.PositionOf(page.Keys[0], field))
 			out.PrevCursor = &c
 		}
+	} else if q.After != nil && page.HasPrev {
+		// An empty page after a cursor (the keys after it were revoked) is
+		// not the first page: step back to the keys up to and including the
+		// cursor's position. Ids are integers, so "before (v, id±1)" is
+		// "at or before (v, id)" in list order.
+		pos := *q.After
+		pos.ID += step(desc)
+		c := s.cursor.encode(caller.ProjectID, field, desc, pos)
+		out.PrevCursor = &c
+	} else if q.Before != nil && page.HasNext {
+		// The same for an empty page=prev page: step forward to the keys
+		// from the cursor's position on.
+		pos := *q.Before
+		pos.ID -= step(desc)
+		c := s.cursor.encode(caller.ProjectID, field, desc, pos)
+		out.NextCursor = &c
 	}
 	return out, nil
+}
+
+// step is the id increment that moves a position one id later in list order.
+func step(desc bool) int64 {
+	if desc {
+		return -1
+	}
+	return 1
 }
 
 func parseSort(sort, direction string) (spotzee.SortField, bool, error) {

@@ -1,0 +1,286 @@
+package refserver_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oapi-codegen/nullable"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/client"
+	"github.com/spotzeekit/spotzee-keys/ratelimit"
+	"github.com/spotzeekit/spotzee-keys/refserver"
+	"github.com/spotzeekit/spotzee-keys/spotzeetest"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+var fixedSecret = bytes.Repeat([]byte{0x5a}, refserver.SecretSize)
+
+func quietConfig(path string, secret []byte) refserver.Config {
+	return refserver.Config{
+		DBPath: path, Secret: secret,
+		RateLimits: ratelimit.Config{Disabled: true},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+func TestOpenRejectsBadSecret(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 16, 31, 33, 64} {
+		srv, err := refserver.Open(t.Context(), quietConfig(":memory:", make([]byte, n)))
+		assert.Error(t, err, "secret of %d bytes", n)
+		assert.Nil(t, srv)
+	}
+	_, err := refserver.Open(t.Context(), quietConfig(filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"), nil))
+	assert.Error(t, err, "an unopenable database")
+}
+
+func TestBootstrapIfEmpty(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "keys.db")
+	srv, err := refserver.Open(ctx, quietConfig(path, nil))
+	require.NoError(t, err)
+	b, created, err := srv.BootstrapIfEmpty(ctx)
+	require.NoError(t, err)
+	require.True(t, created)
+	assert.Equal(t, int64(1), b.Project.ID)
+	assert.True(t, b.SystemKey.IsSystem)
+	assert.Equal(t, spotzee.RoleAdmin, b.Admin.Key.Role)
+	caller, err := srv.Service().Authenticate(ctx, b.Admin.Value)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), caller.ProjectID)
+
+	b2, created, err := srv.BootstrapIfEmpty(ctx)
+	require.NoError(t, err)
+	assert.False(t, created, "project 1 exists")
+	assert.Empty(t, b2.Admin.Value)
+	n, err := srv.Store().CountKeys(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "nothing more was created")
+
+	other, err := srv.Bootstrap(ctx, "B", spotzee.TierEnterprise)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), other.Project.ID)
+	require.NoError(t, srv.Close())
+
+	// Reopened: still bootstrapped, and the admin key still authenticates.
+	srv, err = refserver.Open(ctx, quietConfig(path, nil))
+	require.NoError(t, err)
+	defer srv.Close()
+	_, created, err = srv.BootstrapIfEmpty(ctx)
+	require.NoError(t, err)
+	assert.False(t, created)
+	_, err = srv.Service().Authenticate(ctx, b.Admin.Value)
+	assert.NoError(t, err)
+}
+
+// TestPersistence: keys, revocations and exact timestamps survive a restart
+// on the same database file; old keys keep working; cursors survive with
+// the same secret and are refused with another.
+func TestPersistence(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "keys.db")
+
+	srv1 := spotzeetest.NewServer(t, spotzeetest.WithDB(path, fixedSecret))
+	admin := srv1.AdminKey
+	c1 := srv1.Client
+	var created []client.ApiKeyCreated
+	for i, name := range []string{"alpha", "bravo", "charlie", "delta"} {
+		req := client.CreateApiKeyRequest{Name: name, Role: ptr(client.ProjectRoleDefaultSupportAdmin)}
+		if i%2 == 0 {
+			req.Description = nullable.NewNullableWithValue("described " + name)
+		}
+		cr, err := c1.CreateApiKeyWithResponse(ctx, nil, req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, cr.StatusCode())
+		created = append(created, *cr.JSON201)
+	}
+	ur, err := c1.UpdateApiKeyWithResponse(ctx, created[3].Id, nil, client.UpdateApiKeyRequest{
+		Name: ptr("delta renamed"), Role: ptr(client.ProjectRoleEditor), Scope: ptr(client.ApiKeyScopePublic),
+	})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, ur.StatusCode())
+	revoked := created[1]
+	rr, err := c1.RevokeApiKeyWithResponse(ctx, revoked.Id, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, rr.StatusCode())
+
+	before := listAll(t, c1)
+	firstPage := listPage(t, c1, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2)})
+	require.False(t, firstPage.NextCursor.IsNull())
+	cursor := firstPage.NextCursor.MustGet()
+	secondPage := listPage(t, c1, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
+	beforeRaw := rawList(t, c1)
+	srv1.Close()
+
+	// Restart on the same file and secret.
+	srv2 := spotzeetest.NewServer(t, spotzeetest.WithDB(path, fixedSecret))
+	assert.Equal(t, int64(1), srv2.ProjectID)
+	assert.NotEqual(t, admin, srv2.AdminKey, "no second bootstrap: the helper made a fresh key")
+	old := srv2.NewClient(admin)
+	after := listAll(t, old)
+	assert.Equal(t, append(before, mustGet(t, srv2.Client, lastID(t, srv2.Client))), after,
+		"every key, field and timestamp survives (plus the helper's new admin key)")
+	afterRaw := rawList(t, old)
+	require.Len(t, afterRaw, len(beforeRaw)+1)
+	assert.Equal(t, beforeRaw, afterRaw[:len(beforeRaw)], "the wire form, timestamps included, is exactly the same")
+
+	// The revoked key: still refused, still gone.
+	resp, err := srv2.NewClient(revoked.Value).ListApiKeysWithResponse(ctx, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode())
+	gr, err := old.GetApiKeyWithResponse(ctx, revoked.Id, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusNotFound, gr.StatusCode())
+	for _, k := range after {
+		assert.NotEqual(t, revoked.Id, k.Id, "the revoked key is not listed")
+	}
+	// The created admin keys still work; the one PATCHed to public does not.
+	for i, k := range created {
+		resp, err := srv2.NewClient(k.Value).ListApiKeysWithResponse(ctx, &client.ListApiKeysParams{Limit: ptr(1)})
+		require.NoError(t, err)
+		want := http.StatusOK
+		if i == 1 || i == 3 {
+			want = http.StatusUnauthorized
+		}
+		assert.Equal(t, want, resp.StatusCode(), k.Name)
+	}
+	// The cursor made before the restart still leads to the same page.
+	again := listPage(t, old, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
+	assert.Equal(t, secondPage.Results, again.Results)
+	srv2.Close()
+
+	// With another secret the data is the same but old cursors are refused.
+	srv3 := spotzeetest.NewServer(t, spotzeetest.WithDB(path, bytes.Repeat([]byte{0x11}, refserver.SecretSize)))
+	c3 := srv3.NewClient(admin)
+	lr, err := c3.ListApiKeysWithResponse(ctx, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusBadRequest, lr.StatusCode())
+	assert.Equal(t, client.ParameterInvalidFormat, lr.ApplicationproblemJSON400.Code)
+	assert.Equal(t, "cursor", *lr.ApplicationproblemJSON400.Param)
+	assert.Equal(t, after[:len(after)-1], listAll(t, c3)[:len(after)-1])
+}
+
+// TestNoKeyValueOnDisk: no full key value (nor its random part) is ever
+// written to the database file, not even in cached idempotent replays of
+// create responses; nor is the server secret.
+func TestNoKeyValueOnDisk(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys.db")
+	srv := spotzeetest.NewServer(t, spotzeetest.WithDB(path, fixedSecret))
+	values := []string{srv.AdminKey}
+	const probe = "on-disk-probe-name"
+	for i := range 6 {
+		params := &client.CreateApiKeyParams{}
+		if i%2 == 0 {
+			params.IdempotencyKey = ptr("idem-create-" + string(rune('a'+i)))
+		}
+		req := client.CreateApiKeyRequest{Name: probe, Role: ptr(client.ProjectRoleDefaultSupportAdmin)}
+		if i == 5 {
+			req.Scope = ptr(client.ApiKeyScopeDefaultSecretPublic)
+		}
+		cr, err := srv.Client.CreateApiKeyWithResponse(ctx, params, req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, cr.StatusCode())
+		values = append(values, cr.JSON201.Value)
+		if params.IdempotencyKey != nil {
+			// The replay comes from the cached record, value and all.
+			replay, err := srv.Client.CreateApiKeyWithResponse(ctx, params, req)
+			require.NoError(t, err)
+			require.Equal(t, "true", replay.HTTPResponse.Header.Get("Idempotent-Replayed"))
+			require.Equal(t, cr.JSON201.Value, replay.JSON201.Value)
+		}
+		// Each new key also caches a response of its own.
+		kc := srv.NewClient(cr.JSON201.Value)
+		if i != 5 {
+			ur, err := kc.UpdateApiKeyWithResponse(ctx, cr.JSON201.Id, &client.UpdateApiKeyParams{IdempotencyKey: ptr("idem-patch")},
+				client.UpdateApiKeyRequest{Description: nullable.NewNullableWithValue("patched")})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, ur.StatusCode())
+		}
+	}
+	srv.Close()
+
+	files, err := filepath.Glob(path + "*")
+	require.NoError(t, err)
+	var disk []byte
+	for _, f := range files {
+		if strings.HasSuffix(f, "-shm") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		disk = append(disk, data...)
+	}
+	require.Contains(t, string(disk), probe, "the files hold the data (the check below is not vacuous)")
+	for _, v := range values {
+		random := v[3:]
+		assert.NotContains(t, string(disk), v, "a full key value is on disk")
+		assert.NotContains(t, string(disk), random, "a key's random part is on disk")
+		assert.NotContains(t, string(disk), strings.ToLower(random))
+		assert.NotContains(t, string(disk), hex.EncodeToString([]byte(v)))
+	}
+	assert.False(t, bytes.Contains(disk, fixedSecret), "the server secret is on disk")
+	assert.NotContains(t, string(disk), hex.EncodeToString(fixedSecret))
+}
+
+func listPage(t *testing.T, c *client.ClientWithResponses, p *client.ListApiKeysParams) *client.ApiKeyPage {
+	t.Helper()
+	resp, err := c.ListApiKeysWithResponse(t.Context(), p)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode(), "body: %s", resp.Body)
+	return resp.JSON200
+}
+
+func listAll(t *testing.T, c *client.ClientWithResponses) []client.ApiKey {
+	t.Helper()
+	return listPage(t, c, &client.ListApiKeysParams{Limit: ptr(-1), Sort: ptr("id")}).Results
+}
+
+// rawList returns the full list's results as generic JSON, in id order.
+func rawList(t *testing.T, c *client.ClientWithResponses) []map[string]any {
+	t.Helper()
+	resp, err := c.ListApiKeysWithResponse(t.Context(), &client.ListApiKeysParams{Limit: ptr(-1), Sort: ptr("id")})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode())
+	var page struct {
+		Results []map[string]any `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal(resp.Body, &page))
+	for _, k := range page.Results {
+		ts, ok := k["created_at"].(string)
+		require.True(t, ok)
+		require.True(t, strings.HasSuffix(ts, "Z"))
+	}
+	return page.Results
+}
+
+func lastID(t *testing.T, c *client.ClientWithResponses) int64 {
+	t.Helper()
+	ks := listAll(t, c)
+	require.NotEmpty(t, ks)
+	return ks[len(ks)-1].Id
+}
+
+func mustGet(t *testing.T, c *client.ClientWithResponses, id int64) client.ApiKey {
+	t.Helper()
+	resp, err := c.GetApiKeyWithResponse(t.Context(), id, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode())
+	return *resp.JSON200
+}
