@@ -52,6 +52,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
+	if err := registerFold(); err != nil {
+		return nil, fmt.Errorf("sqlite: register %s: %w", foldFunc, err)
+	}
 	memory := path == ":memory:"
 	name := fileURI(path)
 	if memory {

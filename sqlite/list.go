@@ -69,8 +69,8 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 	where := "project_id = ? AND revoked_at IS NULL"
 	args := []any{q.ProjectID}
 	if q.Query != "" {
-		where += ` AND (name LIKE ? ESCAPE '\' OR description LIKE ? ESCAPE '\')`
-		pattern := "%" + escapeLike(q.Query) + "%"
+		where += ` AND (` + foldFunc + `(name) LIKE ? ESCAPE '\' OR ` + foldFunc + `(description) LIKE ? ESCAPE '\')`
+		pattern := "%" + escapeLike(fold(q.Query)) + "%"
 		args = append(args, pattern, pattern)
 	}
 	// cmp compares a key's position with p; op is for ascending order.
@@ -130,7 +130,7 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 // then holds the q.Limit keys right before it). When sorting by id the
 // positions' Value is ignored; names compare bytewise (BINARY), times as
 // FormatSortTime strings. q.Query keeps keys whose name or description
-// contains it, with SQLite's LIKE case folding (ASCII letters only).
+// contains it, case-insensitively (Unicode case folding via spotzee_fold).
 //
 // HasNext and HasPrev report whether a matching live key lies after the last
 // or before the first key of the page; for an empty page they report keys
