@@ -626,7 +626,7 @@ type ListApiKeysParams struct {
 	// Page Direction to walk relative to `cursor`.
 	Page *ListApiKeysParamsPage `form:"page,omitempty" json:"page,omitempty"`
 
-	// Limit Page size, 1 to 100; `-1` asks for every key (refused above 1000 keys). Above 100 is `400 parameter_invalid_format`.
+	// Limit Page size, 1 to 100; `-1` asks for every matching key (refused when more than 1000 match). Above 100 is `400 parameter_invalid_format`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Sort Field to order by, one of the indexed fields `id`, `name`, `created_at`, `updated_at`; a leading `-` sorts descending. Without `sort`, keys are listed newest first (`-created_at`). Unknown fields are `400 parameter_invalid_format`.
@@ -789,8 +789,8 @@ type ClientInterface interface {
 	// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
 	// `400 parameter_invalid_format`.
 	//
-	// `limit=-1` returns every key in one page, but is refused with
-	// `400 parameter_invalid_format` when the project holds more than 1000 live keys.
+	// `limit=-1` returns every matching key in one page, but is refused with
+	// `400 parameter_invalid_format` when more than 1000 live keys match the filters.
 	// `limit=0` is not a page size and is refused the same way.
 	// Requires a secret key with the project `admin` role.
 	//
@@ -900,8 +900,8 @@ type ClientInterface interface {
 // sets the order explicitly, and a `direction` that contradicts a `-` prefix is
 // `400 parameter_invalid_format`.
 //
-// `limit=-1` returns every key in one page, but is refused with
-// `400 parameter_invalid_format` when the project holds more than 1000 live keys.
+// `limit=-1` returns every matching key in one page, but is refused with
+// `400 parameter_invalid_format` when more than 1000 live keys match the filters.
 // `limit=0` is not a page size and is refused the same way.
 // Requires a secret key with the project `admin` role.
 //
@@ -1545,8 +1545,8 @@ type ClientWithResponsesInterface interface {
 	// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
 	// `400 parameter_invalid_format`.
 	//
-	// `limit=-1` returns every key in one page, but is refused with
-	// `400 parameter_invalid_format` when the project holds more than 1000 live keys.
+	// `limit=-1` returns every matching key in one page, but is refused with
+	// `400 parameter_invalid_format` when more than 1000 live keys match the filters.
 	// `limit=0` is not a page size and is refused the same way.
 	// Requires a secret key with the project `admin` role.
 	//
@@ -2461,8 +2461,8 @@ func (r UpdateApiKeyResponse) ContentType() string {
 // sets the order explicitly, and a `direction` that contradicts a `-` prefix is
 // `400 parameter_invalid_format`.
 //
-// `limit=-1` returns every key in one page, but is refused with
-// `400 parameter_invalid_format` when the project holds more than 1000 live keys.
+// `limit=-1` returns every matching key in one page, but is refused with
+// `400 parameter_invalid_format` when more than 1000 live keys match the filters.
 // `limit=0` is not a page size and is refused the same way.
 // Requires a secret key with the project `admin` role.
 //
