@@ -11,6 +11,7 @@ import (
 	"path"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -42,6 +43,9 @@ type DB struct {
 	// keep pins one connection of an in-memory database, which SQLite frees
 	// when its last connection closes.
 	keep *sql.Conn
+
+	// stmts caches prepared statements by pool and SQL text (see stmt.go).
+	stmts sync.Map
 }
 
 // Open opens (creating it when missing) the SQLite database file at path, a
@@ -123,6 +127,7 @@ func fileURI(path string) string {
 // file; it returns the errors of closing its connections, joined. The DB is
 // unusable afterwards.
 func (db *DB) Close() error {
+	db.closeStmts()
 	var errs []error
 	if db.keep != nil {
 		errs = append(errs, db.keep.Close())

@@ -84,7 +84,7 @@ func scanProject(s scanner, p *spotzee.Project) error {
 // *spotzee.Error when there is none, a storage error when the read fails.
 func (db *DB) Project(ctx context.Context, id int64) (spotzee.Project, error) {
 	var p spotzee.Project
-	err := scanProject(db.r.QueryRowContext(ctx,
+	err := scanProject(db.reader().QueryRowContext(ctx,
 		`SELECT id, name, tier, created_at FROM projects WHERE id = ?`, id), &p)
 	if errors.Is(err, sql.ErrNoRows) {
 		return spotzee.Project{}, projectMissing(id)
@@ -131,13 +131,11 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 	}
 	now := formatTime(k.CreatedAt)
 	var key spotzee.APIKey
+	db.warm(ctx, db.w, sqlInsertKey)
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		key, err = scanKey(tx.QueryRowContext(ctx,
-			`INSERT INTO api_keys (project_id, name, description, scope, role, value_prefix, last4,
-				hash, is_system, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			RETURNING `+keyColumns,
+		key, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
+			sqlInsertKey,
 			k.ProjectID, k.Name, desc, string(k.Scope), string(k.Role), k.ValuePrefix, k.Last4,
 			k.Hash, boolInt(k.IsSystem), now, now))
 		return err
@@ -153,11 +151,31 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 	return spotzee.APIKey{}, fmt.Errorf("sqlite: create key: %w", err)
 }
 
+// The statements of the key writes, prepared once (see stmt.go).
+var (
+	sqlInsertKey = `INSERT INTO api_keys (project_id, name, description, scope, role, value_prefix, last4,
+		hash, is_system, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING ` + keyColumns
+	sqlUpdateKey = `UPDATE api_keys SET
+		name        = coalesce(?, name),
+		description = CASE WHEN ? THEN ? ELSE description END,
+		scope       = coalesce(?, scope),
+		role        = coalesce(?, role),
+		updated_at  = ?
+		WHERE id = ? AND project_id = ? AND revoked_at IS NULL
+		RETURNING ` + keyColumns
+	sqlRevokeKey = `UPDATE api_keys SET revoked_at = ?, updated_at = ? WHERE id = ?
+		RETURNING ` + keyColumns
+	sqlLiveKey = `SELECT ` + keyColumns + ` FROM api_keys
+		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`
+)
+
 // KeyByHash returns the key, revoked or not, whose value's SHA-256 is hash,
 // through the unique index on api_keys.hash. It returns a CodeResourceMissing
 // *spotzee.Error when there is none, a storage error when the read fails.
 func (db *DB) KeyByHash(ctx context.Context, hash []byte) (spotzee.APIKey, error) {
-	k, err := scanKey(db.r.QueryRowContext(ctx,
+	k, err := scanKey(db.reader().QueryRowContext(ctx,
 		`SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return spotzee.APIKey{}, spotzee.Errorf(spotzee.CodeResourceMissing, "No API key with this value.")
@@ -172,7 +190,7 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (spotzee.APIKey, error
 // CodeResourceMissing *spotzee.Error when the key does not exist, is revoked
 // or belongs to another project, a storage error when the read fails.
 func (db *DB) Key(ctx context.Context, projectID, id int64) (spotzee.APIKey, error) {
-	k, err := getKey(ctx, db.r, projectID, id)
+	k, err := getKey(ctx, db.reader(), projectID, id)
 	if err != nil {
 		return spotzee.APIKey{}, storageErr(err, "key %d", id)
 	}
@@ -187,8 +205,7 @@ type queryRower interface {
 // when there is none.
 func getKey(ctx context.Context, q queryRower, projectID, id int64) (spotzee.APIKey, error) {
 	k, err := scanKey(q.QueryRowContext(ctx,
-		`SELECT `+keyColumns+` FROM api_keys
-		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`, id, projectID))
+		sqlLiveKey, id, projectID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return spotzee.APIKey{}, keyMissing(id)
 	}
@@ -219,17 +236,11 @@ func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyU
 		role = string(*u.Role)
 	}
 	var k spotzee.APIKey
+	db.warm(ctx, db.w, sqlUpdateKey)
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		k, err = scanKey(tx.QueryRowContext(ctx,
-			`UPDATE api_keys SET
-				name        = coalesce(?, name),
-				description = CASE WHEN ? THEN ? ELSE description END,
-				scope       = coalesce(?, scope),
-				role        = coalesce(?, role),
-				updated_at  = ?
-			WHERE id = ? AND project_id = ? AND revoked_at IS NULL
-			RETURNING `+keyColumns,
+		k, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
+			sqlUpdateKey,
 			name, boolInt(u.SetDescription), desc, scope, role, formatTime(now), id, projectID))
 		return err
 	})
@@ -249,8 +260,9 @@ func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyU
 // nothing, when it is a system key, and a storage error when the write fails.
 func (db *DB) RevokeKey(ctx context.Context, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
 	var k spotzee.APIKey
+	db.warm(ctx, db.w, sqlLiveKey, sqlRevokeKey)
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		cur, err := getKey(ctx, tx, projectID, id)
+		cur, err := getKey(ctx, db.inWrite(tx), projectID, id)
 		if err != nil {
 			return err
 		}
@@ -258,9 +270,8 @@ func (db *DB) RevokeKey(ctx context.Context, projectID, id int64, now time.Time)
 			return spotzee.Errorf(spotzee.CodeStateConflict, "API key %d is a system key and cannot be revoked.", id)
 		}
 		at := formatTime(now)
-		k, err = scanKey(tx.QueryRowContext(ctx,
-			`UPDATE api_keys SET revoked_at = ?, updated_at = ? WHERE id = ?
-			RETURNING `+keyColumns, at, at, id))
+		k, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
+			sqlRevokeKey, at, at, id))
 		return err
 	})
 	if err != nil {

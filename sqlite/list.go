@@ -98,6 +98,10 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 	}
 
 	p := listPlan{count: stmt{`SELECT count(*) FROM api_keys WHERE ` + where, args}}
+	if q.Query == "" {
+		// Kept by triggers (migration 0002): no row count per request.
+		p.count = stmt{`SELECT live_keys FROM projects WHERE id = ?`, []any{q.ProjectID}}
+	}
 	if q.Limit > 0 {
 		p.limit = min(q.Limit, math.MaxInt32)
 	}
@@ -144,7 +148,12 @@ func (db *DB) ListKeys(ctx context.Context, q spotzee.ListQuery) (spotzee.KeyPag
 		return spotzee.KeyPage{}, fmt.Errorf("sqlite: list keys: %w", err)
 	}
 	var page spotzee.KeyPage
-	err = db.read(ctx, func(tx *sql.Tx) error {
+	db.warm(ctx, db.r, p.page.sql, p.count.sql)
+	if p.other != nil {
+		db.warm(ctx, db.r, p.other.sql)
+	}
+	err = db.read(ctx, func(rtx *sql.Tx) error {
+		tx := db.inRead(rtx)
 		page = spotzee.KeyPage{Keys: []spotzee.APIKey{}}
 		rows, err := tx.QueryContext(ctx, p.page.sql, p.page.args...)
 		if err != nil {

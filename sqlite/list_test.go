@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -403,4 +405,57 @@ func TestListKeysQuery(t *testing.T) {
 		assert.Equal(t, spotzee.KeyPage{Keys: []spotzee.APIKey{back, offer}, HasNext: true, Total: 4}, pages[0])
 		assert.Equal(t, spotzee.KeyPage{Keys: []spotzee.APIKey{snakeX, snake}, HasPrev: true, Total: 4}, pages[1])
 	})
+}
+
+// TestLiveKeyCountMatchesRows checks the trigger-kept count that list
+// reports as Total against a real count, through creates and revokes in two
+// projects, and across a reopen.
+func TestLiveKeyCountMatchesRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "count.db")
+	db, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	now := time.Date(2026, 4, 28, 9, 30, 0, 0, time.UTC)
+	a, err := db.CreateProject(ctx, "a", spotzee.TierStarter, now)
+	require.NoError(t, err)
+	b, err := db.CreateProject(ctx, "b", spotzee.TierStarter, now)
+	require.NoError(t, err)
+	var ids []int64
+	for i := range 7 {
+		pid := a.ID
+		if i%3 == 0 {
+			pid = b.ID
+		}
+		sum := sha256.Sum256([]byte(fmt.Sprintf("sk_count_%d", i)))
+		k, err := db.CreateKey(ctx, spotzee.NewKey{ProjectID: pid, Name: fmt.Sprint("k", i), Scope: spotzee.ScopeSecret,
+			Role: spotzee.RoleSupport, ValuePrefix: "sk_", Last4: "AAAA", Hash: sum[:], CreatedAt: now})
+		require.NoError(t, err)
+		ids = append(ids, k.ID)
+	}
+	_, err = db.RevokeKey(ctx, a.ID, ids[1], now)
+	require.NoError(t, err)
+	_, err = db.RevokeKey(ctx, a.ID, ids[1], now) // already revoked: no change
+	require.Error(t, err)
+	_, err = db.RevokeKey(ctx, b.ID, ids[3], now)
+	require.NoError(t, err)
+
+	check := func(db *sqlite.DB) {
+		for _, p := range []int64{a.ID, b.ID} {
+			page, err := db.ListKeys(ctx, spotzee.ListQuery{ProjectID: p, Sort: spotzee.SortID, Limit: 2})
+			require.NoError(t, err)
+			n, err := db.CountKeys(ctx, p)
+			require.NoError(t, err)
+			assert.Equal(t, n, page.Total, "project %d", p)
+		}
+	}
+	check(db)
+	require.NoError(t, db.Close())
+	db, err = sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	defer db.Close()
+	check(db)
+	page, err := db.ListKeys(ctx, spotzee.ListQuery{ProjectID: a.ID, Sort: spotzee.SortID})
+	require.NoError(t, err)
+	assert.Equal(t, 3, page.Total)
 }

@@ -190,8 +190,12 @@ func (v *Validator) checkNulls(op *openapi3.Operation, r *http.Request) error {
 	if err != nil {
 		return nil
 	}
+	data, err := io.ReadAll(body)
+	if err != nil || !bytes.Contains(data, []byte("null")) {
+		return nil // no null anywhere: nothing to check, no second decode
+	}
 	var members map[string]json.RawMessage
-	if json.NewDecoder(body).Decode(&members) != nil {
+	if json.Unmarshal(data, &members) != nil {
 		return nil // not an object: kin-openapi reports it
 	}
 	var fields []spotzee.FieldError
