@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary serve as its own child process, as the
+// command does: run re-executes os.Executable(), which is this binary here.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(runChild(mode, os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestRunSmall runs the whole command briefly — both children, every
+// scenario — and checks that it reports every scenario without errors. It
+// checks no timing: targets are for real runs.
+func TestRunSmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"-c", "2", "-d", "200ms", "-warmup", "50ms", "-keys", "20", "-max-requests", "200"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &out, &errb)
+	}
+	for _, want := range []string{"bare req/s", "GET /keys/{id}", "GET /keys", "PATCH /keys/{id}",
+		"20 keys seeded", "zero errors: 0 MET", "server peak RSS < 100 MB", "req/s ≥ 0.50x"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
+	}
+	if strings.Contains(out.String(), "error in") {
+		t.Errorf("requests failed:\n%s", &out)
+	}
+	if errb.Len() > 0 {
+		t.Logf("stderr:\n%s", &errb)
+	}
+}
+
+// TestMaxRequestsBound checks that -max-requests bounds a scenario however
+// long -d is.
+func TestMaxRequestsBound(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	start := time.Now()
+	code := run(ctx, []string{"-c", "2", "-d", "1h", "-warmup", "0s", "-keys", "5", "-max-requests", "40",
+		"-scenarios", "get", "-bare=false"}, &out, io.Discard)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, &out)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %v with -max-requests 40", d)
+	}
+	if !regexp.MustCompile(`GET /keys/\{id\}\s+40\s`).MatchString(out.String()) {
+		t.Errorf("want exactly 40 requests:\n%s", &out)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-c", "0"},
+		{"-d", "0s"},
+		{"-keys", "0"},
+		{"-scenarios", "get,nope"},
+		{"-max-requests", "1", "-c", "4"},
+		{"-scenarios", "", "-bare=false"},
+		{"extra"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+	cfg, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.conns != 16 || cfg.duration != 10*time.Second || cfg.keys != 1000 || len(cfg.scenarios) != 3 || !cfg.bare {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
