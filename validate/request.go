@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -45,7 +46,7 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	}
 	// Found before kin-openapi runs, reported after it: authentication
 	// failures take precedence (see classify).
-	early := v.checkUnknownQuery(route.Operation, rr)
+	early := errors.Join(v.checkUnknownQuery(route.Operation, rr), checkQueryText(rr))
 	if err := v.checkNulls(route.Operation, r); err != nil {
 		early = errors.Join(early, err)
 	}
@@ -94,11 +95,41 @@ func (v *Validator) readBody(r, rr *http.Request) error {
 	if !utf8.Valid(data) {
 		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not valid UTF-8.")
 	}
+	// kin-openapi decodes the first JSON value and ignores what follows it;
+	// a body must be exactly one value.
+	if isJSON(r.Header.Get("Content-Type")) && len(bytes.TrimSpace(data)) > 0 && !json.Valid(data) {
+		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not one valid JSON value.")
+	}
 	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	r.Body, _ = getBody()
 	r.GetBody, r.ContentLength = getBody, int64(len(data))
 	if rr != r {
 		rr.Body, rr.GetBody, rr.ContentLength = r.Body, r.GetBody, r.ContentLength
+	}
+	return nil
+}
+
+// isJSON reports whether a Content-Type names JSON.
+func isJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// checkQueryText refuses query values that are not valid UTF-8 or hold a NUL
+// byte: neither can be a name, a cursor or a search text, and SQLite would
+// cut a LIKE pattern at the NUL.
+func checkQueryText(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	for name, values := range r.URL.Query() {
+		for _, v := range values {
+			if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+				return spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, name,
+					"The query parameter %s must be UTF-8 text without NUL bytes.", name)
+			}
+		}
 	}
 	return nil
 }

@@ -11,11 +11,11 @@ import (
 	"github.com/spotzeekit/spotzee-keys/keys"
 )
 
-// Each test here reproduces one bug found by this package, exactly, and is
-// skipped until the bug is fixed: delete the t.Skip line to check a fix.
+// Each test here reproduces, exactly, one bug this package found (data after
+// the JSON body accepted, a non-UTF-8 query value accepted, a NUL in q cutting
+// the LIKE pattern), now fixed: they guard against its return.
 
-func TestBugTrailingDataAfterJSONAccepted(t *testing.T) {
-	t.Skip(bugTrailingJSON)
+func TestRegressionTrailingDataAfterJSONRefused(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	target := h.addKey(t, keys.CreateInput{Name: "trailing", Role: spotzee.RoleEditor}).Key
@@ -38,8 +38,7 @@ func TestBugTrailingDataAfterJSONAccepted(t *testing.T) {
 	}
 }
 
-func TestBugQueryInvalidUTF8Accepted(t *testing.T) {
-	t.Skip(bugQueryUTF8)
+func TestRegressionQueryInvalidUTF8Refused(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	c := call{method: http.MethodGet, target: "/keys?q=%FF", header: jsonHeader(h.admin)}
@@ -51,8 +50,7 @@ func TestBugQueryInvalidUTF8Accepted(t *testing.T) {
 	require.Equal(t, "q", p.Param)
 }
 
-func TestBugSearchWithNULMatchesWrongKeys(t *testing.T) {
-	t.Skip(bugQueryNUL)
+func TestRegressionSearchWithNULRefused(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	for _, name := range []string{"Delta", "beta", "alpha one", "a\x00b"} {
