@@ -1,17 +1,12 @@
 package bench
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
-
-	spotzee "github.com/spotzeekit/spotzee-keys"
-	"github.com/spotzeekit/spotzee-keys/keys"
 )
 
 // TestVariants checks, quickly and without timing anything, that every
@@ -73,38 +68,6 @@ func TestSeedKeysFile(t *testing.T) {
 		if w := serveHTTP(e.handlers[varFullResp], req); w.Code != op.status {
 			t.Errorf("%s: status %d: %s", op.name, w.Code, w.Body)
 		}
-	}
-}
-
-// TestPreparedStore checks that the prototype of the prepared-statement fix
-// returns what the real store returns, so BenchmarkProposals compares like
-// with like.
-func TestPreparedStore(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "keys.db")
-	e := newEnv(t, path, 10)
-	p, err := openPrepared(ctx, path, e.ref.Store())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
-	want, err := e.ref.Store().Key(ctx, e.projectID, e.middleKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := p.Key(ctx, e.projectID, e.middleKey()); err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("Key: %+v, %v; want %+v", got, err, want)
-	}
-	hash := keys.HashValue(e.adminKey)
-	want, err = e.ref.Store().KeyByHash(ctx, hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := p.KeyByHash(ctx, hash); err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("KeyByHash: %+v, %v; want %+v", got, err, want)
-	}
-	if _, err := p.Key(ctx, e.projectID+1, e.middleKey()); spotzee.ErrorCode(err) != spotzee.CodeResourceMissing {
-		t.Errorf("Key of another project: %v", err)
 	}
 }
 
