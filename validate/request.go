@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,7 +47,8 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	}
 	// Found before kin-openapi runs, reported after it: authentication
 	// failures take precedence (see classify).
-	early := errors.Join(v.checkUnknownQuery(route.Operation, rr), checkQueryText(rr))
+	query := rr.URL.Query() // parsed once for the checks below
+	early := errors.Join(v.checkUnknownQuery(route.Operation, query), checkQueryText(query))
 	if err := v.checkNulls(route.Operation, r); err != nil {
 		early = errors.Join(early, err)
 	}
@@ -62,7 +64,7 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 		r.URL.RawQuery = rr.URL.RawQuery
 		r.Body, r.ContentLength, r.GetBody = rr.Body, rr.ContentLength, rr.GetBody
 	}
-	if err := v.checkEmpty(route.Operation, r); err != nil {
+	if err := v.checkEmpty(route.Operation, r.Header, query); err != nil {
 		verr = errors.Join(err, verr)
 	}
 	if early != nil {
@@ -119,11 +121,8 @@ func isJSON(contentType string) bool {
 // checkQueryText refuses query values that are not valid UTF-8 or hold a NUL
 // byte: neither can be a name, a cursor or a search text, and SQLite would
 // cut a LIKE pattern at the NUL.
-func checkQueryText(r *http.Request) error {
-	if r.URL.RawQuery == "" {
-		return nil
-	}
-	for name, values := range r.URL.Query() {
+func checkQueryText(query url.Values) error {
+	for name, values := range query {
 		for _, v := range values {
 			if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
 				return spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, name,
@@ -153,13 +152,10 @@ func rebindBody(r *http.Request) error {
 }
 
 // checkUnknownQuery refuses query parameters the operation does not declare.
-func (v *Validator) checkUnknownQuery(op *openapi3.Operation, r *http.Request) error {
-	if r.URL.RawQuery == "" {
-		return nil
-	}
+func (v *Validator) checkUnknownQuery(op *openapi3.Operation, query url.Values) error {
 	known := v.queryParams[op]
 	var unknown []string
-	for name := range r.URL.Query() {
+	for name := range query {
 		if !known[name] {
 			unknown = append(unknown, name)
 		}
@@ -174,13 +170,13 @@ func (v *Validator) checkUnknownQuery(op *openapi3.Operation, r *http.Request) e
 
 // checkEmpty refuses header and query parameters that are sent but empty
 // where the schema forbids the empty string.
-func (v *Validator) checkEmpty(op *openapi3.Operation, r *http.Request) error {
+func (v *Validator) checkEmpty(op *openapi3.Operation, header http.Header, query url.Values) error {
 	for _, p := range v.emptyChecked[op] {
 		var values []string
 		if p.In == openapi3.ParameterInHeader {
-			values = r.Header.Values(p.Name)
+			values = header.Values(p.Name)
 		} else {
-			values = r.URL.Query()[p.Name]
+			values = query[p.Name]
 		}
 		if len(values) > 0 && values[0] == "" {
 			return &openapi3filter.RequestError{Parameter: p, Err: openapi3filter.ErrInvalidEmptyValue,
