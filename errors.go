@@ -39,7 +39,11 @@ type codeInfo struct {
 	title  string
 }
 
-// catalogue maps each code to its HTTP status and its fixed title.
+// catalogue maps each code to its HTTP status and its fixed title: the one
+// place the catalogue is written in Go. Titles are Spotzee's where its docs
+// show one (resource_missing, validation_failed, rate_limited) and this
+// project's otherwise. spec_test.go holds it against the spec's ErrorCode
+// enum and its per-code statuses.
 var catalogue = map[Code]codeInfo{
 	CodeResourceMissing:         {http.StatusNotFound, "Resource missing"},
 	CodeResourceAlreadyExists:   {http.StatusConflict, "Resource already exists"},
@@ -48,13 +52,13 @@ var catalogue = map[Code]codeInfo{
 	CodeParameterInvalidEmpty:   {http.StatusBadRequest, "Parameter empty"},
 	CodeParameterInvalidFormat:  {http.StatusBadRequest, "Parameter invalid"},
 	CodeParameterUnknown:        {http.StatusBadRequest, "Unknown parameter"},
-	CodeValidationFailed:        {http.StatusUnprocessableEntity, "Validation failed"},
+	CodeValidationFailed:        {http.StatusUnprocessableEntity, "Request validation failed"},
 	CodeAuthenticationRequired:  {http.StatusUnauthorized, "Authentication required"},
 	CodePermissionDenied:        {http.StatusForbidden, "Permission denied"},
 	CodeIdempotencyKeyMismatch:  {http.StatusConflict, "Idempotency key mismatch"},
 	CodeIdempotencyKeyInvalid:   {http.StatusBadRequest, "Idempotency key invalid"},
 	CodeIdempotencyInProgress:   {http.StatusConflict, "Idempotent request in progress"},
-	CodeRateLimited:             {http.StatusTooManyRequests, "Rate limited"},
+	CodeRateLimited:             {http.StatusTooManyRequests, "Rate limit exceeded"},
 	CodeVersionUnsupported:      {http.StatusBadRequest, "Version unsupported"},
 	CodeVersionRequired:         {http.StatusBadRequest, "Version required"},
 	CodeWebhookSignatureInvalid: {http.StatusBadRequest, "Webhook signature invalid"},

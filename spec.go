@@ -10,3 +10,11 @@ import _ "embed"
 //
 //go:embed openapi.yaml
 var OpenAPISpec []byte
+
+// ReferenceProfile is reference-profile.yaml: an OpenAPI Overlay over
+// OpenAPISpec holding this project's own stricter decisions (value formats,
+// lengths, closed response objects, the body cap). validate applies it on
+// request; the reference server always validates against it.
+//
+//go:embed reference-profile.yaml
+var ReferenceProfile []byte

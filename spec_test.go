@@ -1,6 +1,7 @@
 package spotzee_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -79,7 +80,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 		}
 	}
 	sort.Strings(ids)
-	assert.Equal(t, []string{"createApiKey", "getApiKey", "listApiKeys", "revokeApiKey", "updateApiKey"}, ids)
+	assert.Equal(t, []string{"createProjectApiKey", "getProjectApiKey", "listProjectApiKeys", "revokeProjectApiKey", "updateProjectApiKey"}, ids)
 	assert.Contains(t, string(spotzee.OpenAPISpec), "openapi: 3.0.3")
 }
 
@@ -94,7 +95,8 @@ func TestEveryResponseIsReachableInGeneratedCode(t *testing.T) {
 	count := 0
 	for _, item := range v.Doc().Paths.Map() {
 		for method, op := range item.Operations() {
-			name := strings.ToUpper(op.OperationID[:1]) + op.OperationID[1:]
+			// The generator's initialism normalizer: listProjectApiKeys -> ListProjectAPIKeys.
+			name := strings.ReplaceAll(strings.ToUpper(op.OperationID[:1])+op.OperationID[1:], "Api", "API")
 			assert.True(t, srvFields["StrictServerInterface"][name], "%s: StrictServerInterface.%s", method, name)
 			assert.True(t, cliMethods["ClientWithResponses"][name+"WithResponse"], "client %sWithResponse", name)
 			for status, resp := range op.Responses.Map() {
@@ -104,7 +106,7 @@ func TestEveryResponseIsReachableInGeneratedCode(t *testing.T) {
 					case "application/json":
 						srvType, cliField = name+status+"JSONResponse", "JSON"+status
 					case "application/problem+json":
-						srvType, cliField = name+status+"ApplicationProblemPlusJSONResponse", "ApplicationproblemJSON"+status
+						srvType, cliField = name+status+"ApplicationProblemPlusJSONResponse", "ApplicationProblemJSON"+status
 					default:
 						t.Errorf("%s %s: unexpected content type %s", op.OperationID, status, ct)
 						continue
@@ -116,5 +118,25 @@ func TestEveryResponseIsReachableInGeneratedCode(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 38, count, "documented (operation, status) pairs")
+	assert.Equal(t, 5*9, count, "documented (operation, status) pairs: a success and upstream's eight errors each")
+}
+
+// TestCatalogueMatchesSpecErrorCode holds the Go catalogue (errors.go)
+// against the spec's ErrorCode enum and the status its description gives
+// each code, so the two cannot drift.
+func TestCatalogueMatchesSpecErrorCode(t *testing.T) {
+	t.Parallel()
+	v, err := validate.New()
+	require.NoError(t, err)
+	schema := v.Doc().Components.Schemas["ErrorCode"].Value
+	var enum []spotzee.Code
+	for _, e := range schema.Enum {
+		enum = append(enum, spotzee.Code(e.(string)))
+	}
+	assert.Equal(t, enum, spotzee.Codes(), "spotzee.Codes() lists the spec's ErrorCode enum, in order")
+	for _, c := range spotzee.Codes() {
+		assert.True(t, c.Known(), "%s in the catalogue", c)
+		assert.Contains(t, strings.Join(strings.Fields(schema.Description), " "),
+			fmt.Sprintf("`%s` %d", c, c.Status()), "the spec's ErrorCode description gives %s status %d", c, c.Status())
+	}
 }

@@ -18,8 +18,8 @@ import (
 // connection:
 //
 //   - plain: net/http — NewRequest, the Authorization header, Do,
-//     io.ReadAll and json.Unmarshal into client.ApiKey;
-//   - generated: client.ClientWithResponses.GetApiKeyWithResponse, which
+//     io.ReadAll and json.Unmarshal into client.ProjectAPIKey;
+//   - generated: client.ClientWithResponses.GetProjectAPIKeyWithResponse, which
 //     decodes into the same type;
 //   - wrapper: client.API.GetKey from client.New (SDK headers, retry loop
 //     with per-attempt timeout, error mapping) — a success needs no retry.
@@ -70,28 +70,28 @@ func BenchmarkClient(b *testing.B) {
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("status %d", resp.StatusCode)
 			}
-			var k client.ApiKey
+			var k client.ProjectAPIKey
 			if err := json.Unmarshal(data, &k); err != nil {
 				return err
 			}
-			return wantID(k.Id, id)
+			return wantID(k.ID, id)
 		}},
 		{"generated", func(timer) error {
-			resp, err := gen.GetApiKeyWithResponse(ctx, id, nil)
+			resp, err := gen.GetProjectAPIKeyWithResponse(ctx, id, nil)
 			if err != nil {
 				return err
 			}
 			if resp.JSON200 == nil {
 				return fmt.Errorf("status %d", resp.StatusCode())
 			}
-			return wantID(resp.JSON200.Id, id)
+			return wantID(resp.JSON200.ID, id)
 		}},
 		{"wrapper", func(timer) error {
 			k, err := sdk.GetKey(ctx, id)
 			if err != nil {
 				return err
 			}
-			return wantID(k.Id, id)
+			return wantID(k.ID, id)
 		}},
 	}
 	c := compare(b, ways)

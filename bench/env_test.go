@@ -255,20 +255,20 @@ func fillRequestID(f server.StrictHandlerFunc, _ string) server.StrictHandlerFun
 		resp, err := f(ctx, w, r, req)
 		id := w.Header().Get(problem.RequestIDHeader)
 		switch v := resp.(type) {
-		case server.ListApiKeys200JSONResponse:
-			v.Headers.XRequestId = id
+		case server.ListProjectAPIKeys200JSONResponse:
+			v.Headers.XRequestID = &id
 			return v, err
-		case server.CreateApiKey201JSONResponse:
-			v.Headers.XRequestId = id
+		case server.CreateProjectAPIKey200JSONResponse:
+			v.Headers.XRequestID = &id
 			return v, err
-		case server.GetApiKey200JSONResponse:
-			v.Headers.XRequestId = id
+		case server.GetProjectAPIKey200JSONResponse:
+			v.Headers.XRequestID = &id
 			return v, err
-		case server.UpdateApiKey200JSONResponse:
-			v.Headers.XRequestId = id
+		case server.UpdateProjectAPIKey200JSONResponse:
+			v.Headers.XRequestID = &id
 			return v, err
-		case server.RevokeApiKey200JSONResponse:
-			v.Headers.XRequestId = id
+		case server.RevokeProjectAPIKey200JSONResponse:
+			v.Headers.XRequestID = &id
 			return v, err
 		}
 		return resp, err
@@ -326,7 +326,7 @@ var operations = []operation{
 	{name: "list", status: http.StatusOK, request: func(_ timer, e *env, base string) (*http.Request, error) {
 		return e.newRequest(http.MethodGet, base+"/keys", ""), nil
 	}},
-	{name: "create", status: http.StatusCreated, request: func(_ timer, e *env, base string) (*http.Request, error) {
+	{name: "create", status: http.StatusOK, request: func(_ timer, e *env, base string) (*http.Request, error) {
 		return e.newRequest(http.MethodPost, base+"/keys", `{"name":"bench key","description":"made by a benchmark","role":"support"}`), nil
 	}},
 	{name: "get", status: http.StatusOK, request: func(_ timer, e *env, base string) (*http.Request, error) {

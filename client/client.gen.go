@@ -12,72 +12,23 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 )
 
-// Defines values for ApiKeyRevocationRevoked.
+// Defines values for APIKeyScope.
 const (
-	True ApiKeyRevocationRevoked = true
+	APIKeyScopePublic APIKeyScope = "public"
+	APIKeyScopeSecret APIKeyScope = "secret"
 )
 
-// Valid indicates whether the value is a known member of the ApiKeyRevocationRevoked enum.
-func (e ApiKeyRevocationRevoked) Valid() bool {
+// Valid indicates whether the value is a known member of the APIKeyScope enum.
+func (e APIKeyScope) Valid() bool {
 	switch e {
-	case True:
+	case APIKeyScopePublic:
 		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ApiKeyScope.
-const (
-	ApiKeyScopePublic ApiKeyScope = "public"
-	ApiKeyScopeSecret ApiKeyScope = "secret"
-)
-
-// Valid indicates whether the value is a known member of the ApiKeyScope enum.
-func (e ApiKeyScope) Valid() bool {
-	switch e {
-	case ApiKeyScopePublic:
-		return true
-	case ApiKeyScopeSecret:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ApiKeyScopeDefaultSecret.
-const (
-	ApiKeyScopeDefaultSecretPublic ApiKeyScopeDefaultSecret = "public"
-	ApiKeyScopeDefaultSecretSecret ApiKeyScopeDefaultSecret = "secret"
-)
-
-// Valid indicates whether the value is a known member of the ApiKeyScopeDefaultSecret enum.
-func (e ApiKeyScopeDefaultSecret) Valid() bool {
-	switch e {
-	case ApiKeyScopeDefaultSecretPublic:
-		return true
-	case ApiKeyScopeDefaultSecretSecret:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ErrorStatus.
-const (
-	ErrorStatusError ErrorStatus = "error"
-)
-
-// Valid indicates whether the value is a known member of the ErrorStatus enum.
-func (e ErrorStatus) Valid() bool {
-	switch e {
-	case ErrorStatusError:
+	case APIKeyScopeSecret:
 		return true
 	default:
 		return false
@@ -86,70 +37,103 @@ func (e ErrorStatus) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	AuthenticationRequired  ErrorCode = "authentication_required"
-	IdempotencyInProgress   ErrorCode = "idempotency_in_progress"
-	IdempotencyKeyInvalid   ErrorCode = "idempotency_key_invalid"
-	IdempotencyKeyMismatch  ErrorCode = "idempotency_key_mismatch"
-	InternalError           ErrorCode = "internal_error"
-	ParameterInvalidEmpty   ErrorCode = "parameter_invalid_empty"
-	ParameterInvalidFormat  ErrorCode = "parameter_invalid_format"
-	ParameterMissing        ErrorCode = "parameter_missing"
-	ParameterUnknown        ErrorCode = "parameter_unknown"
-	PermissionDenied        ErrorCode = "permission_denied"
-	QuotaExceeded           ErrorCode = "quota_exceeded"
-	RateLimited             ErrorCode = "rate_limited"
-	ResourceAlreadyExists   ErrorCode = "resource_already_exists"
-	ResourceMissing         ErrorCode = "resource_missing"
-	ServiceUnavailable      ErrorCode = "service_unavailable"
-	StateConflict           ErrorCode = "state_conflict"
-	ValidationFailed        ErrorCode = "validation_failed"
-	VersionRequired         ErrorCode = "version_required"
-	VersionUnsupported      ErrorCode = "version_unsupported"
-	WebhookSignatureInvalid ErrorCode = "webhook_signature_invalid"
+	ErrorCodeAuthenticationRequired  ErrorCode = "authentication_required"
+	ErrorCodeIdempotencyInProgress   ErrorCode = "idempotency_in_progress"
+	ErrorCodeIdempotencyKeyInvalid   ErrorCode = "idempotency_key_invalid"
+	ErrorCodeIdempotencyKeyMismatch  ErrorCode = "idempotency_key_mismatch"
+	ErrorCodeInternalError           ErrorCode = "internal_error"
+	ErrorCodeParameterInvalidEmpty   ErrorCode = "parameter_invalid_empty"
+	ErrorCodeParameterInvalidFormat  ErrorCode = "parameter_invalid_format"
+	ErrorCodeParameterMissing        ErrorCode = "parameter_missing"
+	ErrorCodeParameterUnknown        ErrorCode = "parameter_unknown"
+	ErrorCodePermissionDenied        ErrorCode = "permission_denied"
+	ErrorCodeQuotaExceeded           ErrorCode = "quota_exceeded"
+	ErrorCodeRateLimited             ErrorCode = "rate_limited"
+	ErrorCodeResourceAlreadyExists   ErrorCode = "resource_already_exists"
+	ErrorCodeResourceMissing         ErrorCode = "resource_missing"
+	ErrorCodeServiceUnavailable      ErrorCode = "service_unavailable"
+	ErrorCodeStateConflict           ErrorCode = "state_conflict"
+	ErrorCodeValidationFailed        ErrorCode = "validation_failed"
+	ErrorCodeVersionRequired         ErrorCode = "version_required"
+	ErrorCodeVersionUnsupported      ErrorCode = "version_unsupported"
+	ErrorCodeWebhookSignatureInvalid ErrorCode = "webhook_signature_invalid"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
 func (e ErrorCode) Valid() bool {
 	switch e {
-	case AuthenticationRequired:
+	case ErrorCodeAuthenticationRequired:
 		return true
-	case IdempotencyInProgress:
+	case ErrorCodeIdempotencyInProgress:
 		return true
-	case IdempotencyKeyInvalid:
+	case ErrorCodeIdempotencyKeyInvalid:
 		return true
-	case IdempotencyKeyMismatch:
+	case ErrorCodeIdempotencyKeyMismatch:
 		return true
-	case InternalError:
+	case ErrorCodeInternalError:
 		return true
-	case ParameterInvalidEmpty:
+	case ErrorCodeParameterInvalidEmpty:
 		return true
-	case ParameterInvalidFormat:
+	case ErrorCodeParameterInvalidFormat:
 		return true
-	case ParameterMissing:
+	case ErrorCodeParameterMissing:
 		return true
-	case ParameterUnknown:
+	case ErrorCodeParameterUnknown:
 		return true
-	case PermissionDenied:
+	case ErrorCodePermissionDenied:
 		return true
-	case QuotaExceeded:
+	case ErrorCodeQuotaExceeded:
 		return true
-	case RateLimited:
+	case ErrorCodeRateLimited:
 		return true
-	case ResourceAlreadyExists:
+	case ErrorCodeResourceAlreadyExists:
 		return true
-	case ResourceMissing:
+	case ErrorCodeResourceMissing:
 		return true
-	case ServiceUnavailable:
+	case ErrorCodeServiceUnavailable:
 		return true
-	case StateConflict:
+	case ErrorCodeStateConflict:
 		return true
-	case ValidationFailed:
+	case ErrorCodeValidationFailed:
 		return true
-	case VersionRequired:
+	case ErrorCodeVersionRequired:
 		return true
-	case VersionUnsupported:
+	case ErrorCodeVersionUnsupported:
 		return true
-	case WebhookSignatureInvalid:
+	case ErrorCodeWebhookSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ErrorResponseStatus.
+const (
+	ErrorResponseStatusError ErrorResponseStatus = "error"
+)
+
+// Valid indicates whether the value is a known member of the ErrorResponseStatus enum.
+func (e ErrorResponseStatus) Valid() bool {
+	switch e {
+	case ErrorResponseStatusError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PageDirection.
+const (
+	PageDirectionNext PageDirection = "next"
+	PageDirectionPrev PageDirection = "prev"
+)
+
+// Valid indicates whether the value is a known member of the PageDirection enum.
+func (e PageDirection) Valid() bool {
+	switch e {
+	case PageDirectionNext:
+		return true
+	case PageDirectionPrev:
 		return true
 	default:
 		return false
@@ -183,288 +167,64 @@ func (e ProjectRole) Valid() bool {
 	}
 }
 
-// Defines values for ProjectRoleDefaultSupport.
+// Defines values for SortDirection.
 const (
-	ProjectRoleDefaultSupportAdmin     ProjectRoleDefaultSupport = "admin"
-	ProjectRoleDefaultSupportEditor    ProjectRoleDefaultSupport = "editor"
-	ProjectRoleDefaultSupportPublisher ProjectRoleDefaultSupport = "publisher"
-	ProjectRoleDefaultSupportSmtpproxy ProjectRoleDefaultSupport = "smtpproxy"
-	ProjectRoleDefaultSupportSupport   ProjectRoleDefaultSupport = "support"
+	SortDirectionAsc  SortDirection = "asc"
+	SortDirectionDesc SortDirection = "desc"
 )
 
-// Valid indicates whether the value is a known member of the ProjectRoleDefaultSupport enum.
-func (e ProjectRoleDefaultSupport) Valid() bool {
+// Valid indicates whether the value is a known member of the SortDirection enum.
+func (e SortDirection) Valid() bool {
 	switch e {
-	case ProjectRoleDefaultSupportAdmin:
+	case SortDirectionAsc:
 		return true
-	case ProjectRoleDefaultSupportEditor:
-		return true
-	case ProjectRoleDefaultSupportPublisher:
-		return true
-	case ProjectRoleDefaultSupportSmtpproxy:
-		return true
-	case ProjectRoleDefaultSupportSupport:
+	case SortDirectionDesc:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for Direction.
-const (
-	DirectionAsc  Direction = "asc"
-	DirectionDesc Direction = "desc"
-)
-
-// Valid indicates whether the value is a known member of the Direction enum.
-func (e Direction) Valid() bool {
-	switch e {
-	case DirectionAsc:
-		return true
-	case DirectionDesc:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for Page.
-const (
-	PageNext Page = "next"
-	PagePrev Page = "prev"
-)
-
-// Valid indicates whether the value is a known member of the Page enum.
-func (e Page) Valid() bool {
-	switch e {
-	case PageNext:
-		return true
-	case PagePrev:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ListApiKeysParamsPage.
-const (
-	ListApiKeysParamsPageNext ListApiKeysParamsPage = "next"
-	ListApiKeysParamsPagePrev ListApiKeysParamsPage = "prev"
-)
-
-// Valid indicates whether the value is a known member of the ListApiKeysParamsPage enum.
-func (e ListApiKeysParamsPage) Valid() bool {
-	switch e {
-	case ListApiKeysParamsPageNext:
-		return true
-	case ListApiKeysParamsPagePrev:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ListApiKeysParamsDirection.
-const (
-	ListApiKeysParamsDirectionAsc  ListApiKeysParamsDirection = "asc"
-	ListApiKeysParamsDirectionDesc ListApiKeysParamsDirection = "desc"
-)
-
-// Valid indicates whether the value is a known member of the ListApiKeysParamsDirection enum.
-func (e ListApiKeysParamsDirection) Valid() bool {
-	switch e {
-	case ListApiKeysParamsDirectionAsc:
-		return true
-	case ListApiKeysParamsDirectionDesc:
-		return true
-	default:
-		return false
-	}
-}
-
-// ApiKey A project-scoped API key as every read returns it, value masked. Scope (public/secret) controls what endpoints it can call; role gates write access.
-type ApiKey struct {
-	// CreatedAt When the key was created (RFC 3339, UTC).
-	//
-	// Example: 2026-04-28T09:30:00Z
-	CreatedAt nullable.Nullable[time.Time] `json:"created_at"`
-
-	// Description Optional description.
-	//
-	// Example: Used by the billing service
-	Description nullable.Nullable[string] `json:"description,omitempty"`
-
-	// Id Numeric API key identifier.
+// APIKeyRevokeResponse Spotzee documents this as a "provider-specific revocation acknowledgement"
+// and publishes no schema, so any JSON value is accepted here. The reference
+// server answers `{id, revoked: true, revoked_at}`; these properties describe
+// that answer and constrain nothing else.
+type APIKeyRevokeResponse struct {
+	// ID The revoked key's identifier.
 	//
 	// Example: 12
-	Id int64 `json:"id"`
+	ID *int64 `json:"id,omitempty"`
 
-	// IsSystemKey When true, the key is system-managed (for example the SMTP-proxy key) and cannot be revoked or archived through the API.
-	//
-	// Example: false
-	IsSystemKey *bool `json:"is_system_key,omitempty"`
-
-	// Name Human-readable label for the API key.
-	//
-	// Example: Production server
-	Name string `json:"name"`
-
-	// ProjectId The project the key belongs to.
-	//
-	// Example: 123
-	ProjectId int64 `json:"project_id"`
-
-	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
-	//
-	// Example: admin
-	Role ProjectRole `json:"role"`
-
-	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
-	//
-	// Example: secret
-	Scope ApiKeyScope `json:"scope"`
-
-	// UpdatedAt When the key was last changed (RFC 3339, UTC).
-	//
-	// Example: 2026-04-28T09:30:00Z
-	UpdatedAt nullable.Nullable[time.Time] `json:"updated_at"`
-
-	// Value The key value, masked: its prefix (`sk_` or `pk_`), four asterisks and its last four characters. The full value is returned only by create.
-	//
-	// Example: sk_****S1T2
-	Value string `json:"value"`
-}
-
-// ApiKeyCreated A newly created API key. The only representation that carries the full value; store it now.
-type ApiKeyCreated struct {
-	// CreatedAt When the key was created (RFC 3339, UTC).
-	//
-	// Example: 2026-04-28T09:30:00Z
-	CreatedAt nullable.Nullable[time.Time] `json:"created_at"`
-
-	// Description Optional description.
-	//
-	// Example: Used by the billing service
-	Description nullable.Nullable[string] `json:"description,omitempty"`
-
-	// Id Numeric API key identifier.
-	//
-	// Example: 12
-	Id int64 `json:"id"`
-
-	// IsSystemKey When true, the key is system-managed and cannot be revoked through the API.
-	//
-	// Example: false
-	IsSystemKey *bool `json:"is_system_key,omitempty"`
-
-	// Name Human-readable label for the API key.
-	//
-	// Example: Production server
-	Name string `json:"name"`
-
-	// ProjectId The project the key belongs to.
-	//
-	// Example: 123
-	ProjectId int64 `json:"project_id"`
-
-	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
-	//
-	// Example: admin
-	Role ProjectRole `json:"role"`
-
-	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
-	//
-	// Example: secret
-	Scope ApiKeyScope `json:"scope"`
-
-	// UpdatedAt When the key was last changed (RFC 3339, UTC).
-	//
-	// Example: 2026-04-28T09:30:00Z
-	UpdatedAt nullable.Nullable[time.Time] `json:"updated_at"`
-
-	// Value The full key value, `sk_` or `pk_` followed by a 26-character ULID. Shown exactly once.
-	//
-	// Example: sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2
-	Value string `json:"value"`
-}
-
-// ApiKeyPage One page of API keys.
-type ApiKeyPage struct {
-	// Limit The page size used (`-1` when every key was asked for).
-	//
-	// Example: 25
-	Limit int `json:"limit"`
-
-	// NextCursor Cursor for the next page; `null` at the end.
-	//
-	// Example: eyJ2IjoxfQ
-	NextCursor nullable.Nullable[string] `json:"nextCursor"`
-
-	// PrevCursor Cursor for the previous page; `null` on the first page.
-	PrevCursor nullable.Nullable[string] `json:"prevCursor"`
-
-	// Results The keys on this page, values masked.
-	Results []ApiKey `json:"results"`
-}
-
-// ApiKeyRevocation Acknowledgement of a revocation (the documentation gives no schema; this is the project's design).
-type ApiKeyRevocation struct {
-	// Id The revoked key's identifier.
-	//
-	// Example: 12
-	Id int64 `json:"id"`
-
-	// Revoked Always `true`.
+	// Revoked Always `true` from the reference server.
 	//
 	// Example: true
-	Revoked ApiKeyRevocationRevoked `json:"revoked"`
+	Revoked *bool `json:"revoked,omitempty"`
 
-	// RevokedAt When the key was revoked (RFC 3339, UTC).
+	// RevokedAt When the key was revoked.
 	//
 	// Example: 2026-04-28T09:30:00Z
-	RevokedAt time.Time `json:"revoked_at"`
+	RevokedAt *string `json:"revoked_at,omitempty"`
 }
 
-// ApiKeyRevocationRevoked Always `true`.
-//
-// Example: true
-type ApiKeyRevocationRevoked bool
-
-// ApiKeyScope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
+// APIKeyScope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
 //
 // Example: secret
-type ApiKeyScope string
+type APIKeyScope string
 
-// ApiKeyScopeDefaultSecret Scope of the new key; `secret` when omitted.
+// ErrorCode Stable error code. HTTP status per code: `resource_missing` 404,
+// `resource_already_exists` 409, `state_conflict` 409, `parameter_missing` 400,
+// `parameter_invalid_empty` 400, `parameter_invalid_format` 400, `parameter_unknown`
+// 400, `validation_failed` 422, `authentication_required` 401, `permission_denied`
+// 403, `idempotency_key_mismatch` 409, `idempotency_key_invalid` 400,
+// `idempotency_in_progress` 409, `rate_limited` 429, `version_unsupported` 400,
+// `version_required` 400, `webhook_signature_invalid` 400, `quota_exceeded` 402,
+// `service_unavailable` 503, `internal_error` 500.
 //
-// Example: secret
-type ApiKeyScopeDefaultSecret string
+// Example: resource_missing
+type ErrorCode string
 
-// CreateApiKeyRequest The key to create. Unknown fields are refused (`400 parameter_unknown`).
-type CreateApiKeyRequest struct {
-	// Description Optional description.
-	//
-	// Example: Used by the billing service
-	Description nullable.Nullable[string] `json:"description,omitempty"`
-
-	// Name Human-readable label for the API key.
-	//
-	// Example: Production server
-	Name string `json:"name"`
-
-	// Role Project role of the new key; `support` when omitted.
-	//
-	// Example: support
-	Role *ProjectRoleDefaultSupport `json:"role,omitempty"`
-
-	// Scope Scope of the new key; `secret` when omitted.
-	//
-	// Example: secret
-	Scope *ApiKeyScopeDefaultSecret `json:"scope,omitempty"`
-}
-
-// Error RFC 7807 problem details, the body of every non-2xx response (`application/problem+json`). Extension members may be added, so unknown members are allowed.
-type Error struct {
+// ErrorResponse RFC 7807 problem details, the body of every error (`application/problem+json`). Only `status`, `code`, `message` and `error` are always present; extension members may be added.
+type ErrorResponse struct {
 	// Code Stable error code. HTTP status per code: `resource_missing` 404,
 	// `resource_already_exists` 409, `state_conflict` 409, `parameter_missing` 400,
 	// `parameter_invalid_empty` 400, `parameter_invalid_format` 400, `parameter_unknown`
@@ -477,6 +237,11 @@ type Error struct {
 	//
 	// Example: resource_missing
 	Code ErrorCode `json:"code"`
+
+	// Error Legacy mirror of `message`, kept until a future major version.
+	//
+	// Example: No API key with id 12 in this project.
+	Error string `json:"error"`
 
 	// Errors Per-field failures (always present with `validation_failed`).
 	Errors *[]FieldError `json:"errors,omitempty"`
@@ -491,43 +256,31 @@ type Error struct {
 	// Example: keyId
 	Param *string `json:"param,omitempty"`
 
-	// RequestId The request's identifier, equal to its `X-Request-Id` header.
+	// RequestID The request's identifier, equal to its `X-Request-Id` header. Absent on the edge's `429`.
 	//
 	// Example: req_01HXY7Z9K8M5J2N4P6Q8R0S1T2
-	RequestId string `json:"request_id"`
+	RequestID *string `json:"request_id,omitempty"`
 
 	// Status Always `error`.
 	//
 	// Example: error
-	Status ErrorStatus `json:"status"`
+	Status ErrorResponseStatus `json:"status"`
 
 	// Title Short summary, the same for every response with this code.
 	//
 	// Example: Resource missing
-	Title string `json:"title"`
+	Title *string `json:"title,omitempty"`
 
 	// Type Documentation link, `https://docs.spotzee.com/main-api/errors#<code>`.
 	//
 	// Example: https://docs.spotzee.com/main-api/errors#resource_missing
-	Type string `json:"type"`
+	Type *string `json:"type,omitempty"`
 }
 
-// ErrorStatus Always `error`.
+// ErrorResponseStatus Always `error`.
 //
 // Example: error
-type ErrorStatus string
-
-// ErrorCode Stable error code. HTTP status per code: `resource_missing` 404,
-// `resource_already_exists` 409, `state_conflict` 409, `parameter_missing` 400,
-// `parameter_invalid_empty` 400, `parameter_invalid_format` 400, `parameter_unknown`
-// 400, `validation_failed` 422, `authentication_required` 401, `permission_denied`
-// 403, `idempotency_key_mismatch` 409, `idempotency_key_invalid` 400,
-// `idempotency_in_progress` 409, `rate_limited` 429, `version_unsupported` 400,
-// `version_required` 400, `webhook_signature_invalid` 400, `quota_exceeded` 402,
-// `service_unavailable` 503, `internal_error` 500.
-//
-// Example: resource_missing
-type ErrorCode string
+type ErrorResponseStatus string
 
 // FieldError One field's validation failure.
 type FieldError struct {
@@ -555,18 +308,161 @@ type FieldError struct {
 	Param string `json:"param"`
 }
 
-// ProjectRole A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+// PageDirection Which page to fetch relative to `cursor`.
 //
-// Example: admin
-type ProjectRole string
+// Example: next
+type PageDirection string
 
-// ProjectRoleDefaultSupport Project role of the new key; `support` when omitted.
-//
-// Example: support
-type ProjectRoleDefaultSupport string
+// ProjectAPIKey A project-scoped API key as every read returns it, value masked. Scope (public/secret) controls what endpoints it can call; role gates write access.
+type ProjectAPIKey struct {
+	// CreatedAt When the key was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
 
-// UpdateApiKeyRequest The fields to change; every field is optional and absent fields keep their value. `description` may be `null` to clear it. The value cannot be changed. Unknown fields are refused (`400 parameter_unknown`).
-type UpdateApiKeyRequest struct {
+	// Description Optional description.
+	//
+	// Example: Used by the billing service
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// ID Numeric API key identifier.
+	//
+	// Example: 12
+	ID int64 `json:"id"`
+
+	// IsSystemKey When true, the key is system-managed (for example the SMTP-proxy key) and cannot be archived from the API.
+	//
+	// Example: false
+	IsSystemKey *bool `json:"is_system_key,omitempty"`
+
+	// Name Human-readable label for the API key.
+	//
+	// Example: Production server
+	Name string `json:"name"`
+
+	// ProjectID The project the key belongs to.
+	//
+	// Example: 123
+	ProjectID int64 `json:"project_id"`
+
+	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+	//
+	// Example: admin
+	Role ProjectRole `json:"role"`
+
+	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
+	//
+	// Example: secret
+	Scope APIKeyScope `json:"scope"`
+
+	// UpdatedAt When the key was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// Value The key value, prefixed with `sk_` (secret) or `pk_` (public). Returned in full only on creation; subsequent reads return a masked form (the prefix and the last four characters).
+	//
+	// Example: sk_****S1T2
+	Value string `json:"value"`
+}
+
+// ProjectAPIKeyCreate The key to create. Unknown fields are refused (`400 parameter_unknown`).
+type ProjectAPIKeyCreate struct {
+	// Description Optional description.
+	//
+	// Example: Used by the billing service
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// Name Human-readable label for the API key.
+	//
+	// Example: Production server
+	Name string `json:"name"`
+
+	// Role Project role of the new key; `support` when omitted.
+	Role *ProjectRole `json:"role,omitempty"`
+
+	// Scope Scope of the new key; `secret` when omitted.
+	Scope *APIKeyScope `json:"scope,omitempty"`
+}
+
+// ProjectAPIKeyCreated A newly created API key: the fields of `ProjectApiKey`, with `value` in full.
+// Spotzee's spec names this response `ProjectApiKey`; this document gives it a
+// schema of its own (the same fields, required set and nullability) so that the
+// generated types tell the one response carrying the full value apart from a
+// masked read.
+type ProjectAPIKeyCreated struct {
+	// CreatedAt When the key was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
+
+	// Description Optional description.
+	//
+	// Example: Used by the billing service
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// ID Numeric API key identifier.
+	//
+	// Example: 12
+	ID int64 `json:"id"`
+
+	// IsSystemKey When true, the key is system-managed and cannot be archived from the API.
+	//
+	// Example: false
+	IsSystemKey *bool `json:"is_system_key,omitempty"`
+
+	// Name Human-readable label for the API key.
+	//
+	// Example: Production server
+	Name string `json:"name"`
+
+	// ProjectID The project the key belongs to.
+	//
+	// Example: 123
+	ProjectID int64 `json:"project_id"`
+
+	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+	//
+	// Example: admin
+	Role ProjectRole `json:"role"`
+
+	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
+	//
+	// Example: secret
+	Scope APIKeyScope `json:"scope"`
+
+	// UpdatedAt When the key was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// Value The full key value, prefixed with `sk_` or `pk_`. Shown exactly once.
+	//
+	// Example: sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2
+	Value string `json:"value"`
+}
+
+// ProjectAPIKeyList One page of API keys.
+type ProjectAPIKeyList struct {
+	// Limit The page size used (`-1` when every key was asked for).
+	//
+	// Example: 25
+	Limit int `json:"limit"`
+
+	// NextCursor Cursor for the next page; `null` at the end.
+	//
+	// Example: eyJ2IjoxfQ
+	NextCursor nullable.Nullable[string] `json:"nextCursor"`
+
+	// PrevCursor Cursor for the previous page; `null` on the first page.
+	PrevCursor nullable.Nullable[string] `json:"prevCursor"`
+
+	// Results The keys on this page, values masked.
+	Results []ProjectAPIKey `json:"results"`
+}
+
+// ProjectAPIKeyUpdate The fields to change; every field is optional and absent fields keep their value. `description` may be `null` to clear it. The value can never change. Unknown fields are refused (`400 parameter_unknown`).
+type ProjectAPIKeyUpdate struct {
 	// Description New description, or `null` to clear it.
 	//
 	// Example: Used by the billing service
@@ -585,8 +481,18 @@ type UpdateApiKeyRequest struct {
 	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
 	//
 	// Example: secret
-	Scope *ApiKeyScope `json:"scope,omitempty"`
+	Scope *APIKeyScope `json:"scope,omitempty"`
 }
+
+// ProjectRole A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+//
+// Example: admin
+type ProjectRole string
+
+// SortDirection Sort order.
+//
+// Example: asc
+type SortDirection string
 
 // ClientType Example: cli
 type ClientType = string
@@ -594,20 +500,24 @@ type ClientType = string
 // Cursor defines model for Cursor.
 type Cursor = string
 
-// Direction defines model for Direction.
-type Direction string
+// Direction Sort order.
+//
+// Example: asc
+type Direction = SortDirection
 
 // IdempotencyKey Example: 6f1c2a3e-0d7b-4f8e-9b1a-2c3d4e5f6a7b
 type IdempotencyKey = string
 
-// KeyId Example: 12
-type KeyId = int64
+// KeyID Example: 12
+type KeyID = int64
 
 // Limit Example: 25
 type Limit = int
 
-// Page defines model for Page.
-type Page string
+// Page Which page to fetch relative to `cursor`.
+//
+// Example: next
+type Page = PageDirection
 
 // Query defines model for Query.
 type Query = string
@@ -618,86 +528,80 @@ type Sort = string
 // SpotzeeVersion Example: 2026-04-28
 type SpotzeeVersion = string
 
-// ListApiKeysParams defines parameters for ListApiKeys.
-type ListApiKeysParams struct {
+// ListProjectAPIKeysParams defines parameters for ListProjectAPIKeys.
+type ListProjectAPIKeysParams struct {
 	// Cursor Opaque cursor from a previous page's `nextCursor` or `prevCursor`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Page Direction to walk relative to `cursor`.
-	Page *ListApiKeysParamsPage `form:"page,omitempty" json:"page,omitempty"`
+	// Page Direction to walk relative to `cursor`; `next` when omitted.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
 
-	// Limit Page size, 1 to 100; `-1` asks for every matching key (refused when more than 1000 match). Above 100 is `400 parameter_invalid_format`.
+	// Limit Page size, 1 to 100 (default 25); `-1` asks for every matching key. Above 100 is `400 parameter_invalid_format`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Sort Field to order by, one of the indexed fields `id`, `name`, `created_at`, `updated_at`; a leading `-` sorts descending. Without `sort`, keys are listed newest first (`-created_at`). Unknown fields are `400 parameter_invalid_format`.
+	// Sort Field to order by; a leading `-` sorts descending. The reference server accepts `id`, `name`, `created_at` and `updated_at` and refuses others with `400 parameter_invalid_format`.
 	Sort *Sort `form:"sort,omitempty" json:"sort,omitempty"`
 
-	// Direction Sort order for `sort`; `asc` unless `sort` has a `-` prefix. A `direction` that contradicts the prefix is `400 parameter_invalid_format`.
-	Direction *ListApiKeysParamsDirection `form:"direction,omitempty" json:"direction,omitempty"`
+	// Direction Sort order for `sort`; `asc` unless `sort` has a `-` prefix.
+	Direction *Direction `form:"direction,omitempty" json:"direction,omitempty"`
 
 	// Q Free-text search, case-insensitive, over `name` and `description`.
 	Q *Query `form:"q,omitempty" json:"q,omitempty"`
 
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// ListApiKeysParamsPage defines parameters for ListApiKeys.
-type ListApiKeysParamsPage string
-
-// ListApiKeysParamsDirection defines parameters for ListApiKeys.
-type ListApiKeysParamsDirection string
-
-// CreateApiKeyParams defines parameters for CreateApiKey.
-type CreateApiKeyParams struct {
-	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`.
+// CreateProjectAPIKeyParams defines parameters for CreateProjectAPIKey.
+type CreateProjectAPIKeyParams struct {
+	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`. Rolling out; today Spotzee ignores it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// RevokeApiKeyParams defines parameters for RevokeApiKey.
-type RevokeApiKeyParams struct {
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+// RevokeProjectAPIKeyParams defines parameters for RevokeProjectAPIKey.
+type RevokeProjectAPIKeyParams struct {
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// GetApiKeyParams defines parameters for GetApiKey.
-type GetApiKeyParams struct {
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+// GetProjectAPIKeyParams defines parameters for GetProjectAPIKey.
+type GetProjectAPIKeyParams struct {
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// UpdateApiKeyParams defines parameters for UpdateApiKey.
-type UpdateApiKeyParams struct {
-	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`.
+// UpdateProjectAPIKeyParams defines parameters for UpdateProjectAPIKey.
+type UpdateProjectAPIKeyParams struct {
+	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`. Rolling out; today Spotzee ignores it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
-type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
+// CreateProjectAPIKeyJSONRequestBody defines body for CreateProjectAPIKey for application/json ContentType.
+type CreateProjectAPIKeyJSONRequestBody = ProjectAPIKeyCreate
 
-// UpdateApiKeyJSONRequestBody defines body for UpdateApiKey for application/json ContentType.
-type UpdateApiKeyJSONRequestBody = UpdateApiKeyRequest
+// UpdateProjectAPIKeyJSONRequestBody defines body for UpdateProjectAPIKey for application/json ContentType.
+type UpdateProjectAPIKeyJSONRequestBody = ProjectAPIKeyUpdate
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -773,141 +677,139 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// ListApiKeys List API keys
+	// ListProjectAPIKeys List API keys
 	//
 	// Returns one page of the project's live (not revoked) API keys, values masked.
-	// Pagination is by opaque keyset cursor: pass `nextCursor` (with `page=next`, the
-	// default) or `prevCursor` (with `page=prev`) from a previous page together with the
-	// same filters. Cursors are stable across inserts and deletes: no key is skipped or
-	// repeated while paging. A cursor is bound to the project and the sort it was made
-	// for; a cursor that is malformed, forged or from another project or sort is
-	// `400 parameter_invalid_format`.
+	// Pagination is by opaque cursor: pass `nextCursor` (with `page=next`, the
+	// default) or `prevCursor` (with `page=prev`) from a previous page together with
+	// the same filters. Cursors are stable across inserts and deletes: no key is
+	// skipped or repeated while paging. A cursor that is malformed, forged or from
+	// another project or sort is `400 parameter_invalid_format`.
 	//
-	// Without `sort`, keys are listed by `created_at` descending (newest first); ties
-	// are always broken by `id` in the same direction. `sort` accepts `id`, `name`,
-	// `created_at` and `updated_at`, ascending unless prefixed with `-`; `direction`
-	// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
-	// `400 parameter_invalid_format`.
+	// The reference server lists keys by `created_at` descending (newest first)
+	// without `sort`, breaks ties by `id` in the same direction, and accepts `sort`
+	// values `id`, `name`, `created_at` and `updated_at`, ascending unless prefixed
+	// with `-`; `direction` sets the order explicitly, and a `direction` that
+	// contradicts a `-` prefix is `400 parameter_invalid_format`.
 	//
-	// `limit=-1` returns every matching key in one page, but is refused with
-	// `400 parameter_invalid_format` when more than 1000 live keys match the filters.
-	// `limit=0` is not a page size and is refused the same way.
-	// Requires a secret key with the project `admin` role.
+	// `limit=-1` returns every matching key in one page; Spotzee may refuse it when
+	// many keys match, and the reference server refuses it with
+	// `400 parameter_invalid_format` above 1000. Requires a secret key with the
+	// project `admin` role.
 	//
-	// Corresponds with GET /keys (the `ListApiKeys` operationId).
-	ListApiKeys(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with GET /keys (the `ListProjectAPIKeys` operationId).
+	ListProjectAPIKeys(ctx context.Context, params *ListProjectAPIKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateApiKeyWithBody Create an API key
+	// CreateProjectAPIKeyWithBody Create an API key
 	//
 	// Creates a project API key and returns it with its full value. This is the only
 	// response that ever contains the full value: store it now, every later read
 	// returns the masked form. `scope` decides the prefix (`secret` → `sk_`,
-	// `public` → `pk_`). The documentation gives no status code; this spec answers
-	// `201 Created`. Requires a secret key with the project `admin` role.
-	// Send an `Idempotency-Key` to retry safely.
+	// `public` → `pk_`). Answers `200`, as Spotzee's live API does. The body is
+	// optional on the wire as upstream; an absent body is treated as `{}`, so it is
+	// `400 parameter_missing` for `name`. Requires a secret key with the project
+	// `admin` role. Send an `Idempotency-Key` to retry safely (rolling out: see the
+	// document description).
 	//
 	// Takes any type of body and a specified content type.
 	//
-	// Corresponds with POST /keys (the `CreateApiKey` operationId).
-	CreateApiKeyWithBody(ctx context.Context, params *CreateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /keys (the `CreateProjectAPIKey` operationId).
+	CreateProjectAPIKeyWithBody(ctx context.Context, params *CreateProjectAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateApiKey Create an API key
+	// CreateProjectAPIKey Create an API key
 	//
 	// Creates a project API key and returns it with its full value. This is the only
 	// response that ever contains the full value: store it now, every later read
 	// returns the masked form. `scope` decides the prefix (`secret` → `sk_`,
-	// `public` → `pk_`). The documentation gives no status code; this spec answers
-	// `201 Created`. Requires a secret key with the project `admin` role.
-	// Send an `Idempotency-Key` to retry safely.
+	// `public` → `pk_`). Answers `200`, as Spotzee's live API does. The body is
+	// optional on the wire as upstream; an absent body is treated as `{}`, so it is
+	// `400 parameter_missing` for `name`. Requires a secret key with the project
+	// `admin` role. Send an `Idempotency-Key` to retry safely (rolling out: see the
+	// document description).
 	//
 	// Takes a body of the `application/json` content type.
 	//
-	// Corresponds with POST /keys (the `CreateApiKey` operationId).
-	CreateApiKey(ctx context.Context, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /keys (the `CreateProjectAPIKey` operationId).
+	CreateProjectAPIKey(ctx context.Context, params *CreateProjectAPIKeyParams, body CreateProjectAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RevokeApiKey Revoke an API key
+	// RevokeProjectAPIKey Revoke an API key
 	//
 	// Revokes an API key, immediately and for good: the next request made with it is
-	// `401 authentication_required`, it leaves the list, and every later read, update
-	// or revoke of its id is `404 resource_missing`. The documentation gives no
-	// response schema; this spec answers `200` with an `ApiKeyRevocation`. A
-	// system-managed key (`is_system_key: true`, such as the SMTP-proxy key) cannot be
-	// revoked: `409 state_conflict`. `Idempotency-Key` is ignored here.
-	// Requires a secret key with the project `admin` role.
+	// `401 authentication_required`. A system-managed key (`is_system_key: true`)
+	// cannot be revoked: `409 state_conflict`. Spotzee documents the response only
+	// as a "provider-specific revocation acknowledgement"; the reference server
+	// answers `{id, revoked, revoked_at}` and then treats the id as gone (`404
+	// resource_missing` on every verb). `Idempotency-Key` is ignored here. Requires
+	// a secret key with the project `admin` role.
 	//
-	// Corresponds with DELETE /keys/{keyId} (the `RevokeApiKey` operationId).
-	RevokeApiKey(ctx context.Context, keyId KeyId, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with DELETE /keys/{keyId} (the `RevokeProjectAPIKey` operationId).
+	RevokeProjectAPIKey(ctx context.Context, keyID KeyID, params *RevokeProjectAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetApiKey Get an API key
+	// GetProjectAPIKey Get an API key
 	//
-	// Returns one API key with its value masked (prefix, `****`, last four characters).
-	// A key of another project, an unknown id and a revoked key are all
-	// `404 resource_missing`: revocation is final and a revoked key is no longer a
-	// resource. The documentation renders `keyId` as `integer | null`, an artefact of
-	// its generator: a path parameter cannot be null, so this spec takes a positive
-	// 64-bit integer and answers `400 parameter_invalid_format` for anything else.
-	// Requires a secret key with the project `admin` role.
+	// Returns one API key with its value masked (Spotzee: "the prefix and the last
+	// four characters"). A key of another project, an unknown id and a revoked key
+	// are all `404 resource_missing`. Spotzee renders `keyId` as `integer | null`, an
+	// artefact of its generator: a path segment is never null, so this spec takes
+	// an integer. Requires a secret key with the project `admin` role.
 	//
-	// Corresponds with GET /keys/{keyId} (the `GetApiKey` operationId).
-	GetApiKey(ctx context.Context, keyId KeyId, params *GetApiKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with GET /keys/{keyId} (the `GetProjectAPIKey` operationId).
+	GetProjectAPIKey(ctx context.Context, keyID KeyID, params *GetProjectAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateApiKeyWithBody Update an API key
+	// UpdateProjectAPIKeyWithBody Update an API key
 	//
-	// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only the
-	// fields sent change; `description: null` clears the description; an empty body
-	// (`{}`) changes nothing and returns the key as it is. The key value can never
-	// change, and the response returns it masked. `updated_at` moves on every change.
-	// A key of another project, an unknown id and a revoked key are
-	// `404 resource_missing`. Changing `scope` does not change the value's prefix: the
-	// value is immutable. Requires a secret key with the project `admin` role.
-	// Send an `Idempotency-Key` to retry safely.
+	// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only
+	// the fields sent change; `description: null` clears the description; an empty
+	// or absent body changes nothing and returns the key as it is. The key value
+	// can never change, and the response returns it masked. A key of another
+	// project, an unknown id and a revoked key are `404 resource_missing`. Changing
+	// `scope` does not change the value's prefix. Requires a secret key with the
+	// project `admin` role. Send an `Idempotency-Key` to retry safely (rolling out).
 	//
 	// Takes any type of body and a specified content type.
 	//
-	// Corresponds with PATCH /keys/{keyId} (the `UpdateApiKey` operationId).
-	UpdateApiKeyWithBody(ctx context.Context, keyId KeyId, params *UpdateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with PATCH /keys/{keyId} (the `UpdateProjectAPIKey` operationId).
+	UpdateProjectAPIKeyWithBody(ctx context.Context, keyID KeyID, params *UpdateProjectAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateApiKey Update an API key
+	// UpdateProjectAPIKey Update an API key
 	//
-	// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only the
-	// fields sent change; `description: null` clears the description; an empty body
-	// (`{}`) changes nothing and returns the key as it is. The key value can never
-	// change, and the response returns it masked. `updated_at` moves on every change.
-	// A key of another project, an unknown id and a revoked key are
-	// `404 resource_missing`. Changing `scope` does not change the value's prefix: the
-	// value is immutable. Requires a secret key with the project `admin` role.
-	// Send an `Idempotency-Key` to retry safely.
+	// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only
+	// the fields sent change; `description: null` clears the description; an empty
+	// or absent body changes nothing and returns the key as it is. The key value
+	// can never change, and the response returns it masked. A key of another
+	// project, an unknown id and a revoked key are `404 resource_missing`. Changing
+	// `scope` does not change the value's prefix. Requires a secret key with the
+	// project `admin` role. Send an `Idempotency-Key` to retry safely (rolling out).
 	//
 	// Takes a body of the `application/json` content type.
 	//
-	// Corresponds with PATCH /keys/{keyId} (the `UpdateApiKey` operationId).
-	UpdateApiKey(ctx context.Context, keyId KeyId, params *UpdateApiKeyParams, body UpdateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with PATCH /keys/{keyId} (the `UpdateProjectAPIKey` operationId).
+	UpdateProjectAPIKey(ctx context.Context, keyID KeyID, params *UpdateProjectAPIKeyParams, body UpdateProjectAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// ListApiKeys List API keys
+// ListProjectAPIKeys List API keys
 //
 // Returns one page of the project's live (not revoked) API keys, values masked.
-// Pagination is by opaque keyset cursor: pass `nextCursor` (with `page=next`, the
-// default) or `prevCursor` (with `page=prev`) from a previous page together with the
-// same filters. Cursors are stable across inserts and deletes: no key is skipped or
-// repeated while paging. A cursor is bound to the project and the sort it was made
-// for; a cursor that is malformed, forged or from another project or sort is
-// `400 parameter_invalid_format`.
+// Pagination is by opaque cursor: pass `nextCursor` (with `page=next`, the
+// default) or `prevCursor` (with `page=prev`) from a previous page together with
+// the same filters. Cursors are stable across inserts and deletes: no key is
+// skipped or repeated while paging. A cursor that is malformed, forged or from
+// another project or sort is `400 parameter_invalid_format`.
 //
-// Without `sort`, keys are listed by `created_at` descending (newest first); ties
-// are always broken by `id` in the same direction. `sort` accepts `id`, `name`,
-// `created_at` and `updated_at`, ascending unless prefixed with `-`; `direction`
-// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
-// `400 parameter_invalid_format`.
+// The reference server lists keys by `created_at` descending (newest first)
+// without `sort`, breaks ties by `id` in the same direction, and accepts `sort`
+// values `id`, `name`, `created_at` and `updated_at`, ascending unless prefixed
+// with `-`; `direction` sets the order explicitly, and a `direction` that
+// contradicts a `-` prefix is `400 parameter_invalid_format`.
 //
-// `limit=-1` returns every matching key in one page, but is refused with
-// `400 parameter_invalid_format` when more than 1000 live keys match the filters.
-// `limit=0` is not a page size and is refused the same way.
-// Requires a secret key with the project `admin` role.
+// `limit=-1` returns every matching key in one page; Spotzee may refuse it when
+// many keys match, and the reference server refuses it with
+// `400 parameter_invalid_format` above 1000. Requires a secret key with the
+// project `admin` role.
 //
-// Corresponds with GET /keys (the `ListApiKeys` operationId).
-func (c *Client) ListApiKeys(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListApiKeysRequest(c.Server, params)
+// Corresponds with GET /keys (the `ListProjectAPIKeys` operationId).
+func (c *Client) ListProjectAPIKeys(ctx context.Context, params *ListProjectAPIKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProjectAPIKeysRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -918,20 +820,22 @@ func (c *Client) ListApiKeys(ctx context.Context, params *ListApiKeysParams, req
 	return c.Client.Do(req)
 }
 
-// CreateApiKeyWithBody Create an API key
+// CreateProjectAPIKeyWithBody Create an API key
 //
 // Creates a project API key and returns it with its full value. This is the only
 // response that ever contains the full value: store it now, every later read
 // returns the masked form. `scope` decides the prefix (`secret` → `sk_`,
-// `public` → `pk_`). The documentation gives no status code; this spec answers
-// `201 Created`. Requires a secret key with the project `admin` role.
-// Send an `Idempotency-Key` to retry safely.
+// `public` → `pk_`). Answers `200`, as Spotzee's live API does. The body is
+// optional on the wire as upstream; an absent body is treated as `{}`, so it is
+// `400 parameter_missing` for `name`. Requires a secret key with the project
+// `admin` role. Send an `Idempotency-Key` to retry safely (rolling out: see the
+// document description).
 //
 // Takes any type of body and a specified content type.
 //
-// Corresponds with POST /keys (the `CreateApiKey` operationId).
-func (c *Client) CreateApiKeyWithBody(ctx context.Context, params *CreateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateApiKeyRequestWithBody(c.Server, params, contentType, body)
+// Corresponds with POST /keys (the `CreateProjectAPIKey` operationId).
+func (c *Client) CreateProjectAPIKeyWithBody(ctx context.Context, params *CreateProjectAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProjectAPIKeyRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -942,20 +846,22 @@ func (c *Client) CreateApiKeyWithBody(ctx context.Context, params *CreateApiKeyP
 	return c.Client.Do(req)
 }
 
-// CreateApiKey Create an API key
+// CreateProjectAPIKey Create an API key
 //
 // Creates a project API key and returns it with its full value. This is the only
 // response that ever contains the full value: store it now, every later read
 // returns the masked form. `scope` decides the prefix (`secret` → `sk_`,
-// `public` → `pk_`). The documentation gives no status code; this spec answers
-// `201 Created`. Requires a secret key with the project `admin` role.
-// Send an `Idempotency-Key` to retry safely.
+// `public` → `pk_`). Answers `200`, as Spotzee's live API does. The body is
+// optional on the wire as upstream; an absent body is treated as `{}`, so it is
+// `400 parameter_missing` for `name`. Requires a secret key with the project
+// `admin` role. Send an `Idempotency-Key` to retry safely (rolling out: see the
+// document description).
 //
 // Takes a body of the `application/json` content type.
 //
-// Corresponds with POST /keys (the `CreateApiKey` operationId).
-func (c *Client) CreateApiKey(ctx context.Context, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateApiKeyRequest(c.Server, params, body)
+// Corresponds with POST /keys (the `CreateProjectAPIKey` operationId).
+func (c *Client) CreateProjectAPIKey(ctx context.Context, params *CreateProjectAPIKeyParams, body CreateProjectAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProjectAPIKeyRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -966,19 +872,19 @@ func (c *Client) CreateApiKey(ctx context.Context, params *CreateApiKeyParams, b
 	return c.Client.Do(req)
 }
 
-// RevokeApiKey Revoke an API key
+// RevokeProjectAPIKey Revoke an API key
 //
 // Revokes an API key, immediately and for good: the next request made with it is
-// `401 authentication_required`, it leaves the list, and every later read, update
-// or revoke of its id is `404 resource_missing`. The documentation gives no
-// response schema; this spec answers `200` with an `ApiKeyRevocation`. A
-// system-managed key (`is_system_key: true`, such as the SMTP-proxy key) cannot be
-// revoked: `409 state_conflict`. `Idempotency-Key` is ignored here.
-// Requires a secret key with the project `admin` role.
+// `401 authentication_required`. A system-managed key (`is_system_key: true`)
+// cannot be revoked: `409 state_conflict`. Spotzee documents the response only
+// as a "provider-specific revocation acknowledgement"; the reference server
+// answers `{id, revoked, revoked_at}` and then treats the id as gone (`404
+// resource_missing` on every verb). `Idempotency-Key` is ignored here. Requires
+// a secret key with the project `admin` role.
 //
-// Corresponds with DELETE /keys/{keyId} (the `RevokeApiKey` operationId).
-func (c *Client) RevokeApiKey(ctx context.Context, keyId KeyId, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeApiKeyRequest(c.Server, keyId, params)
+// Corresponds with DELETE /keys/{keyId} (the `RevokeProjectAPIKey` operationId).
+func (c *Client) RevokeProjectAPIKey(ctx context.Context, keyID KeyID, params *RevokeProjectAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeProjectAPIKeyRequest(c.Server, keyID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -989,19 +895,17 @@ func (c *Client) RevokeApiKey(ctx context.Context, keyId KeyId, params *RevokeAp
 	return c.Client.Do(req)
 }
 
-// GetApiKey Get an API key
+// GetProjectAPIKey Get an API key
 //
-// Returns one API key with its value masked (prefix, `****`, last four characters).
-// A key of another project, an unknown id and a revoked key are all
-// `404 resource_missing`: revocation is final and a revoked key is no longer a
-// resource. The documentation renders `keyId` as `integer | null`, an artefact of
-// its generator: a path parameter cannot be null, so this spec takes a positive
-// 64-bit integer and answers `400 parameter_invalid_format` for anything else.
-// Requires a secret key with the project `admin` role.
+// Returns one API key with its value masked (Spotzee: "the prefix and the last
+// four characters"). A key of another project, an unknown id and a revoked key
+// are all `404 resource_missing`. Spotzee renders `keyId` as `integer | null`, an
+// artefact of its generator: a path segment is never null, so this spec takes
+// an integer. Requires a secret key with the project `admin` role.
 //
-// Corresponds with GET /keys/{keyId} (the `GetApiKey` operationId).
-func (c *Client) GetApiKey(ctx context.Context, keyId KeyId, params *GetApiKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetApiKeyRequest(c.Server, keyId, params)
+// Corresponds with GET /keys/{keyId} (the `GetProjectAPIKey` operationId).
+func (c *Client) GetProjectAPIKey(ctx context.Context, keyID KeyID, params *GetProjectAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProjectAPIKeyRequest(c.Server, keyID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1012,22 +916,21 @@ func (c *Client) GetApiKey(ctx context.Context, keyId KeyId, params *GetApiKeyPa
 	return c.Client.Do(req)
 }
 
-// UpdateApiKeyWithBody Update an API key
+// UpdateProjectAPIKeyWithBody Update an API key
 //
-// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only the
-// fields sent change; `description: null` clears the description; an empty body
-// (`{}`) changes nothing and returns the key as it is. The key value can never
-// change, and the response returns it masked. `updated_at` moves on every change.
-// A key of another project, an unknown id and a revoked key are
-// `404 resource_missing`. Changing `scope` does not change the value's prefix: the
-// value is immutable. Requires a secret key with the project `admin` role.
-// Send an `Idempotency-Key` to retry safely.
+// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only
+// the fields sent change; `description: null` clears the description; an empty
+// or absent body changes nothing and returns the key as it is. The key value
+// can never change, and the response returns it masked. A key of another
+// project, an unknown id and a revoked key are `404 resource_missing`. Changing
+// `scope` does not change the value's prefix. Requires a secret key with the
+// project `admin` role. Send an `Idempotency-Key` to retry safely (rolling out).
 //
 // Takes any type of body and a specified content type.
 //
-// Corresponds with PATCH /keys/{keyId} (the `UpdateApiKey` operationId).
-func (c *Client) UpdateApiKeyWithBody(ctx context.Context, keyId KeyId, params *UpdateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateApiKeyRequestWithBody(c.Server, keyId, params, contentType, body)
+// Corresponds with PATCH /keys/{keyId} (the `UpdateProjectAPIKey` operationId).
+func (c *Client) UpdateProjectAPIKeyWithBody(ctx context.Context, keyID KeyID, params *UpdateProjectAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProjectAPIKeyRequestWithBody(c.Server, keyID, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1038,22 +941,21 @@ func (c *Client) UpdateApiKeyWithBody(ctx context.Context, keyId KeyId, params *
 	return c.Client.Do(req)
 }
 
-// UpdateApiKey Update an API key
+// UpdateProjectAPIKey Update an API key
 //
-// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only the
-// fields sent change; `description: null` clears the description; an empty body
-// (`{}`) changes nothing and returns the key as it is. The key value can never
-// change, and the response returns it masked. `updated_at` moves on every change.
-// A key of another project, an unknown id and a revoked key are
-// `404 resource_missing`. Changing `scope` does not change the value's prefix: the
-// value is immutable. Requires a secret key with the project `admin` role.
-// Send an `Idempotency-Key` to retry safely.
+// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only
+// the fields sent change; `description: null` clears the description; an empty
+// or absent body changes nothing and returns the key as it is. The key value
+// can never change, and the response returns it masked. A key of another
+// project, an unknown id and a revoked key are `404 resource_missing`. Changing
+// `scope` does not change the value's prefix. Requires a secret key with the
+// project `admin` role. Send an `Idempotency-Key` to retry safely (rolling out).
 //
 // Takes a body of the `application/json` content type.
 //
-// Corresponds with PATCH /keys/{keyId} (the `UpdateApiKey` operationId).
-func (c *Client) UpdateApiKey(ctx context.Context, keyId KeyId, params *UpdateApiKeyParams, body UpdateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateApiKeyRequest(c.Server, keyId, params, body)
+// Corresponds with PATCH /keys/{keyId} (the `UpdateProjectAPIKey` operationId).
+func (c *Client) UpdateProjectAPIKey(ctx context.Context, keyID KeyID, params *UpdateProjectAPIKeyParams, body UpdateProjectAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProjectAPIKeyRequest(c.Server, keyID, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1064,8 +966,8 @@ func (c *Client) UpdateApiKey(ctx context.Context, keyId KeyId, params *UpdateAp
 	return c.Client.Do(req)
 }
 
-// NewListApiKeysRequest constructs an http.Request for the ListApiKeys method
-func NewListApiKeysRequest(server string, params *ListApiKeysParams) (*http.Request, error) {
+// NewListProjectAPIKeysRequest constructs an http.Request for the ListProjectAPIKeys method
+func NewListProjectAPIKeysRequest(server string, params *ListProjectAPIKeysParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1106,7 +1008,7 @@ func NewListApiKeysRequest(server string, params *ListApiKeysParams) (*http.Requ
 
 		if params.Page != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1204,19 +1106,19 @@ func NewListApiKeysRequest(server string, params *ListApiKeysParams) (*http.Requ
 	return req, nil
 }
 
-// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
-func NewCreateApiKeyRequest(server string, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+// NewCreateProjectAPIKeyRequest calls the generic CreateProjectAPIKey builder with application/json body
+func NewCreateProjectAPIKeyRequest(server string, params *CreateProjectAPIKeyParams, body CreateProjectAPIKeyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateApiKeyRequestWithBody(server, params, "application/json", bodyReader)
+	return NewCreateProjectAPIKeyRequestWithBody(server, params, "application/json", bodyReader)
 }
 
-// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
-func NewCreateApiKeyRequestWithBody(server string, params *CreateApiKeyParams, contentType string, body io.Reader) (*http.Request, error) {
+// NewCreateProjectAPIKeyRequestWithBody constructs an http.Request for the CreateProjectAPIKey method, with any body, and a specified content type
+func NewCreateProjectAPIKeyRequestWithBody(server string, params *CreateProjectAPIKeyParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1281,13 +1183,13 @@ func NewCreateApiKeyRequestWithBody(server string, params *CreateApiKeyParams, c
 	return req, nil
 }
 
-// NewRevokeApiKeyRequest constructs an http.Request for the RevokeApiKey method
-func NewRevokeApiKeyRequest(server string, keyId KeyId, params *RevokeApiKeyParams) (*http.Request, error) {
+// NewRevokeProjectAPIKeyRequest constructs an http.Request for the RevokeProjectAPIKey method
+func NewRevokeProjectAPIKeyRequest(server string, keyID KeyID, params *RevokeProjectAPIKeyParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
 	if err != nil {
 		return nil, err
 	}
@@ -1341,13 +1243,13 @@ func NewRevokeApiKeyRequest(server string, keyId KeyId, params *RevokeApiKeyPara
 	return req, nil
 }
 
-// NewGetApiKeyRequest constructs an http.Request for the GetApiKey method
-func NewGetApiKeyRequest(server string, keyId KeyId, params *GetApiKeyParams) (*http.Request, error) {
+// NewGetProjectAPIKeyRequest constructs an http.Request for the GetProjectAPIKey method
+func NewGetProjectAPIKeyRequest(server string, keyID KeyID, params *GetProjectAPIKeyParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
 	if err != nil {
 		return nil, err
 	}
@@ -1401,24 +1303,24 @@ func NewGetApiKeyRequest(server string, keyId KeyId, params *GetApiKeyParams) (*
 	return req, nil
 }
 
-// NewUpdateApiKeyRequest calls the generic UpdateApiKey builder with application/json body
-func NewUpdateApiKeyRequest(server string, keyId KeyId, params *UpdateApiKeyParams, body UpdateApiKeyJSONRequestBody) (*http.Request, error) {
+// NewUpdateProjectAPIKeyRequest calls the generic UpdateProjectAPIKey builder with application/json body
+func NewUpdateProjectAPIKeyRequest(server string, keyID KeyID, params *UpdateProjectAPIKeyParams, body UpdateProjectAPIKeyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateApiKeyRequestWithBody(server, keyId, params, "application/json", bodyReader)
+	return NewUpdateProjectAPIKeyRequestWithBody(server, keyID, params, "application/json", bodyReader)
 }
 
-// NewUpdateApiKeyRequestWithBody constructs an http.Request for the UpdateApiKey method, with any body, and a specified content type
-func NewUpdateApiKeyRequestWithBody(server string, keyId KeyId, params *UpdateApiKeyParams, contentType string, body io.Reader) (*http.Request, error) {
+// NewUpdateProjectAPIKeyRequestWithBody constructs an http.Request for the UpdateProjectAPIKey method, with any body, and a specified content type
+func NewUpdateProjectAPIKeyRequestWithBody(server string, keyID KeyID, params *UpdateProjectAPIKeyParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
 	if err != nil {
 		return nil, err
 	}
@@ -1529,568 +1431,282 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// ListApiKeysWithResponse List API keys
+	// ListProjectAPIKeysWithResponse List API keys
 	//
 	// Returns one page of the project's live (not revoked) API keys, values masked.
-	// Pagination is by opaque keyset cursor: pass `nextCursor` (with `page=next`, the
-	// default) or `prevCursor` (with `page=prev`) from a previous page together with the
-	// same filters. Cursors are stable across inserts and deletes: no key is skipped or
-	// repeated while paging. A cursor is bound to the project and the sort it was made
-	// for; a cursor that is malformed, forged or from another project or sort is
-	// `400 parameter_invalid_format`.
+	// Pagination is by opaque cursor: pass `nextCursor` (with `page=next`, the
+	// default) or `prevCursor` (with `page=prev`) from a previous page together with
+	// the same filters. Cursors are stable across inserts and deletes: no key is
+	// skipped or repeated while paging. A cursor that is malformed, forged or from
+	// another project or sort is `400 parameter_invalid_format`.
 	//
-	// Without `sort`, keys are listed by `created_at` descending (newest first); ties
-	// are always broken by `id` in the same direction. `sort` accepts `id`, `name`,
-	// `created_at` and `updated_at`, ascending unless prefixed with `-`; `direction`
-	// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
-	// `400 parameter_invalid_format`.
+	// The reference server lists keys by `created_at` descending (newest first)
+	// without `sort`, breaks ties by `id` in the same direction, and accepts `sort`
+	// values `id`, `name`, `created_at` and `updated_at`, ascending unless prefixed
+	// with `-`; `direction` sets the order explicitly, and a `direction` that
+	// contradicts a `-` prefix is `400 parameter_invalid_format`.
 	//
-	// `limit=-1` returns every matching key in one page, but is refused with
-	// `400 parameter_invalid_format` when more than 1000 live keys match the filters.
-	// `limit=0` is not a page size and is refused the same way.
-	// Requires a secret key with the project `admin` role.
+	// `limit=-1` returns every matching key in one page; Spotzee may refuse it when
+	// many keys match, and the reference server refuses it with
+	// `400 parameter_invalid_format` above 1000. Requires a secret key with the
+	// project `admin` role.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with GET /keys (the `ListApiKeys` operationId).
-	ListApiKeysWithResponse(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error)
+	// Corresponds with GET /keys (the `ListProjectAPIKeys` operationId).
+	ListProjectAPIKeysWithResponse(ctx context.Context, params *ListProjectAPIKeysParams, reqEditors ...RequestEditorFn) (*ListProjectAPIKeysResponse, error)
 
-	// CreateApiKeyWithBodyWithResponse Create an API key
+	// CreateProjectAPIKeyWithBodyWithResponse Create an API key
 	//
 	// Creates a project API key and returns it with its full value. This is the only
 	// response that ever contains the full value: store it now, every later read
 	// returns the masked form. `scope` decides the prefix (`secret` → `sk_`,
-	// `public` → `pk_`). The documentation gives no status code; this spec answers
-	// `201 Created`. Requires a secret key with the project `admin` role.
-	// Send an `Idempotency-Key` to retry safely.
+	// `public` → `pk_`). Answers `200`, as Spotzee's live API does. The body is
+	// optional on the wire as upstream; an absent body is treated as `{}`, so it is
+	// `400 parameter_missing` for `name`. Requires a secret key with the project
+	// `admin` role. Send an `Idempotency-Key` to retry safely (rolling out: see the
+	// document description).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /keys (the `CreateApiKey` operationId).
-	CreateApiKeyWithBodyWithResponse(ctx context.Context, params *CreateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+	// Corresponds with POST /keys (the `CreateProjectAPIKey` operationId).
+	CreateProjectAPIKeyWithBodyWithResponse(ctx context.Context, params *CreateProjectAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectAPIKeyResponse, error)
 
-	// CreateApiKeyWithResponse Create an API key
+	// CreateProjectAPIKeyWithResponse Create an API key
 	//
 	// Creates a project API key and returns it with its full value. This is the only
 	// response that ever contains the full value: store it now, every later read
 	// returns the masked form. `scope` decides the prefix (`secret` → `sk_`,
-	// `public` → `pk_`). The documentation gives no status code; this spec answers
-	// `201 Created`. Requires a secret key with the project `admin` role.
-	// Send an `Idempotency-Key` to retry safely.
+	// `public` → `pk_`). Answers `200`, as Spotzee's live API does. The body is
+	// optional on the wire as upstream; an absent body is treated as `{}`, so it is
+	// `400 parameter_missing` for `name`. Requires a secret key with the project
+	// `admin` role. Send an `Idempotency-Key` to retry safely (rolling out: see the
+	// document description).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /keys (the `CreateApiKey` operationId).
-	CreateApiKeyWithResponse(ctx context.Context, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+	// Corresponds with POST /keys (the `CreateProjectAPIKey` operationId).
+	CreateProjectAPIKeyWithResponse(ctx context.Context, params *CreateProjectAPIKeyParams, body CreateProjectAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectAPIKeyResponse, error)
 
-	// RevokeApiKeyWithResponse Revoke an API key
+	// RevokeProjectAPIKeyWithResponse Revoke an API key
 	//
 	// Revokes an API key, immediately and for good: the next request made with it is
-	// `401 authentication_required`, it leaves the list, and every later read, update
-	// or revoke of its id is `404 resource_missing`. The documentation gives no
-	// response schema; this spec answers `200` with an `ApiKeyRevocation`. A
-	// system-managed key (`is_system_key: true`, such as the SMTP-proxy key) cannot be
-	// revoked: `409 state_conflict`. `Idempotency-Key` is ignored here.
-	// Requires a secret key with the project `admin` role.
+	// `401 authentication_required`. A system-managed key (`is_system_key: true`)
+	// cannot be revoked: `409 state_conflict`. Spotzee documents the response only
+	// as a "provider-specific revocation acknowledgement"; the reference server
+	// answers `{id, revoked, revoked_at}` and then treats the id as gone (`404
+	// resource_missing` on every verb). `Idempotency-Key` is ignored here. Requires
+	// a secret key with the project `admin` role.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with DELETE /keys/{keyId} (the `RevokeApiKey` operationId).
-	RevokeApiKeyWithResponse(ctx context.Context, keyId KeyId, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
+	// Corresponds with DELETE /keys/{keyId} (the `RevokeProjectAPIKey` operationId).
+	RevokeProjectAPIKeyWithResponse(ctx context.Context, keyID KeyID, params *RevokeProjectAPIKeyParams, reqEditors ...RequestEditorFn) (*RevokeProjectAPIKeyResponse, error)
 
-	// GetApiKeyWithResponse Get an API key
+	// GetProjectAPIKeyWithResponse Get an API key
 	//
-	// Returns one API key with its value masked (prefix, `****`, last four characters).
-	// A key of another project, an unknown id and a revoked key are all
-	// `404 resource_missing`: revocation is final and a revoked key is no longer a
-	// resource. The documentation renders `keyId` as `integer | null`, an artefact of
-	// its generator: a path parameter cannot be null, so this spec takes a positive
-	// 64-bit integer and answers `400 parameter_invalid_format` for anything else.
-	// Requires a secret key with the project `admin` role.
+	// Returns one API key with its value masked (Spotzee: "the prefix and the last
+	// four characters"). A key of another project, an unknown id and a revoked key
+	// are all `404 resource_missing`. Spotzee renders `keyId` as `integer | null`, an
+	// artefact of its generator: a path segment is never null, so this spec takes
+	// an integer. Requires a secret key with the project `admin` role.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with GET /keys/{keyId} (the `GetApiKey` operationId).
-	GetApiKeyWithResponse(ctx context.Context, keyId KeyId, params *GetApiKeyParams, reqEditors ...RequestEditorFn) (*GetApiKeyResponse, error)
+	// Corresponds with GET /keys/{keyId} (the `GetProjectAPIKey` operationId).
+	GetProjectAPIKeyWithResponse(ctx context.Context, keyID KeyID, params *GetProjectAPIKeyParams, reqEditors ...RequestEditorFn) (*GetProjectAPIKeyResponse, error)
 
-	// UpdateApiKeyWithBodyWithResponse Update an API key
+	// UpdateProjectAPIKeyWithBodyWithResponse Update an API key
 	//
-	// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only the
-	// fields sent change; `description: null` clears the description; an empty body
-	// (`{}`) changes nothing and returns the key as it is. The key value can never
-	// change, and the response returns it masked. `updated_at` moves on every change.
-	// A key of another project, an unknown id and a revoked key are
-	// `404 resource_missing`. Changing `scope` does not change the value's prefix: the
-	// value is immutable. Requires a secret key with the project `admin` role.
-	// Send an `Idempotency-Key` to retry safely.
+	// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only
+	// the fields sent change; `description: null` clears the description; an empty
+	// or absent body changes nothing and returns the key as it is. The key value
+	// can never change, and the response returns it masked. A key of another
+	// project, an unknown id and a revoked key are `404 resource_missing`. Changing
+	// `scope` does not change the value's prefix. Requires a secret key with the
+	// project `admin` role. Send an `Idempotency-Key` to retry safely (rolling out).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with PATCH /keys/{keyId} (the `UpdateApiKey` operationId).
-	UpdateApiKeyWithBodyWithResponse(ctx context.Context, keyId KeyId, params *UpdateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApiKeyResponse, error)
+	// Corresponds with PATCH /keys/{keyId} (the `UpdateProjectAPIKey` operationId).
+	UpdateProjectAPIKeyWithBodyWithResponse(ctx context.Context, keyID KeyID, params *UpdateProjectAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProjectAPIKeyResponse, error)
 
-	// UpdateApiKeyWithResponse Update an API key
+	// UpdateProjectAPIKeyWithResponse Update an API key
 	//
-	// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only the
-	// fields sent change; `description: null` clears the description; an empty body
-	// (`{}`) changes nothing and returns the key as it is. The key value can never
-	// change, and the response returns it masked. `updated_at` moves on every change.
-	// A key of another project, an unknown id and a revoked key are
-	// `404 resource_missing`. Changing `scope` does not change the value's prefix: the
-	// value is immutable. Requires a secret key with the project `admin` role.
-	// Send an `Idempotency-Key` to retry safely.
+	// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only
+	// the fields sent change; `description: null` clears the description; an empty
+	// or absent body changes nothing and returns the key as it is. The key value
+	// can never change, and the response returns it masked. A key of another
+	// project, an unknown id and a revoked key are `404 resource_missing`. Changing
+	// `scope` does not change the value's prefix. Requires a secret key with the
+	// project `admin` role. Send an `Idempotency-Key` to retry safely (rolling out).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with PATCH /keys/{keyId} (the `UpdateApiKey` operationId).
-	UpdateApiKeyWithResponse(ctx context.Context, keyId KeyId, params *UpdateApiKeyParams, body UpdateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApiKeyResponse, error)
+	// Corresponds with PATCH /keys/{keyId} (the `UpdateProjectAPIKey` operationId).
+	UpdateProjectAPIKeyWithResponse(ctx context.Context, keyID KeyID, params *UpdateProjectAPIKeyParams, body UpdateProjectAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProjectAPIKeyResponse, error)
 }
 
-// ListApiKeysResponse200Headers the declared response headers of an HTTP 200 response for ListApiKeys
-type ListApiKeysResponse200Headers struct {
-	SpotzeeVersion      string
+// ListProjectAPIKeysResponse200Headers the declared response headers of an HTTP 200 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse200Headers struct {
+	SpotzeeVersion      *string
 	XLimit              *int
 	XPage               *int
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 	XTotalCount         *int
 }
 
-// ListApiKeysResponse400Headers the declared response headers of an HTTP 400 response for ListApiKeys
-type ListApiKeysResponse400Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
+// ListProjectAPIKeysResponse400Headers the declared response headers of an HTTP 400 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse400Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-// ListApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListApiKeys
-type ListApiKeysResponse401Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
+// ListProjectAPIKeysResponse401Headers the declared response headers of an HTTP 401 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse401Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-// ListApiKeysResponse403Headers the declared response headers of an HTTP 403 response for ListApiKeys
-type ListApiKeysResponse403Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
+// ListProjectAPIKeysResponse403Headers the declared response headers of an HTTP 403 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse403Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-// ListApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListApiKeys
-type ListApiKeysResponse429Headers struct {
-	RetryAfter          int
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
+// ListProjectAPIKeysResponse404Headers the declared response headers of an HTTP 404 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse404Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-// ListApiKeysResponse500Headers the declared response headers of an HTTP 500 response for ListApiKeys
-type ListApiKeysResponse500Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-type ListApiKeysResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApiKeyPage
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *Error
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Error
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Error
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *Error
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *ListApiKeysResponse200Headers
-	// Headers400 the parsed response headers for an HTTP 400 response
-	Headers400 *ListApiKeysResponse400Headers
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *ListApiKeysResponse401Headers
-	// Headers403 the parsed response headers for an HTTP 403 response
-	Headers403 *ListApiKeysResponse403Headers
-	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *ListApiKeysResponse429Headers
-	// Headers500 the parsed response headers for an HTTP 500 response
-	Headers500 *ListApiKeysResponse500Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListApiKeysResponse) GetJSON200() *ApiKeyPage {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListApiKeysResponse) GetApplicationproblemJSON400() *Error {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ListApiKeysResponse) GetApplicationproblemJSON401() *Error {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ListApiKeysResponse) GetApplicationproblemJSON403() *Error {
-	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r ListApiKeysResponse) GetApplicationproblemJSON429() *Error {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ListApiKeysResponse) GetApplicationproblemJSON500() *Error {
-	return r.ApplicationproblemJSON500
-}
-
-// GetBody returns the raw response body bytes
-func (r ListApiKeysResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r ListApiKeysResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r ListApiKeysResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r ListApiKeysResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// CreateApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateApiKey
-type CreateApiKeyResponse201Headers struct {
-	IdempotentReplayed  *string
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
-}
-
-// CreateApiKeyResponse400Headers the declared response headers of an HTTP 400 response for CreateApiKey
-type CreateApiKeyResponse400Headers struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
-}
-
-// CreateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateApiKey
-type CreateApiKeyResponse401Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// CreateApiKeyResponse403Headers the declared response headers of an HTTP 403 response for CreateApiKey
-type CreateApiKeyResponse403Headers struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
-}
-
-// CreateApiKeyResponse409Headers the declared response headers of an HTTP 409 response for CreateApiKey
-type CreateApiKeyResponse409Headers struct {
+// ListProjectAPIKeysResponse409Headers the declared response headers of an HTTP 409 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse409Headers struct {
 	RetryAfter     *int
-	SpotzeeVersion string
-	XRequestId     string
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-// CreateApiKeyResponse422Headers the declared response headers of an HTTP 422 response for CreateApiKey
-type CreateApiKeyResponse422Headers struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
+// ListProjectAPIKeysResponse422Headers the declared response headers of an HTTP 422 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse422Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-// CreateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateApiKey
-type CreateApiKeyResponse429Headers struct {
+// ListProjectAPIKeysResponse429Headers the declared response headers of an HTTP 429 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse429Headers struct {
 	RetryAfter          int
-	SpotzeeVersion      string
+	SpotzeeVersion      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 }
 
-// CreateApiKeyResponse500Headers the declared response headers of an HTTP 500 response for CreateApiKey
-type CreateApiKeyResponse500Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
+// ListProjectAPIKeysResponse500Headers the declared response headers of an HTTP 500 response for ListProjectAPIKeys
+type ListProjectAPIKeysResponse500Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type CreateApiKeyResponse struct {
+type ListProjectAPIKeysResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *ApiKeyCreated
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *Error
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Error
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Error
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Error
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *Error
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *Error
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *Error
-	// Headers201 the parsed response headers for an HTTP 201 response
-	Headers201 *CreateApiKeyResponse201Headers
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProjectAPIKeyList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *ErrorResponse
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *ErrorResponse
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *ErrorResponse
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *ErrorResponse
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *ErrorResponse
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ErrorResponse
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *ErrorResponse
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *ErrorResponse
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListProjectAPIKeysResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
-	Headers400 *CreateApiKeyResponse400Headers
+	Headers400 *ListProjectAPIKeysResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *CreateApiKeyResponse401Headers
+	Headers401 *ListProjectAPIKeysResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
-	Headers403 *CreateApiKeyResponse403Headers
+	Headers403 *ListProjectAPIKeysResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListProjectAPIKeysResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *CreateApiKeyResponse409Headers
+	Headers409 *ListProjectAPIKeysResponse409Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *CreateApiKeyResponse422Headers
+	Headers422 *ListProjectAPIKeysResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *CreateApiKeyResponse429Headers
+	Headers429 *ListProjectAPIKeysResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
-	Headers500 *CreateApiKeyResponse500Headers
-}
-
-// GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r CreateApiKeyResponse) GetJSON201() *ApiKeyCreated {
-	return r.JSON201
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r CreateApiKeyResponse) GetApplicationproblemJSON400() *Error {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateApiKeyResponse) GetApplicationproblemJSON401() *Error {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r CreateApiKeyResponse) GetApplicationproblemJSON403() *Error {
-	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateApiKeyResponse) GetApplicationproblemJSON409() *Error {
-	return r.ApplicationproblemJSON409
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateApiKeyResponse) GetApplicationproblemJSON422() *Error {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r CreateApiKeyResponse) GetApplicationproblemJSON429() *Error {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateApiKeyResponse) GetApplicationproblemJSON500() *Error {
-	return r.ApplicationproblemJSON500
-}
-
-// GetBody returns the raw response body bytes
-func (r CreateApiKeyResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r CreateApiKeyResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r CreateApiKeyResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r CreateApiKeyResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// RevokeApiKeyResponse200Headers the declared response headers of an HTTP 200 response for RevokeApiKey
-type RevokeApiKeyResponse200Headers struct {
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
-}
-
-// RevokeApiKeyResponse400Headers the declared response headers of an HTTP 400 response for RevokeApiKey
-type RevokeApiKeyResponse400Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// RevokeApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeApiKey
-type RevokeApiKeyResponse401Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// RevokeApiKeyResponse403Headers the declared response headers of an HTTP 403 response for RevokeApiKey
-type RevokeApiKeyResponse403Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// RevokeApiKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeApiKey
-type RevokeApiKeyResponse404Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// RevokeApiKeyResponse409Headers the declared response headers of an HTTP 409 response for RevokeApiKey
-type RevokeApiKeyResponse409Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// RevokeApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeApiKey
-type RevokeApiKeyResponse429Headers struct {
-	RetryAfter          int
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
-}
-
-// RevokeApiKeyResponse500Headers the declared response headers of an HTTP 500 response for RevokeApiKey
-type RevokeApiKeyResponse500Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-type RevokeApiKeyResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApiKeyRevocation
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *Error
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Error
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Error
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *Error
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Error
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *Error
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *RevokeApiKeyResponse200Headers
-	// Headers400 the parsed response headers for an HTTP 400 response
-	Headers400 *RevokeApiKeyResponse400Headers
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *RevokeApiKeyResponse401Headers
-	// Headers403 the parsed response headers for an HTTP 403 response
-	Headers403 *RevokeApiKeyResponse403Headers
-	// Headers404 the parsed response headers for an HTTP 404 response
-	Headers404 *RevokeApiKeyResponse404Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *RevokeApiKeyResponse409Headers
-	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *RevokeApiKeyResponse429Headers
-	// Headers500 the parsed response headers for an HTTP 500 response
-	Headers500 *RevokeApiKeyResponse500Headers
+	Headers500 *ListProjectAPIKeysResponse500Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RevokeApiKeyResponse) GetJSON200() *ApiKeyRevocation {
+func (r ListProjectAPIKeysResponse) GetJSON200() *ProjectAPIKeyList {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r RevokeApiKeyResponse) GetApplicationproblemJSON400() *Error {
-	return r.ApplicationproblemJSON400
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListProjectAPIKeysResponse) GetApplicationProblemJSON400() *ErrorResponse {
+	return r.ApplicationProblemJSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r RevokeApiKeyResponse) GetApplicationproblemJSON401() *Error {
-	return r.ApplicationproblemJSON401
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListProjectAPIKeysResponse) GetApplicationProblemJSON401() *ErrorResponse {
+	return r.ApplicationProblemJSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r RevokeApiKeyResponse) GetApplicationproblemJSON403() *Error {
-	return r.ApplicationproblemJSON403
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListProjectAPIKeysResponse) GetApplicationProblemJSON403() *ErrorResponse {
+	return r.ApplicationProblemJSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r RevokeApiKeyResponse) GetApplicationproblemJSON404() *Error {
-	return r.ApplicationproblemJSON404
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListProjectAPIKeysResponse) GetApplicationProblemJSON404() *ErrorResponse {
+	return r.ApplicationProblemJSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r RevokeApiKeyResponse) GetApplicationproblemJSON409() *Error {
-	return r.ApplicationproblemJSON409
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ListProjectAPIKeysResponse) GetApplicationProblemJSON409() *ErrorResponse {
+	return r.ApplicationProblemJSON409
 }
 
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r RevokeApiKeyResponse) GetApplicationproblemJSON429() *Error {
-	return r.ApplicationproblemJSON429
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListProjectAPIKeysResponse) GetApplicationProblemJSON422() *ErrorResponse {
+	return r.ApplicationProblemJSON422
 }
 
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RevokeApiKeyResponse) GetApplicationproblemJSON500() *Error {
-	return r.ApplicationproblemJSON500
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListProjectAPIKeysResponse) GetApplicationProblemJSON429() *ErrorResponse {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListProjectAPIKeysResponse) GetApplicationProblemJSON500() *ErrorResponse {
+	return r.ApplicationProblemJSON500
 }
 
 // GetBody returns the raw response body bytes
-func (r RevokeApiKeyResponse) GetBody() []byte {
+func (r ListProjectAPIKeysResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r RevokeApiKeyResponse) Status() string {
+func (r ListProjectAPIKeysResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -2098,7 +1714,7 @@ func (r RevokeApiKeyResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r RevokeApiKeyResponse) StatusCode() int {
+func (r ListProjectAPIKeysResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -2106,323 +1722,176 @@ func (r RevokeApiKeyResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r RevokeApiKeyResponse) ContentType() string {
+func (r ListProjectAPIKeysResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
 }
 
-// GetApiKeyResponse200Headers the declared response headers of an HTTP 200 response for GetApiKey
-type GetApiKeyResponse200Headers struct {
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
-}
-
-// GetApiKeyResponse400Headers the declared response headers of an HTTP 400 response for GetApiKey
-type GetApiKeyResponse400Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// GetApiKeyResponse401Headers the declared response headers of an HTTP 401 response for GetApiKey
-type GetApiKeyResponse401Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// GetApiKeyResponse403Headers the declared response headers of an HTTP 403 response for GetApiKey
-type GetApiKeyResponse403Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// GetApiKeyResponse404Headers the declared response headers of an HTTP 404 response for GetApiKey
-type GetApiKeyResponse404Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// GetApiKeyResponse429Headers the declared response headers of an HTTP 429 response for GetApiKey
-type GetApiKeyResponse429Headers struct {
-	RetryAfter          int
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
-}
-
-// GetApiKeyResponse500Headers the declared response headers of an HTTP 500 response for GetApiKey
-type GetApiKeyResponse500Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-type GetApiKeyResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApiKey
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *Error
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Error
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Error
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *Error
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *Error
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *GetApiKeyResponse200Headers
-	// Headers400 the parsed response headers for an HTTP 400 response
-	Headers400 *GetApiKeyResponse400Headers
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *GetApiKeyResponse401Headers
-	// Headers403 the parsed response headers for an HTTP 403 response
-	Headers403 *GetApiKeyResponse403Headers
-	// Headers404 the parsed response headers for an HTTP 404 response
-	Headers404 *GetApiKeyResponse404Headers
-	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *GetApiKeyResponse429Headers
-	// Headers500 the parsed response headers for an HTTP 500 response
-	Headers500 *GetApiKeyResponse500Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetApiKeyResponse) GetJSON200() *ApiKey {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r GetApiKeyResponse) GetApplicationproblemJSON400() *Error {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetApiKeyResponse) GetApplicationproblemJSON401() *Error {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r GetApiKeyResponse) GetApplicationproblemJSON403() *Error {
-	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetApiKeyResponse) GetApplicationproblemJSON404() *Error {
-	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r GetApiKeyResponse) GetApplicationproblemJSON429() *Error {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r GetApiKeyResponse) GetApplicationproblemJSON500() *Error {
-	return r.ApplicationproblemJSON500
-}
-
-// GetBody returns the raw response body bytes
-func (r GetApiKeyResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetApiKeyResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetApiKeyResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetApiKeyResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// UpdateApiKeyResponse200Headers the declared response headers of an HTTP 200 response for UpdateApiKey
-type UpdateApiKeyResponse200Headers struct {
+// CreateProjectAPIKeyResponse200Headers the declared response headers of an HTTP 200 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse200Headers struct {
 	IdempotentReplayed  *string
-	SpotzeeVersion      string
+	SpotzeeVersion      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 }
 
-// UpdateApiKeyResponse400Headers the declared response headers of an HTTP 400 response for UpdateApiKey
-type UpdateApiKeyResponse400Headers struct {
+// CreateProjectAPIKeyResponse400Headers the declared response headers of an HTTP 400 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse400Headers struct {
 	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
+	SpotzeeVersion     *string
+	XRequestID         *string
 }
 
-// UpdateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for UpdateApiKey
-type UpdateApiKeyResponse401Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
+// CreateProjectAPIKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse401Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-// UpdateApiKeyResponse403Headers the declared response headers of an HTTP 403 response for UpdateApiKey
-type UpdateApiKeyResponse403Headers struct {
+// CreateProjectAPIKeyResponse403Headers the declared response headers of an HTTP 403 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse403Headers struct {
 	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
+	SpotzeeVersion     *string
+	XRequestID         *string
 }
 
-// UpdateApiKeyResponse404Headers the declared response headers of an HTTP 404 response for UpdateApiKey
-type UpdateApiKeyResponse404Headers struct {
+// CreateProjectAPIKeyResponse404Headers the declared response headers of an HTTP 404 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse404Headers struct {
 	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
+	SpotzeeVersion     *string
+	XRequestID         *string
 }
 
-// UpdateApiKeyResponse409Headers the declared response headers of an HTTP 409 response for UpdateApiKey
-type UpdateApiKeyResponse409Headers struct {
-	RetryAfter     *int
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-// UpdateApiKeyResponse422Headers the declared response headers of an HTTP 422 response for UpdateApiKey
-type UpdateApiKeyResponse422Headers struct {
+// CreateProjectAPIKeyResponse409Headers the declared response headers of an HTTP 409 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse409Headers struct {
 	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
+	RetryAfter         *int
+	SpotzeeVersion     *string
+	XRequestID         *string
 }
 
-// UpdateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for UpdateApiKey
-type UpdateApiKeyResponse429Headers struct {
+// CreateProjectAPIKeyResponse422Headers the declared response headers of an HTTP 422 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse422Headers struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+// CreateProjectAPIKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse429Headers struct {
 	RetryAfter          int
-	SpotzeeVersion      string
+	SpotzeeVersion      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 }
 
-// UpdateApiKeyResponse500Headers the declared response headers of an HTTP 500 response for UpdateApiKey
-type UpdateApiKeyResponse500Headers struct {
-	SpotzeeVersion string
-	XRequestId     string
+// CreateProjectAPIKeyResponse500Headers the declared response headers of an HTTP 500 response for CreateProjectAPIKey
+type CreateProjectAPIKeyResponse500Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type UpdateApiKeyResponse struct {
+type CreateProjectAPIKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApiKey
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *Error
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Error
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Error
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *Error
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Error
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *Error
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *Error
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *Error
+	JSON200 *ProjectAPIKeyCreated
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *ErrorResponse
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *ErrorResponse
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *ErrorResponse
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *ErrorResponse
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *ErrorResponse
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ErrorResponse
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *ErrorResponse
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *ErrorResponse
 	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *UpdateApiKeyResponse200Headers
+	Headers200 *CreateProjectAPIKeyResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
-	Headers400 *UpdateApiKeyResponse400Headers
+	Headers400 *CreateProjectAPIKeyResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *UpdateApiKeyResponse401Headers
+	Headers401 *CreateProjectAPIKeyResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
-	Headers403 *UpdateApiKeyResponse403Headers
+	Headers403 *CreateProjectAPIKeyResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
-	Headers404 *UpdateApiKeyResponse404Headers
+	Headers404 *CreateProjectAPIKeyResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *UpdateApiKeyResponse409Headers
+	Headers409 *CreateProjectAPIKeyResponse409Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
-	Headers422 *UpdateApiKeyResponse422Headers
+	Headers422 *CreateProjectAPIKeyResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *UpdateApiKeyResponse429Headers
+	Headers429 *CreateProjectAPIKeyResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
-	Headers500 *UpdateApiKeyResponse500Headers
+	Headers500 *CreateProjectAPIKeyResponse500Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r UpdateApiKeyResponse) GetJSON200() *ApiKey {
+func (r CreateProjectAPIKeyResponse) GetJSON200() *ProjectAPIKeyCreated {
 	return r.JSON200
 }
 
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r UpdateApiKeyResponse) GetApplicationproblemJSON400() *Error {
-	return r.ApplicationproblemJSON400
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateProjectAPIKeyResponse) GetApplicationProblemJSON400() *ErrorResponse {
+	return r.ApplicationProblemJSON400
 }
 
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r UpdateApiKeyResponse) GetApplicationproblemJSON401() *Error {
-	return r.ApplicationproblemJSON401
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateProjectAPIKeyResponse) GetApplicationProblemJSON401() *ErrorResponse {
+	return r.ApplicationProblemJSON401
 }
 
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r UpdateApiKeyResponse) GetApplicationproblemJSON403() *Error {
-	return r.ApplicationproblemJSON403
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateProjectAPIKeyResponse) GetApplicationProblemJSON403() *ErrorResponse {
+	return r.ApplicationProblemJSON403
 }
 
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r UpdateApiKeyResponse) GetApplicationproblemJSON404() *Error {
-	return r.ApplicationproblemJSON404
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateProjectAPIKeyResponse) GetApplicationProblemJSON404() *ErrorResponse {
+	return r.ApplicationProblemJSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r UpdateApiKeyResponse) GetApplicationproblemJSON409() *Error {
-	return r.ApplicationproblemJSON409
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateProjectAPIKeyResponse) GetApplicationProblemJSON409() *ErrorResponse {
+	return r.ApplicationProblemJSON409
 }
 
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r UpdateApiKeyResponse) GetApplicationproblemJSON422() *Error {
-	return r.ApplicationproblemJSON422
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateProjectAPIKeyResponse) GetApplicationProblemJSON422() *ErrorResponse {
+	return r.ApplicationProblemJSON422
 }
 
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r UpdateApiKeyResponse) GetApplicationproblemJSON429() *Error {
-	return r.ApplicationproblemJSON429
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateProjectAPIKeyResponse) GetApplicationProblemJSON429() *ErrorResponse {
+	return r.ApplicationProblemJSON429
 }
 
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateApiKeyResponse) GetApplicationproblemJSON500() *Error {
-	return r.ApplicationproblemJSON500
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateProjectAPIKeyResponse) GetApplicationProblemJSON500() *ErrorResponse {
+	return r.ApplicationProblemJSON500
 }
 
 // GetBody returns the raw response body bytes
-func (r UpdateApiKeyResponse) GetBody() []byte {
+func (r CreateProjectAPIKeyResponse) GetBody() []byte {
 	return r.Body
 }
 
 // Status returns HTTPResponse.Status
-func (r UpdateApiKeyResponse) Status() string {
+func (r CreateProjectAPIKeyResponse) Status() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Status
 	}
@@ -2430,7 +1899,7 @@ func (r UpdateApiKeyResponse) Status() string {
 }
 
 // StatusCode returns HTTPResponse.StatusCode
-func (r UpdateApiKeyResponse) StatusCode() int {
+func (r CreateProjectAPIKeyResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -2438,238 +1907,801 @@ func (r UpdateApiKeyResponse) StatusCode() int {
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r UpdateApiKeyResponse) ContentType() string {
+func (r CreateProjectAPIKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
 }
 
-// ListApiKeysWithResponse List API keys
+// RevokeProjectAPIKeyResponse200Headers the declared response headers of an HTTP 200 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse200Headers struct {
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+// RevokeProjectAPIKeyResponse400Headers the declared response headers of an HTTP 400 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse400Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// RevokeProjectAPIKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse401Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// RevokeProjectAPIKeyResponse403Headers the declared response headers of an HTTP 403 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse403Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// RevokeProjectAPIKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse404Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// RevokeProjectAPIKeyResponse409Headers the declared response headers of an HTTP 409 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse409Headers struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// RevokeProjectAPIKeyResponse422Headers the declared response headers of an HTTP 422 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse422Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// RevokeProjectAPIKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse429Headers struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+// RevokeProjectAPIKeyResponse500Headers the declared response headers of an HTTP 500 response for RevokeProjectAPIKey
+type RevokeProjectAPIKeyResponse500Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type RevokeProjectAPIKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *APIKeyRevokeResponse
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *ErrorResponse
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *ErrorResponse
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *ErrorResponse
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *ErrorResponse
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *ErrorResponse
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ErrorResponse
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *ErrorResponse
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *ErrorResponse
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RevokeProjectAPIKeyResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RevokeProjectAPIKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeProjectAPIKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeProjectAPIKeyResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeProjectAPIKeyResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RevokeProjectAPIKeyResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RevokeProjectAPIKeyResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeProjectAPIKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeProjectAPIKeyResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeProjectAPIKeyResponse) GetJSON200() *APIKeyRevokeResponse {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeProjectAPIKeyResponse) GetApplicationProblemJSON400() *ErrorResponse {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeProjectAPIKeyResponse) GetApplicationProblemJSON401() *ErrorResponse {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeProjectAPIKeyResponse) GetApplicationProblemJSON403() *ErrorResponse {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeProjectAPIKeyResponse) GetApplicationProblemJSON404() *ErrorResponse {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RevokeProjectAPIKeyResponse) GetApplicationProblemJSON409() *ErrorResponse {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RevokeProjectAPIKeyResponse) GetApplicationProblemJSON422() *ErrorResponse {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeProjectAPIKeyResponse) GetApplicationProblemJSON429() *ErrorResponse {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeProjectAPIKeyResponse) GetApplicationProblemJSON500() *ErrorResponse {
+	return r.ApplicationProblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeProjectAPIKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeProjectAPIKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeProjectAPIKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeProjectAPIKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetProjectAPIKeyResponse200Headers the declared response headers of an HTTP 200 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse200Headers struct {
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+// GetProjectAPIKeyResponse400Headers the declared response headers of an HTTP 400 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse400Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// GetProjectAPIKeyResponse401Headers the declared response headers of an HTTP 401 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse401Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// GetProjectAPIKeyResponse403Headers the declared response headers of an HTTP 403 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse403Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// GetProjectAPIKeyResponse404Headers the declared response headers of an HTTP 404 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse404Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// GetProjectAPIKeyResponse409Headers the declared response headers of an HTTP 409 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse409Headers struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// GetProjectAPIKeyResponse422Headers the declared response headers of an HTTP 422 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse422Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// GetProjectAPIKeyResponse429Headers the declared response headers of an HTTP 429 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse429Headers struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+// GetProjectAPIKeyResponse500Headers the declared response headers of an HTTP 500 response for GetProjectAPIKey
+type GetProjectAPIKeyResponse500Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetProjectAPIKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProjectAPIKey
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *ErrorResponse
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *ErrorResponse
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *ErrorResponse
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *ErrorResponse
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *ErrorResponse
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ErrorResponse
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *ErrorResponse
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *ErrorResponse
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetProjectAPIKeyResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetProjectAPIKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetProjectAPIKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetProjectAPIKeyResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetProjectAPIKeyResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetProjectAPIKeyResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetProjectAPIKeyResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetProjectAPIKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetProjectAPIKeyResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProjectAPIKeyResponse) GetJSON200() *ProjectAPIKey {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProjectAPIKeyResponse) GetApplicationProblemJSON400() *ErrorResponse {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProjectAPIKeyResponse) GetApplicationProblemJSON401() *ErrorResponse {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetProjectAPIKeyResponse) GetApplicationProblemJSON403() *ErrorResponse {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProjectAPIKeyResponse) GetApplicationProblemJSON404() *ErrorResponse {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetProjectAPIKeyResponse) GetApplicationProblemJSON409() *ErrorResponse {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetProjectAPIKeyResponse) GetApplicationProblemJSON422() *ErrorResponse {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetProjectAPIKeyResponse) GetApplicationProblemJSON429() *ErrorResponse {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetProjectAPIKeyResponse) GetApplicationProblemJSON500() *ErrorResponse {
+	return r.ApplicationProblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProjectAPIKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProjectAPIKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProjectAPIKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProjectAPIKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateProjectAPIKeyResponse200Headers the declared response headers of an HTTP 200 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse200Headers struct {
+	IdempotentReplayed  *string
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+// UpdateProjectAPIKeyResponse400Headers the declared response headers of an HTTP 400 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse400Headers struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+// UpdateProjectAPIKeyResponse401Headers the declared response headers of an HTTP 401 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse401Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+// UpdateProjectAPIKeyResponse403Headers the declared response headers of an HTTP 403 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse403Headers struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+// UpdateProjectAPIKeyResponse404Headers the declared response headers of an HTTP 404 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse404Headers struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+// UpdateProjectAPIKeyResponse409Headers the declared response headers of an HTTP 409 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse409Headers struct {
+	IdempotentReplayed *string
+	RetryAfter         *int
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+// UpdateProjectAPIKeyResponse422Headers the declared response headers of an HTTP 422 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse422Headers struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+// UpdateProjectAPIKeyResponse429Headers the declared response headers of an HTTP 429 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse429Headers struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+// UpdateProjectAPIKeyResponse500Headers the declared response headers of an HTTP 500 response for UpdateProjectAPIKey
+type UpdateProjectAPIKeyResponse500Headers struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type UpdateProjectAPIKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProjectAPIKey
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *ErrorResponse
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *ErrorResponse
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *ErrorResponse
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *ErrorResponse
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *ErrorResponse
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ErrorResponse
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *ErrorResponse
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *ErrorResponse
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateProjectAPIKeyResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateProjectAPIKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateProjectAPIKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateProjectAPIKeyResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateProjectAPIKeyResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateProjectAPIKeyResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateProjectAPIKeyResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateProjectAPIKeyResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateProjectAPIKeyResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateProjectAPIKeyResponse) GetJSON200() *ProjectAPIKey {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateProjectAPIKeyResponse) GetApplicationProblemJSON400() *ErrorResponse {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateProjectAPIKeyResponse) GetApplicationProblemJSON401() *ErrorResponse {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateProjectAPIKeyResponse) GetApplicationProblemJSON403() *ErrorResponse {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateProjectAPIKeyResponse) GetApplicationProblemJSON404() *ErrorResponse {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateProjectAPIKeyResponse) GetApplicationProblemJSON409() *ErrorResponse {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateProjectAPIKeyResponse) GetApplicationProblemJSON422() *ErrorResponse {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateProjectAPIKeyResponse) GetApplicationProblemJSON429() *ErrorResponse {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateProjectAPIKeyResponse) GetApplicationProblemJSON500() *ErrorResponse {
+	return r.ApplicationProblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateProjectAPIKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateProjectAPIKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateProjectAPIKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateProjectAPIKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListProjectAPIKeysWithResponse List API keys
 //
 // Returns one page of the project's live (not revoked) API keys, values masked.
-// Pagination is by opaque keyset cursor: pass `nextCursor` (with `page=next`, the
-// default) or `prevCursor` (with `page=prev`) from a previous page together with the
-// same filters. Cursors are stable across inserts and deletes: no key is skipped or
-// repeated while paging. A cursor is bound to the project and the sort it was made
-// for; a cursor that is malformed, forged or from another project or sort is
-// `400 parameter_invalid_format`.
+// Pagination is by opaque cursor: pass `nextCursor` (with `page=next`, the
+// default) or `prevCursor` (with `page=prev`) from a previous page together with
+// the same filters. Cursors are stable across inserts and deletes: no key is
+// skipped or repeated while paging. A cursor that is malformed, forged or from
+// another project or sort is `400 parameter_invalid_format`.
 //
-// Without `sort`, keys are listed by `created_at` descending (newest first); ties
-// are always broken by `id` in the same direction. `sort` accepts `id`, `name`,
-// `created_at` and `updated_at`, ascending unless prefixed with `-`; `direction`
-// sets the order explicitly, and a `direction` that contradicts a `-` prefix is
-// `400 parameter_invalid_format`.
+// The reference server lists keys by `created_at` descending (newest first)
+// without `sort`, breaks ties by `id` in the same direction, and accepts `sort`
+// values `id`, `name`, `created_at` and `updated_at`, ascending unless prefixed
+// with `-`; `direction` sets the order explicitly, and a `direction` that
+// contradicts a `-` prefix is `400 parameter_invalid_format`.
 //
-// `limit=-1` returns every matching key in one page, but is refused with
-// `400 parameter_invalid_format` when more than 1000 live keys match the filters.
-// `limit=0` is not a page size and is refused the same way.
-// Requires a secret key with the project `admin` role.
+// `limit=-1` returns every matching key in one page; Spotzee may refuse it when
+// many keys match, and the reference server refuses it with
+// `400 parameter_invalid_format` above 1000. Requires a secret key with the
+// project `admin` role.
 //
 // Returns a wrapper object for the known response body format(s).
 //
-// Corresponds with GET /keys (the `ListApiKeys` operationId).
-func (c *ClientWithResponses) ListApiKeysWithResponse(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error) {
-	rsp, err := c.ListApiKeys(ctx, params, reqEditors...)
+// Corresponds with GET /keys (the `ListProjectAPIKeys` operationId).
+func (c *ClientWithResponses) ListProjectAPIKeysWithResponse(ctx context.Context, params *ListProjectAPIKeysParams, reqEditors ...RequestEditorFn) (*ListProjectAPIKeysResponse, error) {
+	rsp, err := c.ListProjectAPIKeys(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseListApiKeysResponse(rsp)
+	return ParseListProjectAPIKeysResponse(rsp)
 }
 
-// CreateApiKeyWithBodyWithResponse Create an API key
+// CreateProjectAPIKeyWithBodyWithResponse Create an API key
 //
 // Creates a project API key and returns it with its full value. This is the only
 // response that ever contains the full value: store it now, every later read
 // returns the masked form. `scope` decides the prefix (`secret` → `sk_`,
-// `public` → `pk_`). The documentation gives no status code; this spec answers
-// `201 Created`. Requires a secret key with the project `admin` role.
-// Send an `Idempotency-Key` to retry safely.
+// `public` → `pk_`). Answers `200`, as Spotzee's live API does. The body is
+// optional on the wire as upstream; an absent body is treated as `{}`, so it is
+// `400 parameter_missing` for `name`. Requires a secret key with the project
+// `admin` role. Send an `Idempotency-Key` to retry safely (rolling out: see the
+// document description).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with POST /keys (the `CreateApiKey` operationId).
-func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, params *CreateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
-	rsp, err := c.CreateApiKeyWithBody(ctx, params, contentType, body, reqEditors...)
+// Corresponds with POST /keys (the `CreateProjectAPIKey` operationId).
+func (c *ClientWithResponses) CreateProjectAPIKeyWithBodyWithResponse(ctx context.Context, params *CreateProjectAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectAPIKeyResponse, error) {
+	rsp, err := c.CreateProjectAPIKeyWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseCreateApiKeyResponse(rsp)
+	return ParseCreateProjectAPIKeyResponse(rsp)
 }
 
-// CreateApiKeyWithResponse Create an API key
+// CreateProjectAPIKeyWithResponse Create an API key
 //
 // Creates a project API key and returns it with its full value. This is the only
 // response that ever contains the full value: store it now, every later read
 // returns the masked form. `scope` decides the prefix (`secret` → `sk_`,
-// `public` → `pk_`). The documentation gives no status code; this spec answers
-// `201 Created`. Requires a secret key with the project `admin` role.
-// Send an `Idempotency-Key` to retry safely.
+// `public` → `pk_`). Answers `200`, as Spotzee's live API does. The body is
+// optional on the wire as upstream; an absent body is treated as `{}`, so it is
+// `400 parameter_missing` for `name`. Requires a secret key with the project
+// `admin` role. Send an `Idempotency-Key` to retry safely (rolling out: see the
+// document description).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with POST /keys (the `CreateApiKey` operationId).
-func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
-	rsp, err := c.CreateApiKey(ctx, params, body, reqEditors...)
+// Corresponds with POST /keys (the `CreateProjectAPIKey` operationId).
+func (c *ClientWithResponses) CreateProjectAPIKeyWithResponse(ctx context.Context, params *CreateProjectAPIKeyParams, body CreateProjectAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectAPIKeyResponse, error) {
+	rsp, err := c.CreateProjectAPIKey(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseCreateApiKeyResponse(rsp)
+	return ParseCreateProjectAPIKeyResponse(rsp)
 }
 
-// RevokeApiKeyWithResponse Revoke an API key
+// RevokeProjectAPIKeyWithResponse Revoke an API key
 //
 // Revokes an API key, immediately and for good: the next request made with it is
-// `401 authentication_required`, it leaves the list, and every later read, update
-// or revoke of its id is `404 resource_missing`. The documentation gives no
-// response schema; this spec answers `200` with an `ApiKeyRevocation`. A
-// system-managed key (`is_system_key: true`, such as the SMTP-proxy key) cannot be
-// revoked: `409 state_conflict`. `Idempotency-Key` is ignored here.
-// Requires a secret key with the project `admin` role.
+// `401 authentication_required`. A system-managed key (`is_system_key: true`)
+// cannot be revoked: `409 state_conflict`. Spotzee documents the response only
+// as a "provider-specific revocation acknowledgement"; the reference server
+// answers `{id, revoked, revoked_at}` and then treats the id as gone (`404
+// resource_missing` on every verb). `Idempotency-Key` is ignored here. Requires
+// a secret key with the project `admin` role.
 //
 // Returns a wrapper object for the known response body format(s).
 //
-// Corresponds with DELETE /keys/{keyId} (the `RevokeApiKey` operationId).
-func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, keyId KeyId, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error) {
-	rsp, err := c.RevokeApiKey(ctx, keyId, params, reqEditors...)
+// Corresponds with DELETE /keys/{keyId} (the `RevokeProjectAPIKey` operationId).
+func (c *ClientWithResponses) RevokeProjectAPIKeyWithResponse(ctx context.Context, keyID KeyID, params *RevokeProjectAPIKeyParams, reqEditors ...RequestEditorFn) (*RevokeProjectAPIKeyResponse, error) {
+	rsp, err := c.RevokeProjectAPIKey(ctx, keyID, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseRevokeApiKeyResponse(rsp)
+	return ParseRevokeProjectAPIKeyResponse(rsp)
 }
 
-// GetApiKeyWithResponse Get an API key
+// GetProjectAPIKeyWithResponse Get an API key
 //
-// Returns one API key with its value masked (prefix, `****`, last four characters).
-// A key of another project, an unknown id and a revoked key are all
-// `404 resource_missing`: revocation is final and a revoked key is no longer a
-// resource. The documentation renders `keyId` as `integer | null`, an artefact of
-// its generator: a path parameter cannot be null, so this spec takes a positive
-// 64-bit integer and answers `400 parameter_invalid_format` for anything else.
-// Requires a secret key with the project `admin` role.
+// Returns one API key with its value masked (Spotzee: "the prefix and the last
+// four characters"). A key of another project, an unknown id and a revoked key
+// are all `404 resource_missing`. Spotzee renders `keyId` as `integer | null`, an
+// artefact of its generator: a path segment is never null, so this spec takes
+// an integer. Requires a secret key with the project `admin` role.
 //
 // Returns a wrapper object for the known response body format(s).
 //
-// Corresponds with GET /keys/{keyId} (the `GetApiKey` operationId).
-func (c *ClientWithResponses) GetApiKeyWithResponse(ctx context.Context, keyId KeyId, params *GetApiKeyParams, reqEditors ...RequestEditorFn) (*GetApiKeyResponse, error) {
-	rsp, err := c.GetApiKey(ctx, keyId, params, reqEditors...)
+// Corresponds with GET /keys/{keyId} (the `GetProjectAPIKey` operationId).
+func (c *ClientWithResponses) GetProjectAPIKeyWithResponse(ctx context.Context, keyID KeyID, params *GetProjectAPIKeyParams, reqEditors ...RequestEditorFn) (*GetProjectAPIKeyResponse, error) {
+	rsp, err := c.GetProjectAPIKey(ctx, keyID, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseGetApiKeyResponse(rsp)
+	return ParseGetProjectAPIKeyResponse(rsp)
 }
 
-// UpdateApiKeyWithBodyWithResponse Update an API key
+// UpdateProjectAPIKeyWithBodyWithResponse Update an API key
 //
-// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only the
-// fields sent change; `description: null` clears the description; an empty body
-// (`{}`) changes nothing and returns the key as it is. The key value can never
-// change, and the response returns it masked. `updated_at` moves on every change.
-// A key of another project, an unknown id and a revoked key are
-// `404 resource_missing`. Changing `scope` does not change the value's prefix: the
-// value is immutable. Requires a secret key with the project `admin` role.
-// Send an `Idempotency-Key` to retry safely.
+// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only
+// the fields sent change; `description: null` clears the description; an empty
+// or absent body changes nothing and returns the key as it is. The key value
+// can never change, and the response returns it masked. A key of another
+// project, an unknown id and a revoked key are `404 resource_missing`. Changing
+// `scope` does not change the value's prefix. Requires a secret key with the
+// project `admin` role. Send an `Idempotency-Key` to retry safely (rolling out).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with PATCH /keys/{keyId} (the `UpdateApiKey` operationId).
-func (c *ClientWithResponses) UpdateApiKeyWithBodyWithResponse(ctx context.Context, keyId KeyId, params *UpdateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApiKeyResponse, error) {
-	rsp, err := c.UpdateApiKeyWithBody(ctx, keyId, params, contentType, body, reqEditors...)
+// Corresponds with PATCH /keys/{keyId} (the `UpdateProjectAPIKey` operationId).
+func (c *ClientWithResponses) UpdateProjectAPIKeyWithBodyWithResponse(ctx context.Context, keyID KeyID, params *UpdateProjectAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProjectAPIKeyResponse, error) {
+	rsp, err := c.UpdateProjectAPIKeyWithBody(ctx, keyID, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseUpdateApiKeyResponse(rsp)
+	return ParseUpdateProjectAPIKeyResponse(rsp)
 }
 
-// UpdateApiKeyWithResponse Update an API key
+// UpdateProjectAPIKeyWithResponse Update an API key
 //
-// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only the
-// fields sent change; `description: null` clears the description; an empty body
-// (`{}`) changes nothing and returns the key as it is. The key value can never
-// change, and the response returns it masked. `updated_at` moves on every change.
-// A key of another project, an unknown id and a revoked key are
-// `404 resource_missing`. Changing `scope` does not change the value's prefix: the
-// value is immutable. Requires a secret key with the project `admin` role.
-// Send an `Idempotency-Key` to retry safely.
+// Updates an API key's metadata: `name`, `description`, `scope` or `role`. Only
+// the fields sent change; `description: null` clears the description; an empty
+// or absent body changes nothing and returns the key as it is. The key value
+// can never change, and the response returns it masked. A key of another
+// project, an unknown id and a revoked key are `404 resource_missing`. Changing
+// `scope` does not change the value's prefix. Requires a secret key with the
+// project `admin` role. Send an `Idempotency-Key` to retry safely (rolling out).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
-// Corresponds with PATCH /keys/{keyId} (the `UpdateApiKey` operationId).
-func (c *ClientWithResponses) UpdateApiKeyWithResponse(ctx context.Context, keyId KeyId, params *UpdateApiKeyParams, body UpdateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApiKeyResponse, error) {
-	rsp, err := c.UpdateApiKey(ctx, keyId, params, body, reqEditors...)
+// Corresponds with PATCH /keys/{keyId} (the `UpdateProjectAPIKey` operationId).
+func (c *ClientWithResponses) UpdateProjectAPIKeyWithResponse(ctx context.Context, keyID KeyID, params *UpdateProjectAPIKeyParams, body UpdateProjectAPIKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProjectAPIKeyResponse, error) {
+	rsp, err := c.UpdateProjectAPIKey(ctx, keyID, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseUpdateApiKeyResponse(rsp)
+	return ParseUpdateProjectAPIKeyResponse(rsp)
 }
 
-// ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
-func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) {
+// ParseListProjectAPIKeysResponse parses an HTTP response from a ListProjectAPIKeysWithResponse call
+func ParseListProjectAPIKeysResponse(rsp *http.Response) (*ListProjectAPIKeysResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &ListApiKeysResponse{
+	response := &ListProjectAPIKeysResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApiKeyPage
+		var dest ProjectAPIKeyList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.ApplicationProblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.ApplicationProblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON429 = &dest
+		response.ApplicationProblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.ApplicationProblemJSON500 = &dest
 
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
-		var headers ListApiKeysResponse200Headers
+		var headers ListProjectAPIKeysResponse200Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Limit"); len(values) > 0 {
 			var value int
@@ -2715,10 +2747,10 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		if values := rsp.Header.Values("X-Total-Count"); len(values) > 0 {
 			var value int
@@ -2729,322 +2761,75 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
-		var headers ListApiKeysResponse400Headers
+		var headers ListProjectAPIKeysResponse400Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
-		var headers ListApiKeysResponse401Headers
+		var headers ListProjectAPIKeysResponse401Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
-		var headers ListApiKeysResponse403Headers
+		var headers ListProjectAPIKeysResponse403Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers403 = &headers
-	case rsp.StatusCode == 429:
-		var headers ListApiKeysResponse429Headers
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = value
-		}
+	case rsp.StatusCode == 404:
+		var headers ListProjectAPIKeysResponse404Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitTier = &value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
-		response.Headers429 = &headers
-	case rsp.StatusCode == 500:
-		var headers ListApiKeysResponse500Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers500 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
-func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &CreateApiKeyResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest ApiKeyCreated
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON201 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON500 = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 201:
-		var headers CreateApiKeyResponse201Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitTier = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers201 = &headers
-	case rsp.StatusCode == 400:
-		var headers CreateApiKeyResponse400Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers400 = &headers
-	case rsp.StatusCode == 401:
-		var headers CreateApiKeyResponse401Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers401 = &headers
-	case rsp.StatusCode == 403:
-		var headers CreateApiKeyResponse403Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers403 = &headers
+		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
-		var headers CreateApiKeyResponse409Headers
+		var headers ListProjectAPIKeysResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -3054,45 +2839,38 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers409 = &headers
 	case rsp.StatusCode == 422:
-		var headers CreateApiKeyResponse422Headers
-		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.IdempotentReplayed = &value
-		}
+		var headers ListProjectAPIKeysResponse422Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
-		var headers CreateApiKeyResponse429Headers
+		var headers ListProjectAPIKeysResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3102,10 +2880,10 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -3137,27 +2915,27 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
-		var headers CreateApiKeyResponse500Headers
+		var headers ListProjectAPIKeysResponse500Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers500 = &headers
 	}
@@ -3165,618 +2943,88 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 	return response, nil
 }
 
-// ParseRevokeApiKeyResponse parses an HTTP response from a RevokeApiKeyWithResponse call
-func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error) {
+// ParseCreateProjectAPIKeyResponse parses an HTTP response from a CreateProjectAPIKeyWithResponse call
+func ParseCreateProjectAPIKeyResponse(rsp *http.Response) (*CreateProjectAPIKeyResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &RevokeApiKeyResponse{
+	response := &CreateProjectAPIKeyResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApiKeyRevocation
+		var dest ProjectAPIKeyCreated
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON400 = &dest
+		response.ApplicationProblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON401 = &dest
+		response.ApplicationProblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON403 = &dest
+		response.ApplicationProblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON404 = &dest
+		response.ApplicationProblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON500 = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers RevokeApiKeyResponse200Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitTier = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers200 = &headers
-	case rsp.StatusCode == 400:
-		var headers RevokeApiKeyResponse400Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers400 = &headers
-	case rsp.StatusCode == 401:
-		var headers RevokeApiKeyResponse401Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers401 = &headers
-	case rsp.StatusCode == 403:
-		var headers RevokeApiKeyResponse403Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers403 = &headers
-	case rsp.StatusCode == 404:
-		var headers RevokeApiKeyResponse404Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers404 = &headers
-	case rsp.StatusCode == 409:
-		var headers RevokeApiKeyResponse409Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers409 = &headers
-	case rsp.StatusCode == 429:
-		var headers RevokeApiKeyResponse429Headers
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = value
-		}
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitTier = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers429 = &headers
-	case rsp.StatusCode == 500:
-		var headers RevokeApiKeyResponse500Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers500 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseGetApiKeyResponse parses an HTTP response from a GetApiKeyWithResponse call
-func ParseGetApiKeyResponse(rsp *http.Response) (*GetApiKeyResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &GetApiKeyResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApiKey
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON500 = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers GetApiKeyResponse200Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitTier = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers200 = &headers
-	case rsp.StatusCode == 400:
-		var headers GetApiKeyResponse400Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers400 = &headers
-	case rsp.StatusCode == 401:
-		var headers GetApiKeyResponse401Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers401 = &headers
-	case rsp.StatusCode == 403:
-		var headers GetApiKeyResponse403Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers403 = &headers
-	case rsp.StatusCode == 404:
-		var headers GetApiKeyResponse404Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers404 = &headers
-	case rsp.StatusCode == 429:
-		var headers GetApiKeyResponse429Headers
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = value
-		}
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitLimit = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitRemaining = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitReset = &value
-		}
-		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRateLimitTier = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers429 = &headers
-	case rsp.StatusCode == 500:
-		var headers GetApiKeyResponse500Headers
-		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.SpotzeeVersion = value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = value
-		}
-		response.Headers500 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseUpdateApiKeyResponse parses an HTTP response from a UpdateApiKeyWithResponse call
-func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &UpdateApiKeyResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApiKey
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
+		response.ApplicationProblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON422 = &dest
+		response.ApplicationProblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON429 = &dest
+		response.ApplicationProblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest Error
+		var dest ErrorResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
-		response.ApplicationproblemJSON500 = &dest
+		response.ApplicationProblemJSON500 = &dest
 
 	}
 
 	switch {
 	case rsp.StatusCode == 200:
-		var headers UpdateApiKeyResponse200Headers
+		var headers CreateProjectAPIKeyResponse200Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3786,10 +3034,10 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -3821,14 +3069,14 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
-		var headers UpdateApiKeyResponse400Headers
+		var headers CreateProjectAPIKeyResponse400Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3838,38 +3086,38 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
-		var headers UpdateApiKeyResponse401Headers
+		var headers CreateProjectAPIKeyResponse401Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
-		var headers UpdateApiKeyResponse403Headers
+		var headers CreateProjectAPIKeyResponse403Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3879,21 +3127,21 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
-		var headers UpdateApiKeyResponse404Headers
+		var headers CreateProjectAPIKeyResponse404Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3903,21 +3151,28 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
-		var headers UpdateApiKeyResponse409Headers
+		var headers CreateProjectAPIKeyResponse409Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -3927,21 +3182,21 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers409 = &headers
 	case rsp.StatusCode == 422:
-		var headers UpdateApiKeyResponse422Headers
+		var headers CreateProjectAPIKeyResponse422Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3951,21 +3206,21 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
-		var headers UpdateApiKeyResponse429Headers
+		var headers CreateProjectAPIKeyResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -3975,10 +3230,10 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
@@ -4010,27 +3265,993 @@ func ParseUpdateApiKeyResponse(rsp *http.Response) (*UpdateApiKeyResponse, error
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
 		}
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
-		var headers UpdateApiKeyResponse500Headers
+		var headers CreateProjectAPIKeyResponse500Headers
 		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.SpotzeeVersion = value
+			headers.SpotzeeVersion = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRequestId = value
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeProjectAPIKeyResponse parses an HTTP response from a RevokeProjectAPIKeyWithResponse call
+func ParseRevokeProjectAPIKeyResponse(rsp *http.Response) (*RevokeProjectAPIKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeProjectAPIKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest APIKeyRevokeResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RevokeProjectAPIKeyResponse200Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitTier = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RevokeProjectAPIKeyResponse400Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeProjectAPIKeyResponse401Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeProjectAPIKeyResponse403Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeProjectAPIKeyResponse404Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RevokeProjectAPIKeyResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers RevokeProjectAPIKeyResponse422Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeProjectAPIKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitTier = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeProjectAPIKeyResponse500Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetProjectAPIKeyResponse parses an HTTP response from a GetProjectAPIKeyWithResponse call
+func ParseGetProjectAPIKeyResponse(rsp *http.Response) (*GetProjectAPIKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProjectAPIKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProjectAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetProjectAPIKeyResponse200Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitTier = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetProjectAPIKeyResponse400Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetProjectAPIKeyResponse401Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetProjectAPIKeyResponse403Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetProjectAPIKeyResponse404Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetProjectAPIKeyResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetProjectAPIKeyResponse422Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetProjectAPIKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitTier = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetProjectAPIKeyResponse500Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateProjectAPIKeyResponse parses an HTTP response from a UpdateProjectAPIKeyWithResponse call
+func ParseUpdateProjectAPIKeyResponse(rsp *http.Response) (*UpdateProjectAPIKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateProjectAPIKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProjectAPIKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateProjectAPIKeyResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitTier = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateProjectAPIKeyResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateProjectAPIKeyResponse401Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateProjectAPIKeyResponse403Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateProjectAPIKeyResponse404Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateProjectAPIKeyResponse409Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateProjectAPIKeyResponse422Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdateProjectAPIKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Tier"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Tier", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitTier = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateProjectAPIKeyResponse500Headers
+		if values := rsp.Header.Values("Spotzee-Version"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SpotzeeVersion = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = &value
 		}
 		response.Headers500 = &headers
 	}

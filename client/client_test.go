@@ -69,7 +69,7 @@ func TestRequestHeaders(t *testing.T) {
 	tests := []struct {
 		name   string
 		opts   []client.Option
-		params *client.ListApiKeysParams
+		params *client.ListProjectAPIKeysParams
 		want   map[string]string
 	}{
 		{
@@ -94,7 +94,7 @@ func TestRequestHeaders(t *testing.T) {
 		},
 		{
 			name:   "generated params win over defaults",
-			params: &client.ListApiKeysParams{SpotzeeVersion: new("2026-01-15"), XSpotzeeClientType: new("mcp")},
+			params: &client.ListProjectAPIKeysParams{SpotzeeVersion: new("2026-01-15"), XSpotzeeClientType: new("mcp")},
 			want:   map[string]string{"Spotzee-Version": "2026-01-15", "X-Spotzee-Client-Type": "mcp"},
 		},
 		{
@@ -175,7 +175,7 @@ func TestWithTransport(t *testing.T) {
 	t.Parallel()
 	t.Run("alone", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, reply{status: 503, code: client.ServiceUnavailable}, reply{})
+		srv := newFaultServer(t, reply{status: 503, code: client.ErrorCodeServiceUnavailable}, reply{})
 		rt := &countingTransport{}
 		c, err := client.New(srv.URL, testKey, client.WithTransport(rt), client.WithSleep(func(context.Context, time.Duration) error { return nil }))
 		require.NoError(t, err)
@@ -279,23 +279,23 @@ func TestNewUUIDv4(t *testing.T) {
 // headers and is retried like the typed methods.
 func TestRawSharesAuthAndRetries(t *testing.T) {
 	t.Parallel()
-	srv := newFaultServer(t, reply{status: 503, code: client.ServiceUnavailable}, reply{})
+	srv := newFaultServer(t, reply{status: 503, code: client.ErrorCodeServiceUnavailable}, reply{})
 	c, sl := newTestAPI(t, srv.Server)
 
-	resp, err := c.Raw().GetApiKeyWithResponse(t.Context(), 12, nil)
+	resp, err := c.Raw().GetProjectAPIKeyWithResponse(t.Context(), 12, nil)
 
 	require.NoError(t, err)
 	require.NotNil(t, resp.JSON200)
-	assert.Equal(t, int64(12), resp.JSON200.Id)
+	assert.Equal(t, int64(12), resp.JSON200.ID)
 	assert.Len(t, sl.recorded(), 1)
 	for _, r := range srv.requests() {
 		assert.Equal(t, "Bearer "+testKey, r.header.Get("Authorization"))
 	}
 
 	// Raw POSTs get a generated Idempotency-Key too.
-	created, err := c.Raw().CreateApiKeyWithResponse(t.Context(), nil, client.CreateApiKeyRequest{Name: "raw"})
+	created, err := c.Raw().CreateProjectAPIKeyWithResponse(t.Context(), nil, client.ProjectAPIKeyCreate{Name: "raw"})
 	require.NoError(t, err)
-	assert.Equal(t, http.StatusCreated, created.StatusCode())
+	assert.Equal(t, http.StatusOK, created.StatusCode())
 	reqs := srv.requests()
 	assert.Regexp(t, uuidV4Pattern, reqs[len(reqs)-1].header.Get("Idempotency-Key"))
 }

@@ -20,10 +20,10 @@
 // The create response is the only one that carries the full key value; every
 // later read returns it masked.
 //
-//	created, err := c.CreateKey(ctx, client.CreateApiKeyRequest{
+//	created, err := c.CreateKey(ctx, client.ProjectAPIKeyCreate{
 //		Name:  "billing service",
-//		Role:  new(client.ProjectRoleDefaultSupportEditor),
-//		Scope: new(client.ApiKeyScopeDefaultSecretSecret),
+//		Role:  new(client.ProjectRoleEditor),
+//		Scope: new(client.APIKeyScopeSecret),
 //	})
 //	if err != nil {
 //		return err
@@ -37,14 +37,14 @@
 // [API.AllKeys] follows the cursors for you, with the same filters on every
 // page; break out of the loop whenever you like.
 //
-//	for key, err := range c.AllKeys(ctx, &client.ListApiKeysParams{
+//	for key, err := range c.AllKeys(ctx, &client.ListProjectAPIKeysParams{
 //		Sort:  new("name"),
 //		Limit: new(100),
 //	}) {
 //		if err != nil {
 //			return err
 //		}
-//		fmt.Println(key.Id, key.Name, key.Value) // value masked
+//		fmt.Println(key.ID, key.Name, key.Value) // value masked
 //	}
 //
 // # Updating a key
@@ -53,7 +53,7 @@
 // [github.com/oapi-codegen/nullable.Nullable]: leave it unset to keep it, set
 // it to null to clear it.
 //
-//	key, err := c.UpdateKey(ctx, created.Id, client.UpdateApiKeyRequest{
+//	key, err := c.UpdateKey(ctx, created.ID, client.ProjectAPIKeyUpdate{
 //		Name:        new("billing service (eu)"),
 //		Description: nullable.NewNullNullable[string](),
 //	})

@@ -133,11 +133,11 @@ func e2eAPI(t *testing.T, srv *spotzeetest.Server, apiKey string, rec *e2eRecord
 }
 
 // e2eCreate creates one key per name and returns them in order.
-func e2eCreate(t *testing.T, api *client.API, names ...string) []client.ApiKeyCreated {
+func e2eCreate(t *testing.T, api *client.API, names ...string) []client.ProjectAPIKeyCreated {
 	t.Helper()
-	out := make([]client.ApiKeyCreated, 0, len(names))
+	out := make([]client.ProjectAPIKeyCreated, 0, len(names))
 	for _, n := range names {
-		k, err := api.CreateKey(t.Context(), client.CreateApiKeyRequest{Name: n})
+		k, err := api.CreateKey(t.Context(), client.ProjectAPIKeyCreate{Name: n})
 		require.NoError(t, err)
 		out = append(out, *k)
 	}
@@ -153,7 +153,7 @@ func e2eSeed(srv *spotzeetest.Server, names ...string) {
 }
 
 // e2eAll lists every live key in one call (limit=-1), as ground truth.
-func e2eAll(t *testing.T, api *client.API, params client.ListApiKeysParams) []client.ApiKey {
+func e2eAll(t *testing.T, api *client.API, params client.ListProjectAPIKeysParams) []client.ProjectAPIKey {
 	t.Helper()
 	params.Limit = new(-1)
 	page, err := api.ListKeys(t.Context(), &params)
@@ -165,24 +165,24 @@ func e2eAll(t *testing.T, api *client.API, params client.ListApiKeysParams) []cl
 // e2eKeyID finds a key's id by its exact name.
 func e2eKeyID(t *testing.T, api *client.API, name string) int64 {
 	t.Helper()
-	for _, k := range e2eAll(t, api, client.ListApiKeysParams{}) {
+	for _, k := range e2eAll(t, api, client.ListProjectAPIKeysParams{}) {
 		if k.Name == name {
-			return k.Id
+			return k.ID
 		}
 	}
 	t.Fatalf("no key named %q", name)
 	return 0
 }
 
-func e2eIDs(keys []client.ApiKey) []int64 {
+func e2eIDs(keys []client.ProjectAPIKey) []int64 {
 	ids := make([]int64, len(keys))
 	for i, k := range keys {
-		ids[i] = k.Id
+		ids[i] = k.ID
 	}
 	return ids
 }
 
-func e2eNames(keys []client.ApiKey) []string {
+func e2eNames(keys []client.ProjectAPIKey) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k.Name
@@ -191,9 +191,9 @@ func e2eNames(keys []client.ApiKey) []string {
 }
 
 // collect ranges over seq and fails the test on an error.
-func collect(t *testing.T, seq func(func(client.ApiKey, error) bool)) []client.ApiKey {
+func collect(t *testing.T, seq func(func(client.ProjectAPIKey, error) bool)) []client.ProjectAPIKey {
 	t.Helper()
-	var out []client.ApiKey
+	var out []client.ProjectAPIKey
 	for k, err := range seq {
 		require.NoError(t, err)
 		out = append(out, k)
@@ -237,15 +237,15 @@ func TestE2EAllKeysWalksEveryPageBothWays(t *testing.T) {
 	rec := newE2ERecorder(t, true)
 	api := e2eAPI(t, srv, srv.AdminKey, rec)
 	e2eSeed(srv, numbered("key", 23)...)
-	all := e2eAll(t, api, client.ListApiKeysParams{}) // 23 + the admin and system keys
+	all := e2eAll(t, api, client.ListProjectAPIKeysParams{}) // 23 + the admin and system keys
 	require.Len(t, all, 25)
 	rec.exchanges()
 
 	// Forwards: five pages of five, newest first, each key once.
-	params := &client.ListApiKeysParams{Limit: new(5)}
+	params := &client.ListProjectAPIKeysParams{Limit: new(5)}
 	forward := collect(t, api.AllKeys(t.Context(), params))
 	assert.Equal(t, e2eIDs(all), e2eIDs(forward), "every key once, in the server's order")
-	assert.True(t, slices.IsSortedFunc(forward, func(a, b client.ApiKey) int { return int(b.Id - a.Id) }), "newest first")
+	assert.True(t, slices.IsSortedFunc(forward, func(a, b client.ProjectAPIKey) int { return int(b.ID - a.ID) }), "newest first")
 	exs := rec.exchanges()
 	assert.Len(t, exs, 5)
 	assertListRequests(t, exs, "next", url.Values{"limit": {"5"}})
@@ -253,8 +253,8 @@ func TestE2EAllKeysWalksEveryPageBothWays(t *testing.T) {
 	assert.Nil(t, params.Cursor)
 
 	// Backwards from the last page: the pages before it, nearest first.
-	var last *client.ApiKeyPage
-	p := client.ListApiKeysParams{Limit: new(5)}
+	var last *client.ProjectAPIKeyList
+	p := client.ListProjectAPIKeysParams{Limit: new(5)}
 	for {
 		page, err := api.ListKeys(t.Context(), &p)
 		require.NoError(t, err)
@@ -267,7 +267,7 @@ func TestE2EAllKeysWalksEveryPageBothWays(t *testing.T) {
 	}
 	require.Len(t, last.Results, 5)
 	rec.exchanges()
-	backward := collect(t, api.AllKeysBackward(t.Context(), last.PrevCursor.MustGet(), &client.ListApiKeysParams{Limit: new(5)}))
+	backward := collect(t, api.AllKeysBackward(t.Context(), last.PrevCursor.MustGet(), &client.ListProjectAPIKeysParams{Limit: new(5)}))
 	reversed := slices.Clone(forward)
 	slices.Reverse(reversed)
 	assert.Equal(t, e2eIDs(reversed[5:]), e2eIDs(backward), "the 20 keys before the last page, nearest first, each once")
@@ -295,22 +295,22 @@ func TestE2EAllKeysKeepsTheFilters(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		params client.ListApiKeysParams
+		params client.ListProjectAPIKeysParams
 		want   []string
 	}{
 		{
 			name:   "by name ascending",
-			params: client.ListApiKeysParams{Q: new("billing"), Sort: new("name"), Limit: new(4)},
+			params: client.ListProjectAPIKeysParams{Q: new("billing"), Sort: new("name"), Limit: new(4)},
 			want:   billing,
 		},
 		{
 			name:   "by name descending",
-			params: client.ListApiKeysParams{Q: new("BILLING"), Sort: new("-name"), Limit: new(3)},
+			params: client.ListProjectAPIKeysParams{Q: new("BILLING"), Sort: new("-name"), Limit: new(3)},
 			want:   func() []string { s := slices.Clone(billing); slices.Reverse(s); return s }(),
 		},
 		{
 			name:   "explicit direction",
-			params: client.ListApiKeysParams{Q: new("other"), Sort: new("name"), Direction: new(client.ListApiKeysParamsDirectionDesc), Limit: new(1)},
+			params: client.ListProjectAPIKeysParams{Q: new("other"), Sort: new("name"), Direction: new(client.SortDirectionDesc), Limit: new(1)},
 			want:   []string{"other-06", "other-05", "other-04", "other-03", "other-02", "other-01"},
 		},
 	}
@@ -336,7 +336,7 @@ func TestE2EAllKeysKeepsTheFilters(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, first.PrevCursor.IsNull(), "no page before the first")
 			p := tt.params
-			var last *client.ApiKeyPage
+			var last *client.ProjectAPIKeyList
 			for page := first; ; {
 				last = page
 				next, err := page.NextCursor.Get()
@@ -364,26 +364,26 @@ func TestE2EAllKeysStableWhileKeysComeAndGo(t *testing.T) {
 	srv := spotzeetest.NewServer(t)
 	api := e2eAPI(t, srv, srv.AdminKey, newE2ERecorder(t, true))
 	e2eSeed(srv, numbered("key", 23)...)
-	before := e2eAll(t, api, client.ListApiKeysParams{Sort: new("id")})
+	before := e2eAll(t, api, client.ListProjectAPIKeysParams{Sort: new("id")})
 	require.Len(t, before, 25)
 	gone := before[17] // on the fourth page: revoked before the walk gets there
 	var added []int64
 
 	var got []int64
-	for k, err := range api.AllKeys(t.Context(), &client.ListApiKeysParams{Sort: new("id"), Limit: new(5)}) {
+	for k, err := range api.AllKeys(t.Context(), &client.ListProjectAPIKeysParams{Sort: new("id"), Limit: new(5)}) {
 		require.NoError(t, err)
-		got = append(got, k.Id)
+		got = append(got, k.ID)
 		if len(got) == 6 { // mid-walk, on the second page
-			_, err := api.RevokeKey(t.Context(), gone.Id)
+			_, err := api.RevokeKey(t.Context(), gone.ID)
 			require.NoError(t, err)
 			for _, k := range e2eCreate(t, api, "late-1", "late-2") {
-				added = append(added, k.Id)
+				added = append(added, k.ID)
 			}
-			_, err = api.RevokeKey(t.Context(), before[3].Id) // already passed: no effect on the walk
+			_, err = api.RevokeKey(t.Context(), before[3].ID) // already passed: no effect on the walk
 			require.NoError(t, err)
 		}
 	}
-	want := slices.DeleteFunc(e2eIDs(before), func(id int64) bool { return id == gone.Id })
+	want := slices.DeleteFunc(e2eIDs(before), func(id int64) bool { return id == gone.ID })
 	want = append(want, added...)
 	assert.Equal(t, want, got, "no key skipped or repeated; the revoked one is gone, the new ones come last")
 }
@@ -398,9 +398,9 @@ func TestE2EAllKeysStopsOnTheFirstError(t *testing.T) {
 	rec := newE2ERecorder(t, true)
 	walker := e2eAPI(t, srv, walkerKey, rec)
 
-	var keys []client.ApiKey
+	var keys []client.ProjectAPIKey
 	var errs []error
-	for k, err := range walker.AllKeys(t.Context(), &client.ListApiKeysParams{Limit: new(5)}) {
+	for k, err := range walker.AllKeys(t.Context(), &client.ListProjectAPIKeysParams{Limit: new(5)}) {
 		if err != nil {
 			errs = append(errs, err)
 			continue // keep ranging: the iterator must stop by itself
@@ -416,7 +416,7 @@ func TestE2EAllKeysStopsOnTheFirstError(t *testing.T) {
 	var apiErr *client.APIError
 	require.ErrorAs(t, errs[0], &apiErr)
 	assert.Equal(t, http.StatusUnauthorized, apiErr.StatusCode)
-	assert.Equal(t, client.AuthenticationRequired, apiErr.Code)
+	assert.Equal(t, client.ErrorCodeAuthenticationRequired, apiErr.Code)
 	assert.Regexp(t, e2eRequestID, apiErr.RequestID)
 	assert.Equal(t, 1, apiErr.Attempts, "401 is not retried")
 	assert.ErrorIs(t, errs[0], client.ErrUnauthorized)
@@ -435,9 +435,9 @@ func TestE2EErrorCatalogue(t *testing.T) {
 	srv := spotzeetest.NewServer(t)
 	admin := e2eAPI(t, srv, srv.AdminKey, newE2ERecorder(t, true))
 	var systemID int64
-	for _, k := range e2eAll(t, admin, client.ListApiKeysParams{}) {
+	for _, k := range e2eAll(t, admin, client.ListProjectAPIKeysParams{}) {
 		if k.IsSystemKey != nil && *k.IsSystemKey {
-			systemID = k.Id
+			systemID = k.ID
 		}
 	}
 	require.NotZero(t, systemID)
@@ -448,8 +448,8 @@ func TestE2EErrorCatalogue(t *testing.T) {
 	require.NoError(t, err)
 	otherProject, otherAdmin := srv.NewProject("other")
 	other := e2eAPI(t, srv, otherAdmin, newE2ERecorder(t, true))
-	otherKeyID := e2eAll(t, other, client.ListApiKeysParams{})[0].Id
-	require.Equal(t, otherProject, e2eAll(t, other, client.ListApiKeysParams{})[0].ProjectId)
+	otherKeyID := e2eAll(t, other, client.ListProjectAPIKeysParams{})[0].ID
+	require.Equal(t, otherProject, e2eAll(t, other, client.ListProjectAPIKeysParams{})[0].ProjectID)
 	target := e2eCreate(t, admin, "target")[0]
 
 	// addQuery and setBody make requests the typed methods cannot.
@@ -476,11 +476,11 @@ func TestE2EErrorCatalogue(t *testing.T) {
 	}
 	create := func(name string) func(context.Context, *client.API) error {
 		return func(ctx context.Context, api *client.API) error {
-			_, err := api.CreateKey(ctx, client.CreateApiKeyRequest{Name: name})
+			_, err := api.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: name})
 			return err
 		}
 	}
-	list := func(p client.ListApiKeysParams) func(context.Context, *client.API) error {
+	list := func(p client.ListProjectAPIKeysParams) func(context.Context, *client.API) error {
 		return func(ctx context.Context, api *client.API) error {
 			_, err := api.ListKeys(ctx, &p)
 			return err
@@ -505,24 +505,24 @@ func TestE2EErrorCatalogue(t *testing.T) {
 		sentinel   error    // nil: matches none
 	}{
 		{
-			name: "limit above 100", call: list(client.ListApiKeysParams{Limit: new(101)}),
-			wantStatus: 400, wantCode: client.ParameterInvalidFormat, wantParam: "limit", sentinel: client.ErrValidation,
+			name: "limit above 100", call: list(client.ListProjectAPIKeysParams{Limit: new(101)}),
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidFormat, wantParam: "limit", sentinel: client.ErrValidation,
 		},
 		{
-			name: "limit 0", call: list(client.ListApiKeysParams{Limit: new(0)}),
-			wantStatus: 400, wantCode: client.ParameterInvalidFormat, wantParam: "limit", sentinel: client.ErrValidation,
+			name: "limit 0", call: list(client.ListProjectAPIKeysParams{Limit: new(0)}),
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidFormat, wantParam: "limit", sentinel: client.ErrValidation,
 		},
 		{
-			name: "unknown sort field", call: list(client.ListApiKeysParams{Sort: new("value")}),
-			wantStatus: 400, wantCode: client.ParameterInvalidFormat, wantParam: "sort", sentinel: client.ErrValidation,
+			name: "unknown sort field", call: list(client.ListProjectAPIKeysParams{Sort: new("value")}),
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidFormat, wantParam: "sort", sentinel: client.ErrValidation,
 		},
 		{
-			name: "direction contradicting the sort prefix", call: list(client.ListApiKeysParams{Sort: new("-name"), Direction: new(client.ListApiKeysParamsDirectionAsc)}),
-			wantStatus: 400, wantCode: client.ParameterInvalidFormat, wantParam: "direction", sentinel: client.ErrValidation,
+			name: "direction contradicting the sort prefix", call: list(client.ListProjectAPIKeysParams{Sort: new("-name"), Direction: new(client.SortDirectionAsc)}),
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidFormat, wantParam: "direction", sentinel: client.ErrValidation,
 		},
 		{
-			name: "forged cursor", call: list(client.ListApiKeysParams{Cursor: new("eyJwIjoxfQ")}),
-			wantStatus: 400, wantCode: client.ParameterInvalidFormat, wantParam: "cursor", sentinel: client.ErrValidation,
+			name: "forged cursor", call: list(client.ListProjectAPIKeysParams{Cursor: new("eyJwIjoxfQ")}),
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidFormat, wantParam: "cursor", sentinel: client.ErrValidation,
 		},
 		{
 			name: "key id not an integer", opts: []client.Option{client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
@@ -530,117 +530,117 @@ func TestE2EErrorCatalogue(t *testing.T) {
 				return nil
 			})},
 			call:       get(1),
-			wantStatus: 400, wantCode: client.ParameterInvalidFormat, wantParam: "keyId", sentinel: client.ErrValidation,
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidFormat, wantParam: "keyId", sentinel: client.ErrValidation,
 		},
 		{
-			name: "unknown query parameter", opts: []client.Option{addQuery("expand", "all")}, call: list(client.ListApiKeysParams{}),
-			wantStatus: 400, wantCode: client.ParameterUnknown, wantParam: "expand", sentinel: client.ErrValidation,
+			name: "unknown query parameter", opts: []client.Option{addQuery("expand", "all")}, call: list(client.ListProjectAPIKeysParams{}),
+			wantStatus: 400, wantCode: client.ErrorCodeParameterUnknown, wantParam: "expand", sentinel: client.ErrValidation,
 		},
 		{
 			name: "unknown body field", opts: []client.Option{setBody(`{"name":"x","colour":"red"}`)}, call: create("x"),
-			wantStatus: 400, wantCode: client.ParameterUnknown, wantParam: "colour", wantFields: []string{"colour"}, sentinel: client.ErrValidation,
+			wantStatus: 400, wantCode: client.ErrorCodeParameterUnknown, wantParam: "colour", wantFields: []string{"colour"}, sentinel: client.ErrValidation,
 		},
 		{
 			name: "empty name", call: func(ctx context.Context, api *client.API) error {
-				_, err := api.UpdateKey(ctx, target.Id, client.UpdateApiKeyRequest{Name: new("")})
+				_, err := api.UpdateKey(ctx, target.ID, client.ProjectAPIKeyUpdate{Name: new("")})
 				return err
 			},
-			wantStatus: 400, wantCode: client.ParameterInvalidEmpty, wantParam: "name", wantFields: []string{"name"}, sentinel: client.ErrValidation,
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidEmpty, wantParam: "name", wantFields: []string{"name"}, sentinel: client.ErrValidation,
 		},
 		{
-			name: "empty search", call: list(client.ListApiKeysParams{Q: new("")}),
-			wantStatus: 400, wantCode: client.ParameterInvalidEmpty, wantParam: "q", sentinel: client.ErrValidation,
+			name: "empty search", call: list(client.ListProjectAPIKeysParams{Q: new("")}),
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidEmpty, wantParam: "q", sentinel: client.ErrValidation,
 		},
 		{
 			name: "missing name", opts: []client.Option{setBody(`{"scope":"secret"}`)}, call: create("x"),
-			wantStatus: 400, wantCode: client.ParameterMissing, wantParam: "name", wantFields: []string{"name"}, sentinel: client.ErrValidation,
+			wantStatus: 400, wantCode: client.ErrorCodeParameterMissing, wantParam: "name", wantFields: []string{"name"}, sentinel: client.ErrValidation,
 		},
 		{
 			name: "idempotency key too long", opts: []client.Option{setHeader("Idempotency-Key", strings.Repeat("k", 256))}, call: create("x"),
-			wantStatus: 400, wantCode: client.IdempotencyKeyInvalid, wantParam: "Idempotency-Key",
+			wantStatus: 400, wantCode: client.ErrorCodeIdempotencyKeyInvalid, wantParam: "Idempotency-Key",
 		},
 		{
-			name: "unknown API version", opts: []client.Option{client.WithVersion("2020-01-01")}, call: list(client.ListApiKeysParams{}),
-			wantStatus: 400, wantCode: client.VersionUnsupported, wantParam: "Spotzee-Version",
+			name: "unknown API version", opts: []client.Option{client.WithVersion("2020-01-01")}, call: list(client.ListProjectAPIKeysParams{}),
+			wantStatus: 400, wantCode: client.ErrorCodeVersionUnsupported, wantParam: "Spotzee-Version",
 		},
 		{
-			name: "API version not a date", opts: []client.Option{setHeader("Spotzee-Version", "latest")}, call: list(client.ListApiKeysParams{}),
-			wantStatus: 400, wantCode: client.ParameterInvalidFormat, wantParam: "Spotzee-Version", sentinel: client.ErrValidation,
+			name: "API version not a date", opts: []client.Option{setHeader("Spotzee-Version", "latest")}, call: list(client.ListProjectAPIKeysParams{}),
+			wantStatus: 400, wantCode: client.ErrorCodeParameterInvalidFormat, wantParam: "Spotzee-Version", sentinel: client.ErrValidation,
 		},
 		{
-			name: "unknown key", apiKey: "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2", call: list(client.ListApiKeysParams{}),
-			wantStatus: 401, wantCode: client.AuthenticationRequired, sentinel: client.ErrUnauthorized,
+			name: "unknown key", apiKey: "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2", call: list(client.ListProjectAPIKeysParams{}),
+			wantStatus: 401, wantCode: client.ErrorCodeAuthenticationRequired, sentinel: client.ErrUnauthorized,
 		},
 		{
-			name: "revoked key", apiKey: revokedKey, call: get(target.Id),
-			wantStatus: 401, wantCode: client.AuthenticationRequired, sentinel: client.ErrUnauthorized,
+			name: "revoked key", apiKey: revokedKey, call: get(target.ID),
+			wantStatus: 401, wantCode: client.ErrorCodeAuthenticationRequired, sentinel: client.ErrUnauthorized,
 		},
 		{
-			name: "publishable key", apiKey: publicKey, call: list(client.ListApiKeysParams{}),
-			wantStatus: 401, wantCode: client.AuthenticationRequired, sentinel: client.ErrUnauthorized,
+			name: "publishable key", apiKey: publicKey, call: list(client.ListProjectAPIKeysParams{}),
+			wantStatus: 401, wantCode: client.ErrorCodeAuthenticationRequired, sentinel: client.ErrUnauthorized,
 		},
 		{
-			name: "organisation key", apiKey: "ok_01HXY7Z9K8M5J2N4P6Q8R0S1T2", call: list(client.ListApiKeysParams{}),
-			wantStatus: 401, wantCode: client.AuthenticationRequired, sentinel: client.ErrUnauthorized,
+			name: "organisation key", apiKey: "ok_01HXY7Z9K8M5J2N4P6Q8R0S1T2", call: list(client.ListProjectAPIKeysParams{}),
+			wantStatus: 401, wantCode: client.ErrorCodeAuthenticationRequired, sentinel: client.ErrUnauthorized,
 		},
 		{
 			name: "not an admin", apiKey: editorKey, call: create("x"),
-			wantStatus: 403, wantCode: client.PermissionDenied, sentinel: client.ErrForbidden,
+			wantStatus: 403, wantCode: client.ErrorCodePermissionDenied, sentinel: client.ErrForbidden,
 		},
 		{
 			name: "unknown id", call: get(999999),
-			wantStatus: 404, wantCode: client.ResourceMissing, sentinel: client.ErrNotFound,
+			wantStatus: 404, wantCode: client.ErrorCodeResourceMissing, sentinel: client.ErrNotFound,
 		},
 		{
 			name: "another project's key", call: get(otherKeyID),
-			wantStatus: 404, wantCode: client.ResourceMissing, sentinel: client.ErrNotFound,
+			wantStatus: 404, wantCode: client.ErrorCodeResourceMissing, sentinel: client.ErrNotFound,
 		},
 		{
 			name: "update an unknown id", call: func(ctx context.Context, api *client.API) error {
-				_, err := api.UpdateKey(ctx, 999999, client.UpdateApiKeyRequest{Name: new("x")})
+				_, err := api.UpdateKey(ctx, 999999, client.ProjectAPIKeyUpdate{Name: new("x")})
 				return err
 			},
-			wantStatus: 404, wantCode: client.ResourceMissing, sentinel: client.ErrNotFound,
+			wantStatus: 404, wantCode: client.ErrorCodeResourceMissing, sentinel: client.ErrNotFound,
 		},
 		{
 			name: "revoke the system key", call: func(ctx context.Context, api *client.API) error {
 				_, err := api.RevokeKey(ctx, systemID)
 				return err
 			},
-			wantStatus: 409, wantCode: client.StateConflict, sentinel: client.ErrConflict,
+			wantStatus: 409, wantCode: client.ErrorCodeStateConflict, sentinel: client.ErrConflict,
 		},
 		{
 			name: "idempotency key reused with another body", call: func(ctx context.Context, api *client.API) error {
-				if _, err := api.CreateKey(ctx, client.CreateApiKeyRequest{Name: "first"}, client.WithIdempotencyKey("reused")); err != nil {
+				if _, err := api.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "first"}, client.WithIdempotencyKey("reused")); err != nil {
 					return fmt.Errorf("first create: %w", err)
 				}
-				_, err := api.CreateKey(ctx, client.CreateApiKeyRequest{Name: "second"}, client.WithIdempotencyKey("reused"))
+				_, err := api.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "second"}, client.WithIdempotencyKey("reused"))
 				return err
 			},
-			wantStatus: 409, wantCode: client.IdempotencyKeyMismatch, wantParam: "Idempotency-Key", sentinel: client.ErrConflict,
+			wantStatus: 409, wantCode: client.ErrorCodeIdempotencyKeyMismatch, wantParam: "Idempotency-Key", sentinel: client.ErrConflict,
 		},
 		{
 			name: "role outside the enum", call: func(ctx context.Context, api *client.API) error {
-				_, err := api.CreateKey(ctx, client.CreateApiKeyRequest{Name: "x", Role: new(client.ProjectRoleDefaultSupport("owner"))})
+				_, err := api.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "x", Role: new(client.ProjectRole("owner"))})
 				return err
 			},
-			wantStatus: 422, wantCode: client.ValidationFailed, wantParam: "role", wantFields: []string{"role"}, sentinel: client.ErrValidation,
+			wantStatus: 422, wantCode: client.ErrorCodeValidationFailed, wantParam: "role", wantFields: []string{"role"}, sentinel: client.ErrValidation,
 		},
 		{
 			name: "two fields invalid", call: func(ctx context.Context, api *client.API) error {
-				_, err := api.UpdateKey(ctx, target.Id, client.UpdateApiKeyRequest{
-					Role: new(client.ProjectRole("owner")), Scope: new(client.ApiKeyScope("private")),
+				_, err := api.UpdateKey(ctx, target.ID, client.ProjectAPIKeyUpdate{
+					Role: new(client.ProjectRole("owner")), Scope: new(client.APIKeyScope("private")),
 				})
 				return err
 			},
-			wantStatus: 422, wantCode: client.ValidationFailed, wantFields: []string{"role", "scope"}, sentinel: client.ErrValidation,
+			wantStatus: 422, wantCode: client.ErrorCodeValidationFailed, wantFields: []string{"role", "scope"}, sentinel: client.ErrValidation,
 		},
 		{
 			name: "null name", opts: []client.Option{setBody(`{"name":null}`)}, call: func(ctx context.Context, api *client.API) error {
-				_, err := api.UpdateKey(ctx, target.Id, client.UpdateApiKeyRequest{Name: new("x")})
+				_, err := api.UpdateKey(ctx, target.ID, client.ProjectAPIKeyUpdate{Name: new("x")})
 				return err
 			},
-			wantStatus: 422, wantCode: client.ValidationFailed, wantParam: "name", wantFields: []string{"name"}, sentinel: client.ErrValidation,
+			wantStatus: 422, wantCode: client.ErrorCodeValidationFailed, wantParam: "name", wantFields: []string{"name"}, sentinel: client.ErrValidation,
 		},
 	}
 	sentinels := []error{client.ErrNotFound, client.ErrUnauthorized, client.ErrForbidden, client.ErrRateLimited, client.ErrConflict, client.ErrValidation}
@@ -717,7 +717,7 @@ func TestE2ERateLimited(t *testing.T) {
 			return err
 		}},
 		{"write bucket", func(ctx context.Context, api *client.API) error {
-			_, err := api.CreateKey(ctx, client.CreateApiKeyRequest{Name: "burst"})
+			_, err := api.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "burst"})
 			return err
 		}},
 	}
@@ -738,7 +738,7 @@ func TestE2ERateLimited(t *testing.T) {
 			var apiErr *client.APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
-			assert.Equal(t, client.RateLimited, apiErr.Code)
+			assert.Equal(t, client.ErrorCodeRateLimited, apiErr.Code)
 			assert.Empty(t, apiErr.Param)
 			assert.Regexp(t, e2eRequestID, apiErr.RequestID)
 			assert.Equal(t, "https://docs.spotzee.com/main-api/errors#rate_limited", apiErr.Type)
@@ -787,17 +787,17 @@ func TestE2EIdempotentRetryAfterALostResponse(t *testing.T) {
 		})
 		api := e2eAPI(t, srv, srv.AdminKey, rec, noSleep)
 
-		created, err := api.CreateKey(t.Context(), client.CreateApiKeyRequest{Name: "exactly once", Role: new(client.ProjectRoleDefaultSupportEditor)})
+		created, err := api.CreateKey(t.Context(), client.ProjectAPIKeyCreate{Name: "exactly once", Role: new(client.ProjectRoleEditor)})
 		require.NoError(t, err)
 
 		exs := rec.exchanges()
 		require.Len(t, exs, 2, "the lost attempt and its retry")
 		assert.True(t, exs[0].lost)
-		assert.Equal(t, http.StatusCreated, exs[0].status, "the server had created the key")
+		assert.Equal(t, http.StatusOK, exs[0].status, "the server had created the key")
 		idem := exs[0].reqHeader.Get("Idempotency-Key")
 		assert.NotEmpty(t, idem)
 		assert.Equal(t, idem, exs[1].reqHeader.Get("Idempotency-Key"), "the retry carries the same Idempotency-Key")
-		assert.Equal(t, http.StatusCreated, exs[1].status)
+		assert.Equal(t, http.StatusOK, exs[1].status)
 		assert.Equal(t, "true", exs[1].respHeader.Get("Idempotent-Replayed"))
 		assert.Empty(t, exs[0].respHeader.Get("Idempotent-Replayed"))
 		assert.Equal(t, exs[0].respHeader.Get("X-Request-Id"), exs[1].respHeader.Get("X-Request-Id"), "a replay keeps the original request id")
@@ -805,9 +805,9 @@ func TestE2EIdempotentRetryAfterALostResponse(t *testing.T) {
 
 		assert.Regexp(t, `^sk_[0-9A-HJKMNP-TV-Z]{26}$`, created.Value)
 		assert.Contains(t, string(exs[0].respBody), created.Value, "the key the server made the first time")
-		matching := e2eAll(t, api, client.ListApiKeysParams{Q: new("exactly once")})
+		matching := e2eAll(t, api, client.ListProjectAPIKeysParams{Q: new("exactly once")})
 		require.Len(t, matching, 1, "one key, not two")
-		assert.Equal(t, created.Id, matching[0].Id)
+		assert.Equal(t, created.ID, matching[0].ID)
 		assert.Equal(t, client.ProjectRoleEditor, matching[0].Role)
 	})
 
@@ -827,7 +827,7 @@ func TestE2EIdempotentRetryAfterALostResponse(t *testing.T) {
 		})
 		rec.exchanges()
 
-		updated, err := api.UpdateKey(t.Context(), k.Id, client.UpdateApiKeyRequest{Name: new("after"), Description: nullable.NewNullNullable[string]()})
+		updated, err := api.UpdateKey(t.Context(), k.ID, client.ProjectAPIKeyUpdate{Name: new("after"), Description: nullable.NewNullNullable[string]()})
 		require.NoError(t, err)
 		assert.Equal(t, "after", updated.Name)
 		exs := rec.exchanges()
@@ -845,7 +845,7 @@ func TestE2EIdempotentRetryAfterALostResponse(t *testing.T) {
 		rec.setLose(loseFirstWrite)
 		api := e2eAPI(t, srv, srv.AdminKey, rec, noSleep, client.WithAutoIdempotencyKeys(false))
 
-		_, err := api.CreateKey(t.Context(), client.CreateApiKeyRequest{Name: "maybe created"})
+		_, err := api.CreateKey(t.Context(), client.ProjectAPIKeyCreate{Name: "maybe created"})
 		require.ErrorIs(t, err, errLostResponse)
 		var apiErr *client.APIError
 		assert.False(t, errors.As(err, &apiErr))
@@ -853,7 +853,7 @@ func TestE2EIdempotentRetryAfterALostResponse(t *testing.T) {
 		require.Len(t, exs, 1, "a POST without Idempotency-Key is never resent")
 		assert.Empty(t, exs[0].reqHeader.Get("Idempotency-Key"))
 		rec.setLose(nil)
-		assert.Len(t, e2eAll(t, api, client.ListApiKeysParams{Q: new("maybe created")}), 1,
+		assert.Len(t, e2eAll(t, api, client.ListProjectAPIKeysParams{Q: new("maybe created")}), 1,
 			"the key exists although the caller saw an error: why creates carry an Idempotency-Key")
 	})
 }

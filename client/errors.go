@@ -12,13 +12,13 @@ import (
 )
 
 // Code is a stable error code from Spotzee's catalogue. Its 20 values are the
-// generated [ErrorCode] constants: [ResourceMissing], [ResourceAlreadyExists],
-// [StateConflict], [ParameterMissing], [ParameterInvalidEmpty],
-// [ParameterInvalidFormat], [ParameterUnknown], [ValidationFailed],
-// [AuthenticationRequired], [PermissionDenied], [IdempotencyKeyMismatch],
-// [IdempotencyKeyInvalid], [IdempotencyInProgress], [RateLimited],
-// [VersionUnsupported], [VersionRequired], [WebhookSignatureInvalid],
-// [QuotaExceeded], [ServiceUnavailable] and [InternalError].
+// generated [ErrorCode] constants: [ErrorCodeResourceMissing], [ErrorCodeResourceAlreadyExists],
+// [ErrorCodeStateConflict], [ErrorCodeParameterMissing], [ErrorCodeParameterInvalidEmpty],
+// [ErrorCodeParameterInvalidFormat], [ErrorCodeParameterUnknown], [ErrorCodeValidationFailed],
+// [ErrorCodeAuthenticationRequired], [ErrorCodePermissionDenied], [ErrorCodeIdempotencyKeyMismatch],
+// [ErrorCodeIdempotencyKeyInvalid], [ErrorCodeIdempotencyInProgress], [ErrorCodeRateLimited],
+// [ErrorCodeVersionUnsupported], [ErrorCodeVersionRequired], [ErrorCodeWebhookSignatureInvalid],
+// [ErrorCodeQuotaExceeded], [ErrorCodeServiceUnavailable] and [ErrorCodeInternalError].
 type Code = ErrorCode
 
 // Sentinels matched by [APIError.Is], so errors.Is(err, ErrNotFound) works on
@@ -101,22 +101,22 @@ func (e *APIError) Error() string {
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.Code == ResourceMissing || e.Code == "" && e.StatusCode == http.StatusNotFound
+		return e.Code == ErrorCodeResourceMissing || e.Code == "" && e.StatusCode == http.StatusNotFound
 	case ErrUnauthorized:
-		return e.Code == AuthenticationRequired || e.Code == "" && e.StatusCode == http.StatusUnauthorized
+		return e.Code == ErrorCodeAuthenticationRequired || e.Code == "" && e.StatusCode == http.StatusUnauthorized
 	case ErrForbidden:
-		return e.Code == PermissionDenied || e.Code == "" && e.StatusCode == http.StatusForbidden
+		return e.Code == ErrorCodePermissionDenied || e.Code == "" && e.StatusCode == http.StatusForbidden
 	case ErrRateLimited:
-		return e.Code == RateLimited || e.Code == "" && e.StatusCode == http.StatusTooManyRequests
+		return e.Code == ErrorCodeRateLimited || e.Code == "" && e.StatusCode == http.StatusTooManyRequests
 	case ErrConflict:
 		switch e.Code {
-		case StateConflict, ResourceAlreadyExists, IdempotencyKeyMismatch, IdempotencyInProgress:
+		case ErrorCodeStateConflict, ErrorCodeResourceAlreadyExists, ErrorCodeIdempotencyKeyMismatch, ErrorCodeIdempotencyInProgress:
 			return true
 		}
 		return e.StatusCode == http.StatusConflict
 	case ErrValidation:
 		switch e.Code {
-		case ValidationFailed, ParameterMissing, ParameterInvalidEmpty, ParameterInvalidFormat, ParameterUnknown:
+		case ErrorCodeValidationFailed, ErrorCodeParameterMissing, ErrorCodeParameterInvalidEmpty, ErrorCodeParameterInvalidFormat, ErrorCodeParameterUnknown:
 			return true
 		}
 		return e.Code == "" && e.StatusCode == http.StatusUnprocessableEntity

@@ -31,26 +31,26 @@ func TestAPIErrorCatalogue(t *testing.T) {
 		status   int
 		sentinel string // "" when no sentinel matches
 	}{
-		{client.ResourceMissing, 404, "ErrNotFound"},
-		{client.ResourceAlreadyExists, 409, "ErrConflict"},
-		{client.StateConflict, 409, "ErrConflict"},
-		{client.ParameterMissing, 400, "ErrValidation"},
-		{client.ParameterInvalidEmpty, 400, "ErrValidation"},
-		{client.ParameterInvalidFormat, 400, "ErrValidation"},
-		{client.ParameterUnknown, 400, "ErrValidation"},
-		{client.ValidationFailed, 422, "ErrValidation"},
-		{client.AuthenticationRequired, 401, "ErrUnauthorized"},
-		{client.PermissionDenied, 403, "ErrForbidden"},
-		{client.IdempotencyKeyMismatch, 409, "ErrConflict"},
-		{client.IdempotencyKeyInvalid, 400, ""},
-		{client.IdempotencyInProgress, 409, "ErrConflict"},
-		{client.RateLimited, 429, "ErrRateLimited"},
-		{client.VersionUnsupported, 400, ""},
-		{client.VersionRequired, 400, ""},
-		{client.WebhookSignatureInvalid, 400, ""},
-		{client.QuotaExceeded, 402, ""},
-		{client.ServiceUnavailable, 503, ""},
-		{client.InternalError, 500, ""},
+		{client.ErrorCodeResourceMissing, 404, "ErrNotFound"},
+		{client.ErrorCodeResourceAlreadyExists, 409, "ErrConflict"},
+		{client.ErrorCodeStateConflict, 409, "ErrConflict"},
+		{client.ErrorCodeParameterMissing, 400, "ErrValidation"},
+		{client.ErrorCodeParameterInvalidEmpty, 400, "ErrValidation"},
+		{client.ErrorCodeParameterInvalidFormat, 400, "ErrValidation"},
+		{client.ErrorCodeParameterUnknown, 400, "ErrValidation"},
+		{client.ErrorCodeValidationFailed, 422, "ErrValidation"},
+		{client.ErrorCodeAuthenticationRequired, 401, "ErrUnauthorized"},
+		{client.ErrorCodePermissionDenied, 403, "ErrForbidden"},
+		{client.ErrorCodeIdempotencyKeyMismatch, 409, "ErrConflict"},
+		{client.ErrorCodeIdempotencyKeyInvalid, 400, ""},
+		{client.ErrorCodeIdempotencyInProgress, 409, "ErrConflict"},
+		{client.ErrorCodeRateLimited, 429, "ErrRateLimited"},
+		{client.ErrorCodeVersionUnsupported, 400, ""},
+		{client.ErrorCodeVersionRequired, 400, ""},
+		{client.ErrorCodeWebhookSignatureInvalid, 400, ""},
+		{client.ErrorCodeQuotaExceeded, 402, ""},
+		{client.ErrorCodeServiceUnavailable, 503, ""},
+		{client.ErrorCodeInternalError, 500, ""},
 	}
 	require.Len(t, tests, 20, "the catalogue has 20 codes")
 	for _, tt := range tests {
@@ -64,7 +64,7 @@ func TestAPIErrorCatalogue(t *testing.T) {
 			})
 			c, _ := newTestAPI(t, srv.Server, client.WithMaxAttempts(1))
 
-			_, err := c.CreateKey(t.Context(), client.CreateApiKeyRequest{Name: "x"})
+			_, err := c.CreateKey(t.Context(), client.ProjectAPIKeyCreate{Name: "x"})
 
 			var apiErr *client.APIError
 			require.ErrorAs(t, err, &apiErr)
@@ -81,9 +81,9 @@ func TestAPIErrorCatalogue(t *testing.T) {
 			for name, s := range sentinels {
 				assert.Equal(t, name == tt.sentinel, errors.Is(err, s), "errors.Is(err, %s)", name)
 			}
-			if tt.code == client.ValidationFailed {
+			if tt.code == client.ErrorCodeValidationFailed {
 				require.Len(t, apiErr.Errors, 1)
-				assert.Equal(t, client.FieldError{Param: "role", Code: client.ValidationFailed,
+				assert.Equal(t, client.FieldError{Param: "role", Code: client.ErrorCodeValidationFailed,
 					Message: "value must be one of support, smtpproxy, editor, publisher, admin"}, apiErr.Errors[0])
 			}
 			msg := err.Error()
@@ -104,7 +104,7 @@ func TestAPIErrorMessageFormat(t *testing.T) {
 	}{
 		{
 			name: "full",
-			err: &client.APIError{StatusCode: 404, Code: client.ResourceMissing, Message: "No API key with id 12 in this project.",
+			err: &client.APIError{StatusCode: 404, Code: client.ErrorCodeResourceMissing, Message: "No API key with id 12 in this project.",
 				RequestID: "req_01HXY7Z9K8M5J2N4P6Q8R0S1T2", Param: "keyId", Method: "GET", Path: "/keys/12"},
 			want: "spotzee: GET /keys/12: 404 resource_missing (param keyId): No API key with id 12 in this project. [request_id req_01HXY7Z9K8M5J2N4P6Q8R0S1T2]",
 		},
@@ -115,7 +115,7 @@ func TestAPIErrorMessageFormat(t *testing.T) {
 		},
 		{
 			name: "multi-line message",
-			err:  &client.APIError{StatusCode: 500, Code: client.InternalError, Message: "boom\n\tat line 3\r\n"},
+			err:  &client.APIError{StatusCode: 500, Code: client.ErrorCodeInternalError, Message: "boom\n\tat line 3\r\n"},
 			want: "spotzee: 500 internal_error: boom at line 3",
 		},
 	}
@@ -150,7 +150,7 @@ func TestAPIErrorStatusFallback(t *testing.T) {
 		}
 	}
 	// A code wins over the status.
-	assert.False(t, errors.Is(&client.APIError{StatusCode: 404, Code: client.StateConflict}, client.ErrNotFound))
+	assert.False(t, errors.Is(&client.APIError{StatusCode: 404, Code: client.ErrorCodeStateConflict}, client.ErrNotFound))
 	assert.True(t, errors.Is(&client.APIError{StatusCode: 409, Code: "some_future_code"}, client.ErrConflict))
 }
 
@@ -177,7 +177,7 @@ func TestAPIErrorFromUnusableBodies(t *testing.T) {
 		{
 			name: "truncated JSON, code complete", status: 429, contentType: "application/problem+json",
 			body:     `{"status":"error","code":"rate_limited","title":"Rate limited","request_id":"req_01HXY7Z9K8M5J2N4P6Q8R0BODY","message":"Too many req`,
-			wantCode: client.RateLimited, wantReqID: "req_01HXY7Z9K8M5J2N4P6Q8R0BODY", wantInMsg: []string{"malformed JSON", `"code":"rate_limited"`}, sentinel: client.ErrRateLimited,
+			wantCode: client.ErrorCodeRateLimited, wantReqID: "req_01HXY7Z9K8M5J2N4P6Q8R0BODY", wantInMsg: []string{"malformed JSON", `"code":"rate_limited"`}, sentinel: client.ErrRateLimited,
 		},
 		{
 			name: "truncated JSON before the code", status: 409, contentType: "application/problem+json",
@@ -196,7 +196,7 @@ func TestAPIErrorFromUnusableBodies(t *testing.T) {
 		{
 			name: "fields of the wrong type", status: 422, contentType: "application/problem+json",
 			body:     `{"code":"validation_failed","message":"bad","errors":"not a list"}`,
-			wantCode: client.ValidationFailed, wantReqID: hdrID, wantInMsg: []string{"bad"}, sentinel: client.ErrValidation,
+			wantCode: client.ErrorCodeValidationFailed, wantReqID: hdrID, wantInMsg: []string{"bad"}, sentinel: client.ErrValidation,
 		},
 		{
 			name: "binary garbage", status: 500, contentType: "application/octet-stream",

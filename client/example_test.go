@@ -48,12 +48,12 @@ func ExampleAPI_AllKeys() {
 		panic(err)
 	}
 
-	for key, err := range c.AllKeys(context.Background(), &client.ListApiKeysParams{Limit: new(2)}) {
+	for key, err := range c.AllKeys(context.Background(), &client.ListProjectAPIKeysParams{Limit: new(2)}) {
 		if err != nil {
 			fmt.Println("error:", err)
 			break
 		}
-		fmt.Println(key.Id, key.Name, key.Value)
+		fmt.Println(key.ID, key.Name, key.Value)
 	}
 	// Output:
 	// 1 web sk_****AAAA
@@ -113,10 +113,10 @@ func ExampleAPI_CreateKey() {
 
 	// An Idempotency-Key of your own makes the create safe to rerun, even
 	// from another process: the same key and body return the same key.
-	req := client.CreateApiKeyRequest{
+	req := client.ProjectAPIKeyCreate{
 		Name:        "billing service",
 		Description: nullable.NewNullableWithValue("charges cards"),
-		Role:        new(client.ProjectRoleDefaultSupportEditor),
+		Role:        new(client.ProjectRoleEditor),
 	}
 	created, err := c.CreateKey(ctx, req, client.WithIdempotencyKey("create-billing-key-v1"))
 	if err != nil {
@@ -132,10 +132,10 @@ func ExampleAPI_CreateKey() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("rerun returns the same key:", again.Id == created.Id && again.Value == value)
+	fmt.Println("rerun returns the same key:", again.ID == created.ID && again.Value == value)
 
 	// Every later read masks the value: prefix, four asterisks, last four.
-	key, err := c.GetKey(ctx, created.Id)
+	key, err := c.GetKey(ctx, created.ID)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -159,14 +159,14 @@ func ExampleAPI_AllKeys_filters() {
 	}
 	ctx := context.Background()
 	for _, name := range []string{"web", "billing-eu", "cron", "billing-us", "billing-asia", "mobile"} {
-		if _, err := c.CreateKey(ctx, client.CreateApiKeyRequest{Name: name}); err != nil {
+		if _, err := c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: name}); err != nil {
 			log.Fatal(err)
 		}
 	}
 
 	// Two keys per page: AllKeys follows the cursors and sends the same
 	// search and sort with every page.
-	params := &client.ListApiKeysParams{Q: new("billing"), Sort: new("name"), Limit: new(2)}
+	params := &client.ListProjectAPIKeysParams{Q: new("billing"), Sort: new("name"), Limit: new(2)}
 	for key, err := range c.AllKeys(ctx, params) {
 		if err != nil {
 			log.Fatal(err)
@@ -202,7 +202,7 @@ func ExampleAPI_UpdateKey() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	created, err := c.CreateKey(ctx, client.CreateApiKeyRequest{
+	created, err := c.CreateKey(ctx, client.ProjectAPIKeyCreate{
 		Name:        "ci",
 		Description: nullable.NewNullableWithValue("deploys main"),
 	})
@@ -212,7 +212,7 @@ func ExampleAPI_UpdateKey() {
 
 	// Only the fields set are sent. A null Description clears it; leaving
 	// it unset would keep it.
-	key, err := c.UpdateKey(ctx, created.Id, client.UpdateApiKeyRequest{
+	key, err := c.UpdateKey(ctx, created.ID, client.ProjectAPIKeyUpdate{
 		Name:        new("ci (deploys)"),
 		Role:        new(client.ProjectRolePublisher),
 		Description: nullable.NewNullNullable[string](),
@@ -244,7 +244,7 @@ func ExampleAPI_RevokeKey() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	created, err := c.CreateKey(ctx, client.CreateApiKeyRequest{Name: "temporary", Role: new(client.ProjectRoleDefaultSupportAdmin)})
+	created, err := c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "temporary", Role: new(client.ProjectRoleAdmin)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -253,15 +253,15 @@ func ExampleAPI_RevokeKey() {
 		log.Fatal(err)
 	}
 
-	rev, err := c.RevokeKey(ctx, created.Id)
+	rev, err := c.RevokeKey(ctx, created.ID)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("revoked:", rev.Revoked, rev.Id == created.Id)
+	fmt.Println("revoked:", *rev.Revoked, *rev.ID == created.ID)
 
 	// Revocation is immediate and final: the key is gone, and calls made
 	// with it are refused.
-	_, err = c.GetKey(ctx, created.Id)
+	_, err = c.GetKey(ctx, created.ID)
 	fmt.Println("get it:", errors.Is(err, client.ErrNotFound))
 	_, err = temp.ListKeys(ctx, nil)
 	fmt.Println("use it:", errors.Is(err, client.ErrUnauthorized))
@@ -295,7 +295,7 @@ func ExampleAPIError_handling() {
 
 	// A value outside an enum: 422 validation_failed, with one entry per
 	// field in Errors.
-	_, err = c.CreateKey(ctx, client.CreateApiKeyRequest{Name: "x", Role: new(client.ProjectRoleDefaultSupport("owner"))})
+	_, err = c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "x", Role: new(client.ProjectRole("owner"))})
 	if errors.As(err, &apiErr) {
 		fmt.Println(apiErr.StatusCode, apiErr.Code, "param:", apiErr.Param, "ErrValidation:", errors.Is(err, client.ErrValidation))
 		for _, f := range apiErr.Errors {
@@ -309,7 +309,7 @@ func ExampleAPIError_handling() {
 			log.Fatal(err)
 		}
 		if key.IsSystemKey != nil && *key.IsSystemKey {
-			_, err := c.RevokeKey(ctx, key.Id)
+			_, err := c.RevokeKey(ctx, key.ID)
 			if errors.As(err, &apiErr) {
 				fmt.Println(apiErr.StatusCode, apiErr.Code, "ErrConflict:", errors.Is(err, client.ErrConflict))
 			}

@@ -23,7 +23,7 @@ const testKey = "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2"
 
 // reply is one scripted answer of a faultServer.
 type reply struct {
-	status int               // 0 means 200 (201 for POST)
+	status int               // 0 means 200
 	code   client.Code       // problem code for a non-2xx without body
 	header map[string]string // extra response headers
 	body   string            // raw body, replacing the default one
@@ -100,9 +100,6 @@ func (f *faultServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := rep.status
 	if status == 0 {
 		status = http.StatusOK
-		if r.Method == http.MethodPost {
-			status = http.StatusCreated
-		}
 	}
 	out := rep.body
 	switch {
@@ -149,7 +146,7 @@ func problemJSON(status int, code client.Code, reqID, param string) string {
 	if param != "" {
 		p["param"] = param
 	}
-	if code == client.ValidationFailed {
+	if code == client.ErrorCodeValidationFailed {
 		p["errors"] = []map[string]string{{"param": "role", "code": "validation_failed", "message": "value must be one of support, smtpproxy, editor, publisher, admin"}}
 	}
 	b, _ := json.Marshal(p)
@@ -224,9 +221,9 @@ func call(ctx context.Context, c *client.API, op string, opts ...client.CallOpti
 	case "get":
 		_, err = c.GetKey(ctx, 12)
 	case "create":
-		_, err = c.CreateKey(ctx, client.CreateApiKeyRequest{Name: "ci"}, opts...)
+		_, err = c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "ci"}, opts...)
 	case "update":
-		_, err = c.UpdateKey(ctx, 12, client.UpdateApiKeyRequest{Name: new("renamed")}, opts...)
+		_, err = c.UpdateKey(ctx, 12, client.ProjectAPIKeyUpdate{Name: new("renamed")}, opts...)
 	case "revoke":
 		_, err = c.RevokeKey(ctx, 12)
 	default:

@@ -13,10 +13,10 @@ import (
 // "prev") with the same filters to move on, or use [API.AllKeys]. On a
 // non-2xx response it returns an [*APIError]; otherwise on failure a wrapped
 // network, context or decode error.
-func (c *API) ListKeys(ctx context.Context, params *ListApiKeysParams) (*ApiKeyPage, error) {
-	var page ApiKeyPage
+func (c *API) ListKeys(ctx context.Context, params *ListProjectAPIKeysParams) (*ProjectAPIKeyList, error) {
+	var page ProjectAPIKeyList
 	err := c.do(ctx, "list keys", &page, func(ctx context.Context) (*http.Response, error) {
-		return c.core.raw.ListApiKeys(ctx, params)
+		return c.core.raw.ListProjectAPIKeys(ctx, params)
 	})
 	if err != nil {
 		return nil, err
@@ -29,15 +29,15 @@ func (c *API) ListKeys(ctx context.Context, params *ListApiKeysParams) (*ApiKeyP
 // Idempotency-Key (generated, or set with [WithIdempotencyKey]) so it is
 // retried safely. On a non-2xx response it returns an [*APIError]; otherwise
 // on failure a wrapped network, context or decode error.
-func (c *API) CreateKey(ctx context.Context, body CreateApiKeyRequest, opts ...CallOption) (*ApiKeyCreated, error) {
+func (c *API) CreateKey(ctx context.Context, body ProjectAPIKeyCreate, opts ...CallOption) (*ProjectAPIKeyCreated, error) {
 	o, err := applyCallOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("spotzee: create key: %w", err)
 	}
-	params := &CreateApiKeyParams{IdempotencyKey: o.idempotencyKey}
-	var created ApiKeyCreated
+	params := &CreateProjectAPIKeyParams{IdempotencyKey: o.idempotencyKey}
+	var created ProjectAPIKeyCreated
 	err = c.do(ctx, "create key", &created, func(ctx context.Context) (*http.Response, error) {
-		return c.core.raw.CreateApiKey(ctx, params, body)
+		return c.core.raw.CreateProjectAPIKey(ctx, params, body)
 	})
 	if err != nil {
 		return nil, err
@@ -49,10 +49,10 @@ func (c *API) CreateKey(ctx context.Context, body CreateApiKeyRequest, opts ...C
 // unknown id and a revoked key all give an [*APIError] matching
 // [ErrNotFound]. On other failures it returns an [*APIError] or a wrapped
 // network, context or decode error.
-func (c *API) GetKey(ctx context.Context, id int64) (*ApiKey, error) {
-	var key ApiKey
+func (c *API) GetKey(ctx context.Context, id int64) (*ProjectAPIKey, error) {
+	var key ProjectAPIKey
 	err := c.do(ctx, fmt.Sprintf("get key %d", id), &key, func(ctx context.Context) (*http.Response, error) {
-		return c.core.raw.GetApiKey(ctx, id, nil)
+		return c.core.raw.GetProjectAPIKey(ctx, id, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -66,15 +66,15 @@ func (c *API) GetKey(ctx context.Context, id int64) (*ApiKey, error) {
 // [WithIdempotencyKey]) so it is retried safely. On a non-2xx response it
 // returns an [*APIError]; otherwise on failure a wrapped network, context or
 // decode error.
-func (c *API) UpdateKey(ctx context.Context, id int64, body UpdateApiKeyRequest, opts ...CallOption) (*ApiKey, error) {
+func (c *API) UpdateKey(ctx context.Context, id int64, body ProjectAPIKeyUpdate, opts ...CallOption) (*ProjectAPIKey, error) {
 	o, err := applyCallOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("spotzee: update key %d: %w", id, err)
 	}
-	params := &UpdateApiKeyParams{IdempotencyKey: o.idempotencyKey}
-	var key ApiKey
+	params := &UpdateProjectAPIKeyParams{IdempotencyKey: o.idempotencyKey}
+	var key ProjectAPIKey
 	err = c.do(ctx, fmt.Sprintf("update key %d", id), &key, func(ctx context.Context) (*http.Response, error) {
-		return c.core.raw.UpdateApiKey(ctx, id, params, body)
+		return c.core.raw.UpdateProjectAPIKey(ctx, id, params, body)
 	})
 	if err != nil {
 		return nil, err
@@ -88,10 +88,10 @@ func (c *API) UpdateKey(ctx context.Context, id int64, body UpdateApiKeyRequest,
 // have revoked the key. A system key gives an [*APIError] matching
 // [ErrConflict]. On other failures it returns an [*APIError] or a wrapped
 // network, context or decode error.
-func (c *API) RevokeKey(ctx context.Context, id int64) (*ApiKeyRevocation, error) {
-	var rev ApiKeyRevocation
+func (c *API) RevokeKey(ctx context.Context, id int64) (*APIKeyRevokeResponse, error) {
+	var rev APIKeyRevokeResponse
 	err := c.do(ctx, fmt.Sprintf("revoke key %d", id), &rev, func(ctx context.Context) (*http.Response, error) {
-		return c.core.raw.RevokeApiKey(ctx, id, nil)
+		return c.core.raw.RevokeProjectAPIKey(ctx, id, nil)
 	})
 	if err != nil {
 		return nil, err

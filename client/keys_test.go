@@ -28,9 +28,9 @@ func TestTypedMethods(t *testing.T) {
 		{
 			name: "ListKeys",
 			run: func(t *testing.T, c *client.API) {
-				page, err := c.ListKeys(t.Context(), &client.ListApiKeysParams{
-					Cursor: new("eyJ2IjoxfQ"), Page: new(client.ListApiKeysParamsPageNext), Limit: new(50),
-					Sort: new("-created_at"), Direction: new(client.ListApiKeysParamsDirectionDesc), Q: new("billing svc"),
+				page, err := c.ListKeys(t.Context(), &client.ListProjectAPIKeysParams{
+					Cursor: new("eyJ2IjoxfQ"), Page: new(client.PageDirectionNext), Limit: new(50),
+					Sort: new("-created_at"), Direction: new(client.SortDirectionDesc), Q: new("billing svc"),
 				})
 				require.NoError(t, err)
 				require.Len(t, page.Results, 1)
@@ -44,11 +44,11 @@ func TestTypedMethods(t *testing.T) {
 		{
 			name: "CreateKey",
 			run: func(t *testing.T, c *client.API) {
-				k, err := c.CreateKey(t.Context(), client.CreateApiKeyRequest{Name: "ci", Role: new(client.ProjectRoleDefaultSupportAdmin)})
+				k, err := c.CreateKey(t.Context(), client.ProjectAPIKeyCreate{Name: "ci", Role: new(client.ProjectRoleAdmin)})
 				require.NoError(t, err)
-				assert.Equal(t, int64(12), k.Id)
+				assert.Equal(t, int64(12), k.ID)
 				assert.Equal(t, "sk_01HXY7Z9K8M5J2N4P6Q8R0NEW1", k.Value, "the full value, once")
-				assert.Equal(t, created, k.CreatedAt.MustGet())
+				assert.Equal(t, created.Format(time.RFC3339), k.CreatedAt.MustGet())
 				assert.True(t, k.UpdatedAt.IsNull())
 			},
 			wantMethod: "POST", wantPath: "/keys", wantBody: `{"name":"ci","role":"admin"}`,
@@ -66,11 +66,11 @@ func TestTypedMethods(t *testing.T) {
 		{
 			name: "UpdateKey",
 			run: func(t *testing.T, c *client.API) {
-				k, err := c.UpdateKey(t.Context(), 12, client.UpdateApiKeyRequest{
-					Description: nullable.NewNullNullable[string](), Scope: new(client.ApiKeyScopePublic),
+				k, err := c.UpdateKey(t.Context(), 12, client.ProjectAPIKeyUpdate{
+					Description: nullable.NewNullNullable[string](), Scope: new(client.APIKeyScopePublic),
 				})
 				require.NoError(t, err)
-				assert.Equal(t, int64(12), k.Id)
+				assert.Equal(t, int64(12), k.ID)
 			},
 			wantMethod: "PATCH", wantPath: "/keys/12", wantBody: `{"description":null,"scope":"public"}`,
 		},
@@ -79,9 +79,9 @@ func TestTypedMethods(t *testing.T) {
 			run: func(t *testing.T, c *client.API) {
 				r, err := c.RevokeKey(t.Context(), 12)
 				require.NoError(t, err)
-				assert.Equal(t, int64(12), r.Id)
-				assert.Equal(t, client.True, r.Revoked)
-				assert.Equal(t, created, r.RevokedAt)
+				assert.Equal(t, int64(12), *r.ID)
+				assert.True(t, *r.Revoked)
+				assert.Equal(t, created.Format(time.RFC3339), *r.RevokedAt)
 			},
 			wantMethod: "DELETE", wantPath: "/keys/12",
 		},

@@ -14,22 +14,22 @@ import (
 // page, following nextCursor with the same sort, direction, q and limit until
 // it is null. params.Cursor, if set, is where the walk starts; params.Page is
 // ignored. Keys are yielded in the server's order. On the first failure it
-// yields a zero ApiKey with the error (an [*APIError] or a wrapped network,
+// yields a zero ProjectAPIKey with the error (an [*APIError] or a wrapped network,
 // context or decode error) and stops. Breaking out of the loop fetches no
 // further page. The returned sequence can be ranged over more than once.
 //
-//	for key, err := range c.AllKeys(ctx, &client.ListApiKeysParams{Q: new("billing")}) {
+//	for key, err := range c.AllKeys(ctx, &client.ListProjectAPIKeysParams{Q: new("billing")}) {
 //		if err != nil {
 //			return err
 //		}
-//		fmt.Println(key.Id, key.Name)
+//		fmt.Println(key.ID, key.Name)
 //	}
-func (c *API) AllKeys(ctx context.Context, params *ListApiKeysParams) iter.Seq2[ApiKey, error] {
+func (c *API) AllKeys(ctx context.Context, params *ListProjectAPIKeysParams) iter.Seq2[ProjectAPIKey, error] {
 	var start *string
 	if params != nil {
 		start = params.Cursor
 	}
-	return c.walk(ctx, params, ListApiKeysParamsPageNext, start)
+	return c.walk(ctx, params, PageDirectionNext, start)
 }
 
 // AllKeysBackward iterates over the keys before cursor (typically a page's
@@ -39,30 +39,30 @@ func (c *API) AllKeys(ctx context.Context, params *ListApiKeysParams) iter.Seq2[
 // (each page, which the server sends in sort order, is yielded back to
 // front). params.Cursor and params.Page are ignored. Errors, break and reuse
 // behave as in [API.AllKeys]; an empty cursor yields an error at once.
-func (c *API) AllKeysBackward(ctx context.Context, cursor string, params *ListApiKeysParams) iter.Seq2[ApiKey, error] {
+func (c *API) AllKeysBackward(ctx context.Context, cursor string, params *ListProjectAPIKeysParams) iter.Seq2[ProjectAPIKey, error] {
 	if cursor == "" {
-		return func(yield func(ApiKey, error) bool) {
-			yield(ApiKey{}, errors.New("spotzee: list keys backward: empty cursor"))
+		return func(yield func(ProjectAPIKey, error) bool) {
+			yield(ProjectAPIKey{}, errors.New("spotzee: list keys backward: empty cursor"))
 		}
 	}
-	return c.walk(ctx, params, ListApiKeysParamsPagePrev, &cursor)
+	return c.walk(ctx, params, PageDirectionPrev, &cursor)
 }
 
 // walk is the loop under AllKeys and AllKeysBackward.
-func (c *API) walk(ctx context.Context, params *ListApiKeysParams, dir ListApiKeysParamsPage, start *string) iter.Seq2[ApiKey, error] {
-	var base ListApiKeysParams
+func (c *API) walk(ctx context.Context, params *ListProjectAPIKeysParams, dir PageDirection, start *string) iter.Seq2[ProjectAPIKey, error] {
+	var base ListProjectAPIKeysParams
 	if params != nil {
 		base = *params
 	}
-	backward := dir == ListApiKeysParamsPagePrev
-	return func(yield func(ApiKey, error) bool) {
+	backward := dir == PageDirectionPrev
+	return func(yield func(ProjectAPIKey, error) bool) {
 		p := base
 		p.Page = &dir
 		p.Cursor = start
 		for {
 			page, err := c.ListKeys(ctx, &p)
 			if err != nil {
-				yield(ApiKey{}, err)
+				yield(ProjectAPIKey{}, err)
 				return
 			}
 			results := page.Results
@@ -84,7 +84,7 @@ func (c *API) walk(ctx context.Context, params *ListApiKeysParams, dir ListApiKe
 				return
 			}
 			if p.Cursor != nil && *p.Cursor == cur {
-				yield(ApiKey{}, fmt.Errorf("spotzee: list keys: the server returned the cursor it was given (%q); stopping", cur))
+				yield(ProjectAPIKey{}, fmt.Errorf("spotzee: list keys: the server returned the cursor it was given (%q); stopping", cur))
 				return
 			}
 			p.Cursor = &cur

@@ -68,7 +68,7 @@ func (p *pagingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(problemJSON(status, code, "req_01HXY7Z9K8M5J2N4P6Q8R0PAGE", "cursor")))
 	}
 	if p.failFrom > 0 && n >= p.failFrom {
-		fail(p.failWith, map[int]client.Code{400: client.ParameterInvalidFormat, 503: client.ServiceUnavailable}[p.failWith])
+		fail(p.failWith, map[int]client.Code{400: client.ErrorCodeParameterInvalidFormat, 503: client.ErrorCodeServiceUnavailable}[p.failWith])
 		return
 	}
 	limit := 25
@@ -82,7 +82,7 @@ func (p *pagingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c := q.Get("cursor"); c != "" {
 		pos, ok := decodeCursor(c)
 		if !ok {
-			fail(400, client.ParameterInvalidFormat)
+			fail(400, client.ErrorCodeParameterInvalidFormat)
 			return
 		}
 		if q.Get("page") == "prev" {
@@ -121,11 +121,11 @@ func (p *pagingServer) requests() []url.Values {
 }
 
 // filters are the caller's filters the iterators must send on every page.
-func filters(limit int) *client.ListApiKeysParams {
-	return &client.ListApiKeysParams{
+func filters(limit int) *client.ListProjectAPIKeysParams {
+	return &client.ListProjectAPIKeysParams{
 		Limit:     new(limit),
 		Sort:      new("id"),
-		Direction: new(client.ListApiKeysParamsDirectionAsc),
+		Direction: new(client.SortDirectionAsc),
 		Q:         new("key"),
 	}
 }
@@ -171,7 +171,7 @@ func TestAllKeysWalksEveryPage(t *testing.T) {
 			var ids []int64
 			for k, err := range c.AllKeys(t.Context(), params) {
 				require.NoError(t, err)
-				ids = append(ids, k.Id)
+				ids = append(ids, k.ID)
 			}
 
 			assert.Equal(t, seq(1, tt.total, 1), ids, "every key once, in order")
@@ -205,7 +205,7 @@ func TestAllKeysFromACursorAndReusable(t *testing.T) {
 		var ids []int64
 		for k, err := range keys {
 			require.NoError(t, err)
-			ids = append(ids, k.Id)
+			ids = append(ids, k.ID)
 		}
 		assert.Equal(t, seq(11, 23, 1), ids)
 	}
@@ -232,7 +232,7 @@ func TestAllKeysEarlyBreak(t *testing.T) {
 			var ids []int64
 			for k, err := range c.AllKeys(t.Context(), filters(5)) {
 				require.NoError(t, err)
-				ids = append(ids, k.Id)
+				ids = append(ids, k.ID)
 				if len(ids) == tt.take {
 					break
 				}
@@ -269,7 +269,7 @@ func TestAllKeysStopsOnFirstError(t *testing.T) {
 					errs = append(errs, err)
 					continue // the iterator must stop by itself
 				}
-				ids = append(ids, k.Id)
+				ids = append(ids, k.ID)
 			}
 
 			assert.Equal(t, seq(1, 10, 1), ids, "the keys of the pages before the failure")
@@ -305,12 +305,12 @@ func TestAllKeysBackward(t *testing.T) {
 			srv := newPagingServer(t, 23)
 			c, _ := newTestAPI(t, srv.Server)
 			params := filters(tt.limit)
-			params.Page = new(client.ListApiKeysParamsPageNext) // ignored
+			params.Page = new(client.PageDirectionNext) // ignored
 
 			var ids []int64
 			for k, err := range c.AllKeysBackward(t.Context(), encodeCursor(tt.from), params) {
 				require.NoError(t, err)
-				ids = append(ids, k.Id)
+				ids = append(ids, k.ID)
 			}
 
 			assert.Equal(t, tt.want, ids, "nearest first, no duplicates or gaps")
@@ -332,7 +332,7 @@ func TestAllKeysBackward(t *testing.T) {
 		var ids []int64
 		for k, err := range c.AllKeysBackward(t.Context(), encodeCursor(21), filters(5)) {
 			require.NoError(t, err)
-			if ids = append(ids, k.Id); len(ids) == 6 {
+			if ids = append(ids, k.ID); len(ids) == 6 {
 				break
 			}
 		}

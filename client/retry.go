@@ -240,7 +240,7 @@ func retryableResponse(req *http.Request, resp *http.Response, body []byte) bool
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
 		return true
 	case resp.StatusCode == http.StatusConflict && req.Header.Get(headerIdempotencyKey) != "":
-		return decodeProblem(body).Code == IdempotencyInProgress
+		return decodeProblem(body).Code == ErrorCodeIdempotencyInProgress
 	}
 	return false
 }

@@ -52,23 +52,23 @@ func TestRetryMatrix(t *testing.T) {
 		inProgress bool // 409 idempotency_in_progress
 	}{
 		{name: "2xx", rep: reply{}},
-		{name: "500", rep: reply{status: 500, code: client.InternalError}, transient: true},
+		{name: "500", rep: reply{status: 500, code: client.ErrorCodeInternalError}, transient: true},
 		{name: "502 HTML", rep: reply{status: 502, body: "<html>Bad Gateway</html>", header: map[string]string{"Content-Type": "text/html"}}, transient: true},
-		{name: "503", rep: reply{status: 503, code: client.ServiceUnavailable}, transient: true},
+		{name: "503", rep: reply{status: 503, code: client.ErrorCodeServiceUnavailable}, transient: true},
 		{name: "504 empty", rep: reply{status: 504, body: " "}, transient: true},
-		{name: "429", rep: reply{status: 429, code: client.RateLimited, header: map[string]string{"Retry-After": "1"}}, transient: true},
+		{name: "429", rep: reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "1"}}, transient: true},
 		{name: "network error", rep: reply{drop: true}, transient: true},
-		{name: "400", rep: reply{status: 400, code: client.ParameterInvalidFormat}},
-		{name: "400 idempotency_key_invalid", rep: reply{status: 400, code: client.IdempotencyKeyInvalid}},
-		{name: "401", rep: reply{status: 401, code: client.AuthenticationRequired}},
-		{name: "402", rep: reply{status: 402, code: client.QuotaExceeded}},
-		{name: "403", rep: reply{status: 403, code: client.PermissionDenied}},
-		{name: "404", rep: reply{status: 404, code: client.ResourceMissing}},
-		{name: "409 state_conflict", rep: reply{status: 409, code: client.StateConflict}},
-		{name: "409 resource_already_exists", rep: reply{status: 409, code: client.ResourceAlreadyExists}},
-		{name: "409 idempotency_key_mismatch", rep: reply{status: 409, code: client.IdempotencyKeyMismatch}},
-		{name: "409 idempotency_in_progress", rep: reply{status: 409, code: client.IdempotencyInProgress, header: map[string]string{"Retry-After": "1"}}, inProgress: true},
-		{name: "422", rep: reply{status: 422, code: client.ValidationFailed}},
+		{name: "400", rep: reply{status: 400, code: client.ErrorCodeParameterInvalidFormat}},
+		{name: "400 idempotency_key_invalid", rep: reply{status: 400, code: client.ErrorCodeIdempotencyKeyInvalid}},
+		{name: "401", rep: reply{status: 401, code: client.ErrorCodeAuthenticationRequired}},
+		{name: "402", rep: reply{status: 402, code: client.ErrorCodeQuotaExceeded}},
+		{name: "403", rep: reply{status: 403, code: client.ErrorCodePermissionDenied}},
+		{name: "404", rep: reply{status: 404, code: client.ErrorCodeResourceMissing}},
+		{name: "409 state_conflict", rep: reply{status: 409, code: client.ErrorCodeStateConflict}},
+		{name: "409 resource_already_exists", rep: reply{status: 409, code: client.ErrorCodeResourceAlreadyExists}},
+		{name: "409 idempotency_key_mismatch", rep: reply{status: 409, code: client.ErrorCodeIdempotencyKeyMismatch}},
+		{name: "409 idempotency_in_progress", rep: reply{status: 409, code: client.ErrorCodeIdempotencyInProgress, header: map[string]string{"Retry-After": "1"}}, inProgress: true},
+		{name: "422", rep: reply{status: 422, code: client.ErrorCodeValidationFailed}},
 	}
 	for _, cl := range callers {
 		for _, k := range kinds {
@@ -111,10 +111,10 @@ func TestIdempotencyKeySameOnEveryAttemptNewPerCall(t *testing.T) {
 		t.Run(op, func(t *testing.T) {
 			t.Parallel()
 			srv := newFaultServer(t,
-				reply{status: 503, code: client.ServiceUnavailable},
+				reply{status: 503, code: client.ErrorCodeServiceUnavailable},
 				reply{drop: true},
-				reply{status: 409, code: client.IdempotencyInProgress, header: map[string]string{"Retry-After": "0"}},
-				reply{status: 429, code: client.RateLimited},
+				reply{status: 409, code: client.ErrorCodeIdempotencyInProgress, header: map[string]string{"Retry-After": "0"}},
+				reply{status: 429, code: client.ErrorCodeRateLimited},
 				reply{}, // first call succeeds at attempt 5...
 			)
 			c, _ := newTestAPI(t, srv.Server, client.WithMaxAttempts(5))
@@ -141,7 +141,7 @@ func TestCallerIdempotencyKeyUsedAsIs(t *testing.T) {
 	for _, op := range []string{"create", "update"} {
 		t.Run(op, func(t *testing.T) {
 			t.Parallel()
-			srv := newFaultServer(t, reply{status: 500, code: client.InternalError}, reply{drop: true}, reply{})
+			srv := newFaultServer(t, reply{status: 500, code: client.ErrorCodeInternalError}, reply{drop: true}, reply{})
 			c, _ := newTestAPI(t, srv.Server, client.WithAutoIdempotencyKeys(false))
 
 			require.NoError(t, call(t.Context(), c, op, client.WithIdempotencyKey(key)))
@@ -181,7 +181,7 @@ func TestInvalidCallerIdempotencyKeySendsNothing(t *testing.T) {
 
 func TestNoIdempotencyKeyOnReadsAndDeletes(t *testing.T) {
 	t.Parallel()
-	srv := newFaultServer(t, reply{status: 503, code: client.ServiceUnavailable}, reply{})
+	srv := newFaultServer(t, reply{status: 503, code: client.ErrorCodeServiceUnavailable}, reply{})
 	c, _ := newTestAPI(t, srv.Server)
 	for _, op := range []string{"list", "get", "revoke"} {
 		require.NoError(t, call(t.Context(), c, op))
@@ -193,13 +193,13 @@ func TestNoIdempotencyKeyOnReadsAndDeletes(t *testing.T) {
 
 func TestRequestBodyIdenticalOnEveryAttempt(t *testing.T) {
 	t.Parallel()
-	create := client.CreateApiKeyRequest{
+	create := client.ProjectAPIKeyCreate{
 		Name:        "billing",
 		Description: nullable.NewNullableWithValue("Used by the billing service"),
-		Role:        new(client.ProjectRoleDefaultSupportEditor),
-		Scope:       new(client.ApiKeyScopeDefaultSecretPublic),
+		Role:        new(client.ProjectRoleEditor),
+		Scope:       new(client.APIKeyScopePublic),
 	}
-	update := client.UpdateApiKeyRequest{Name: new("renamed"), Description: nullable.NewNullNullable[string]()}
+	update := client.ProjectAPIKeyUpdate{Name: new("renamed"), Description: nullable.NewNullNullable[string]()}
 	tests := []struct {
 		name string
 		send func(context.Context, *client.API) error
@@ -220,9 +220,9 @@ func TestRequestBodyIdenticalOnEveryAttempt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv := newFaultServer(t,
-				reply{status: 500, code: client.InternalError},
+				reply{status: 500, code: client.ErrorCodeInternalError},
 				reply{drop: true},
-				reply{status: 429, code: client.RateLimited, header: map[string]string{"Retry-After": "0"}},
+				reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "0"}},
 				reply{},
 			)
 			c, _ := newTestAPI(t, srv.Server)
@@ -249,12 +249,12 @@ func TestRetryAfterHonoured(t *testing.T) {
 		first  reply
 		delays []time.Duration
 	}{
-		{"429 seconds", "list", reply{status: 429, code: client.RateLimited, header: map[string]string{"Retry-After": "7"}}, []time.Duration{7 * time.Second}},
-		{"503 seconds", "get", reply{status: 503, code: client.ServiceUnavailable, header: map[string]string{"Retry-After": "2"}}, []time.Duration{2 * time.Second}},
-		{"409 in progress", "create", reply{status: 409, code: client.IdempotencyInProgress, header: map[string]string{"Retry-After": "1"}}, []time.Duration{time.Second}},
-		{"zero", "update", reply{status: 429, code: client.RateLimited, header: map[string]string{"Retry-After": "0"}}, []time.Duration{0}},
-		{"malformed falls back to backoff", "revoke", reply{status: 429, code: client.RateLimited, header: map[string]string{"Retry-After": "soon"}}, []time.Duration{200 * time.Millisecond}},
-		{"absent: backoff", "list", reply{status: 500, code: client.InternalError}, []time.Duration{200 * time.Millisecond}},
+		{"429 seconds", "list", reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "7"}}, []time.Duration{7 * time.Second}},
+		{"503 seconds", "get", reply{status: 503, code: client.ErrorCodeServiceUnavailable, header: map[string]string{"Retry-After": "2"}}, []time.Duration{2 * time.Second}},
+		{"409 in progress", "create", reply{status: 409, code: client.ErrorCodeIdempotencyInProgress, header: map[string]string{"Retry-After": "1"}}, []time.Duration{time.Second}},
+		{"zero", "update", reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "0"}}, []time.Duration{0}},
+		{"malformed falls back to backoff", "revoke", reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "soon"}}, []time.Duration{200 * time.Millisecond}},
+		{"absent: backoff", "list", reply{status: 500, code: client.ErrorCodeInternalError}, []time.Duration{200 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -272,7 +272,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	t.Run("HTTP date", func(t *testing.T) {
 		t.Parallel()
 		at := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
-		srv := newFaultServer(t, reply{status: 503, code: client.ServiceUnavailable, header: map[string]string{"Retry-After": at}}, reply{})
+		srv := newFaultServer(t, reply{status: 503, code: client.ErrorCodeServiceUnavailable, header: map[string]string{"Retry-After": at}}, reply{})
 		c, sl := newTestAPI(t, srv.Server)
 		require.NoError(t, call(t.Context(), c, "get"))
 		got := sl.recorded()
@@ -282,7 +282,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 
 	t.Run("longer than MaxRetryAfter is not waited for", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, reply{status: 429, code: client.RateLimited, header: map[string]string{"Retry-After": "120"}}, reply{})
+		srv := newFaultServer(t, reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "120"}}, reply{})
 		c, sl := newTestAPI(t, srv.Server)
 
 		err := call(t.Context(), c, "list")
@@ -323,7 +323,7 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newFaultServer(t, reply{status: 500, code: client.InternalError})
+			srv := newFaultServer(t, reply{status: 500, code: client.ErrorCodeInternalError})
 			// The jitter hook returns the ceiling: the largest delay full
 			// jitter may pick.
 			c, sl := newTestAPI(t, srv.Server, client.WithRetryPolicy(tt.policy),
@@ -341,7 +341,7 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 		t.Parallel()
 		p := client.DefaultRetryPolicy()
 		p.MaxAttempts = 10
-		srv := newFaultServer(t, reply{status: 503, code: client.ServiceUnavailable})
+		srv := newFaultServer(t, reply{status: 503, code: client.ErrorCodeServiceUnavailable})
 		c, sl := newTestAPI(t, srv.Server, client.WithRetryPolicy(p))
 
 		require.Error(t, call(t.Context(), c, "get"))
@@ -384,7 +384,7 @@ func TestCancellationStopsRetrying(t *testing.T) {
 
 	t.Run("cancelled during a fake sleep", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, reply{status: 429, code: client.RateLimited, header: map[string]string{"Retry-After": "3"}})
+		srv := newFaultServer(t, reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "3"}})
 		ctx, cancel := context.WithCancel(t.Context())
 		c, err := client.New(srv.URL, testKey, client.WithHTTPClient(srv.Client()),
 			client.WithSleep(func(ctx context.Context, _ time.Duration) error {
@@ -404,7 +404,7 @@ func TestCancellationStopsRetrying(t *testing.T) {
 
 	t.Run("cancelled during the real sleep", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, reply{status: 429, code: client.RateLimited, header: map[string]string{"Retry-After": "30"}})
+		srv := newFaultServer(t, reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "30"}})
 		ctx, cancel := context.WithCancel(t.Context())
 		var waited time.Duration
 		c, err := client.New(srv.URL, testKey, client.WithHTTPClient(srv.Client()),
@@ -436,7 +436,7 @@ func TestCancellationStopsRetrying(t *testing.T) {
 		{
 			name: "deadline while waiting for Retry-After",
 			op:   "get",
-			rep:  reply{status: 503, code: client.ServiceUnavailable, header: map[string]string{"Retry-After": "30"}},
+			rep:  reply{status: 503, code: client.ErrorCodeServiceUnavailable, header: map[string]string{"Retry-After": "30"}},
 			ctx: func(t *testing.T) (context.Context, func(int)) {
 				ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 				t.Cleanup(cancel)
@@ -490,11 +490,11 @@ func TestAttemptCap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv := newFaultServer(t,
-				reply{status: 500, code: client.InternalError},
+				reply{status: 500, code: client.ErrorCodeInternalError},
 				reply{status: 502, body: "bad gateway"},
-				reply{status: 503, code: client.ServiceUnavailable},
+				reply{status: 503, code: client.ErrorCodeServiceUnavailable},
 				reply{status: 504, body: ""},
-				reply{status: 429, code: client.RateLimited},
+				reply{status: 429, code: client.ErrorCodeRateLimited},
 			)
 			c, sl := newTestAPI(t, srv.Server, tt.opts...)
 
@@ -562,13 +562,13 @@ func TestSuccessAfterRetriesDecodes(t *testing.T) {
 	t.Parallel()
 	b, err := json.Marshal(keyJSON(77, "after retries"))
 	require.NoError(t, err)
-	srv := newFaultServer(t, reply{status: 503, code: client.ServiceUnavailable}, reply{drop: true}, reply{body: string(b)})
+	srv := newFaultServer(t, reply{status: 503, code: client.ErrorCodeServiceUnavailable}, reply{drop: true}, reply{body: string(b)})
 	c, _ := newTestAPI(t, srv.Server)
 
 	key, err := c.GetKey(t.Context(), 77)
 
 	require.NoError(t, err)
-	assert.Equal(t, int64(77), key.Id)
+	assert.Equal(t, int64(77), key.ID)
 	assert.Equal(t, "after retries", key.Name)
 	assert.Equal(t, 3, srv.count())
 }

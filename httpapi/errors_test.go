@@ -102,6 +102,9 @@ func TestErrorEnvelopeEveryOperation(t *testing.T) {
 				call: call{Method: op.method, Path: "/keys/" + id, Body: op.body}})
 		}
 	}
+	// An absent create body is read as {}: name is missing.
+	rows = append(rows, badInput{name: "create/no body", code: spotzee.CodeParameterMissing, param: "name", errors: []string{"name"},
+		call: call{Method: http.MethodPost, Path: "/keys"}})
 	// Bodies of create and update.
 	for _, op := range []struct{ name, method, path string }{{"create", http.MethodPost, "/keys"}, {"update", http.MethodPatch, tpath}} {
 		b := func(body string) call { return call{Method: op.method, Path: op.path, Body: body} }
@@ -132,7 +135,6 @@ func TestErrorEnvelopeEveryOperation(t *testing.T) {
 				call: b(`{"name":"x","description":"` + strings.Repeat("d", 1001) + `"}`)},
 			badInput{name: op.name + "/two bad fields", code: spotzee.CodeValidationFailed, errors: []string{"name", "role"},
 				call: b(`{"name":42,"role":"owner"}`)},
-			badInput{name: op.name + "/no body", code: spotzee.CodeParameterMissing, param: "body", call: b("")},
 			badInput{name: op.name + "/body over 64 KiB", code: spotzee.CodeParameterInvalidFormat, call: b(big)},
 			badInput{name: op.name + "/not JSON content type", code: spotzee.CodeParameterInvalidFormat, param: "Content-Type",
 				call: call{Method: op.method, Path: op.path, Body: `{"name":"x"}`, Header: hdr("Content-Type", "text/plain")}},
@@ -386,4 +388,26 @@ func TestStoreFaultIsInternalErrorWithoutDetail(t *testing.T) {
 		assert.NotContains(t, string(resp.Body), "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2")
 		assert.Equal(t, "An unexpected error occurred.", p.Message)
 	}
+}
+
+// TestAbsentBodyIsEmpty checks the decision for optional request bodies: an
+// absent update body changes nothing and answers the key, and an absent
+// create body stores nothing (it is 400 parameter_missing for name, see
+// TestErrorEnvelopeEveryOperation).
+func TestAbsentBodyIsEmpty(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	k, _ := createKey(t, targetOf(srv), `{"name":"keep","description":"as is"}`, nil)
+	path := fmt.Sprintf("/keys/%v", k["id"])
+	before := do(t, srv, call{Method: http.MethodGet, Path: path}).json(t)
+
+	resp := do(t, srv, call{Method: http.MethodPatch, Path: path})
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	assert.Equal(t, before, resp.json(t), "nothing changed")
+
+	keysBefore := liveKeys(t, srv.Ref().Store(), srv.ProjectID)
+	resp = do(t, srv, call{Method: http.MethodPost, Path: "/keys"})
+	p := requireProblem(t, resp, 0, spotzee.CodeParameterMissing)
+	assert.Equal(t, "name", paramOf(p))
+	assert.Equal(t, keysBefore, liveKeys(t, srv.Ref().Store(), srv.ProjectID))
 }

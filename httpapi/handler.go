@@ -40,7 +40,7 @@ type Config struct {
 	ValidateResponses bool
 	// OnResponseViolation is called with each response violation.
 	OnResponseViolation func(*http.Request, *validate.ResponseViolation)
-	// MaxBodyBytes caps request bodies (default validate.DefaultMaxBodyBytes).
+	// MaxBodyBytes caps request bodies (default: the reference profile's 64 KiB).
 	MaxBodyBytes int64
 	// Logger receives access and error logs (default slog.Default()).
 	Logger *slog.Logger
@@ -68,7 +68,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		now = time.Now
 	}
 	auth := &authenticator{svc: cfg.Service, limiter: cfg.Limiter, tiers: cfg.Tiers, log: log}
-	vopts := []validate.Option{validate.WithAuthenticator(auth.check)}
+	vopts := []validate.Option{validate.WithReferenceProfile(), validate.WithAuthenticator(auth.check)}
 	if cfg.MaxBodyBytes > 0 {
 		vopts = append(vopts, validate.WithMaxBodyBytes(cfg.MaxBodyBytes))
 	}

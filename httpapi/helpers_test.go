@@ -27,7 +27,7 @@ import (
 	"github.com/spotzeekit/spotzee-keys/validate"
 )
 
-// requestIDPattern is the documented form of X-Request-Id: req_ + ULID.
+// requestIDPattern is the documented form of X-Request-ID: req_ + ULID.
 var requestIDPattern = regexp.MustCompile(`^req_[0-9A-HJKMNP-TV-Z]{26}$`)
 
 // fullValuePattern matches a full (unmasked) key value.
@@ -150,6 +150,7 @@ type problemBody struct {
 	Code      spotzee.Code `json:"code"`
 	Title     string       `json:"title"`
 	Message   string       `json:"message"`
+	Error     string       `json:"error"`
 	Type      string       `json:"type"`
 	RequestID string       `json:"request_id"`
 	Param     *string      `json:"param"`
@@ -174,6 +175,7 @@ func requireProblem(t testing.TB, resp response, status int, code spotzee.Code) 
 	assert.Equal(t, code.Title(), p.Title, "title is fixed per code")
 	assert.Equal(t, "https://docs.spotzee.com/main-api/errors#"+string(code), p.Type)
 	assert.NotEmpty(t, p.Message)
+	assert.Equal(t, p.Message, p.Error, "error mirrors message (Spotzee's legacy field)")
 	assert.Regexp(t, requestIDPattern, p.RequestID)
 	assert.Equal(t, resp.requestID(), p.RequestID, "request_id equals X-Request-Id")
 	assert.NotEmpty(t, resp.Header.Get("Spotzee-Version"))
@@ -190,11 +192,11 @@ func paramOf(p problemBody) string {
 	return *p.Param
 }
 
-// createKey creates a key over HTTP and returns the decoded 201 body.
+// createKey creates a key over HTTP and returns the decoded 200 body.
 func createKey(t testing.TB, tg target, body string, header http.Header) (map[string]any, response) {
 	t.Helper()
 	resp := tg.do(t, call{Method: http.MethodPost, Path: "/keys", Body: body, Header: header})
-	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
 	return resp.json(t), resp
 }
 

@@ -26,7 +26,11 @@ var _ server.StrictServerInterface = (*Server)(nil)
 // NewServer returns the strict handler implementation over svc.
 func NewServer(svc *keys.Service) *Server { return &Server{svc: svc} }
 
-func ts(t time.Time) nullable.Nullable[time.Time] { return nullable.NewNullableWithValue(t.UTC()) }
+// ts renders a time as the reference server always does: RFC 3339 in UTC,
+// with sub-second digits when there are any.
+func ts(t time.Time) nullable.Nullable[string] { return nullable.NewNullableWithValue(rfc3339(t)) }
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func optString(s *string) nullable.Nullable[string] {
 	if s == nil {
@@ -36,12 +40,12 @@ func optString(s *string) nullable.Nullable[string] {
 }
 
 // toAPI renders a key as every read shows it: value masked.
-func toAPI(k spotzee.APIKey) server.ApiKey {
-	out := server.ApiKey{
-		Id:          k.ID,
-		ProjectId:   k.ProjectID,
+func toAPI(k spotzee.APIKey) server.ProjectAPIKey {
+	out := server.ProjectAPIKey{
+		ID:          k.ID,
+		ProjectID:   k.ProjectID,
 		Name:        k.Name,
-		Scope:       server.ApiKeyScope(k.Scope),
+		Scope:       server.APIKeyScope(k.Scope),
 		Role:        server.ProjectRole(k.Role),
 		Value:       k.MaskedValue(),
 		CreatedAt:   ts(k.CreatedAt),
@@ -55,8 +59,8 @@ func toAPI(k spotzee.APIKey) server.ApiKey {
 	return out
 }
 
-// ListApiKeys implements server.StrictServerInterface.
-func (s *Server) ListApiKeys(ctx context.Context, req server.ListApiKeysRequestObject) (server.ListApiKeysResponseObject, error) {
+// ListProjectAPIKeys implements server.StrictServerInterface.
+func (s *Server) ListProjectAPIKeys(ctx context.Context, req server.ListProjectAPIKeysRequestObject) (server.ListProjectAPIKeysResponseObject, error) {
 	st := stateFrom(ctx)
 	p := req.Params
 	in := keys.ListInput{Limit: p.Limit}
@@ -64,7 +68,7 @@ func (s *Server) ListApiKeys(ctx context.Context, req server.ListApiKeysRequestO
 		in.Cursor = *p.Cursor
 	}
 	if p.Page != nil {
-		in.Prev = *p.Page == server.ListApiKeysParamsPagePrev
+		in.Prev = *p.Page == server.PageDirectionPrev
 	}
 	if p.Sort != nil {
 		in.Sort = *p.Sort
@@ -79,8 +83,8 @@ func (s *Server) ListApiKeys(ctx context.Context, req server.ListApiKeysRequestO
 	if err != nil {
 		return nil, err
 	}
-	body := server.ApiKeyPage{
-		Results:    make([]server.ApiKey, 0, len(page.Keys)),
+	body := server.ProjectAPIKeyList{
+		Results:    make([]server.ProjectAPIKey, 0, len(page.Keys)),
 		Limit:      page.Limit,
 		NextCursor: optString(page.NextCursor),
 		PrevCursor: optString(page.PrevCursor),
@@ -89,83 +93,91 @@ func (s *Server) ListApiKeys(ctx context.Context, req server.ListApiKeysRequestO
 		body.Results = append(body.Results, toAPI(k))
 	}
 	total, limit := page.Total, page.Limit
-	return server.ListApiKeys200JSONResponse{Body: body, Headers: server.ListApiKeys200ResponseHeaders{
-		XRequestId: st.requestID, SpotzeeVersion: st.version, XTotalCount: &total, XLimit: &limit,
+	return server.ListProjectAPIKeys200JSONResponse{Body: body, Headers: server.ListProjectAPIKeys200ResponseHeaders{
+		XRequestID: &st.requestID, SpotzeeVersion: &st.version, XTotalCount: &total, XLimit: &limit,
 	}}, nil
 }
 
-// CreateApiKey implements server.StrictServerInterface.
-func (s *Server) CreateApiKey(ctx context.Context, req server.CreateApiKeyRequestObject) (server.CreateApiKeyResponseObject, error) {
+// CreateProjectAPIKey implements server.StrictServerInterface.
+func (s *Server) CreateProjectAPIKey(ctx context.Context, req server.CreateProjectAPIKeyRequestObject) (server.CreateProjectAPIKeyResponseObject, error) {
 	st := stateFrom(ctx)
-	in := keys.CreateInput{Name: req.Body.Name}
-	if req.Body.Description.IsSpecified() && !req.Body.Description.IsNull() {
-		d := req.Body.Description.MustGet()
+	body := req.Body
+	if body == nil { // absent body: the same as {}
+		body = &server.CreateProjectAPIKeyJSONRequestBody{}
+	}
+	in := keys.CreateInput{Name: body.Name}
+	if body.Description.IsSpecified() && !body.Description.IsNull() {
+		d := body.Description.MustGet()
 		in.Description = &d
 	}
-	if req.Body.Scope != nil {
-		in.Scope = spotzee.Scope(*req.Body.Scope)
+	if body.Scope != nil {
+		in.Scope = spotzee.Scope(*body.Scope)
 	}
-	if req.Body.Role != nil {
-		in.Role = spotzee.Role(*req.Body.Role)
+	if body.Role != nil {
+		in.Role = spotzee.Role(*body.Role)
 	}
 	created, err := s.svc.Create(ctx, st.caller, in)
 	if err != nil {
 		return nil, err
 	}
 	k := toAPI(created.Key)
-	return server.CreateApiKey201JSONResponse{
-		Body: server.ApiKeyCreated{
-			Id: k.Id, ProjectId: k.ProjectId, Name: k.Name, Scope: k.Scope, Role: k.Role,
+	return server.CreateProjectAPIKey200JSONResponse{
+		Body: server.ProjectAPIKeyCreated{
+			ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Scope: k.Scope, Role: k.Role,
 			Value: created.Value, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
 			Description: k.Description, IsSystemKey: k.IsSystemKey,
 		},
-		Headers: server.CreateApiKey201ResponseHeaders{XRequestId: st.requestID, SpotzeeVersion: st.version},
+		Headers: server.CreateProjectAPIKey200ResponseHeaders{XRequestID: &st.requestID, SpotzeeVersion: &st.version},
 	}, nil
 }
 
-// GetApiKey implements server.StrictServerInterface.
-func (s *Server) GetApiKey(ctx context.Context, req server.GetApiKeyRequestObject) (server.GetApiKeyResponseObject, error) {
+// GetProjectAPIKey implements server.StrictServerInterface.
+func (s *Server) GetProjectAPIKey(ctx context.Context, req server.GetProjectAPIKeyRequestObject) (server.GetProjectAPIKeyResponseObject, error) {
 	st := stateFrom(ctx)
-	k, err := s.svc.Get(ctx, st.caller, req.KeyId)
+	k, err := s.svc.Get(ctx, st.caller, req.KeyID)
 	if err != nil {
 		return nil, err
 	}
-	return server.GetApiKey200JSONResponse{Body: toAPI(k),
-		Headers: server.GetApiKey200ResponseHeaders{XRequestId: st.requestID, SpotzeeVersion: st.version}}, nil
+	return server.GetProjectAPIKey200JSONResponse{Body: toAPI(k),
+		Headers: server.GetProjectAPIKey200ResponseHeaders{XRequestID: &st.requestID, SpotzeeVersion: &st.version}}, nil
 }
 
-// UpdateApiKey implements server.StrictServerInterface.
-func (s *Server) UpdateApiKey(ctx context.Context, req server.UpdateApiKeyRequestObject) (server.UpdateApiKeyResponseObject, error) {
+// UpdateProjectAPIKey implements server.StrictServerInterface.
+func (s *Server) UpdateProjectAPIKey(ctx context.Context, req server.UpdateProjectAPIKeyRequestObject) (server.UpdateProjectAPIKeyResponseObject, error) {
 	st := stateFrom(ctx)
+	body := req.Body
+	if body == nil { // absent body: the same as {}
+		body = &server.UpdateProjectAPIKeyJSONRequestBody{}
+	}
 	var u spotzee.KeyUpdate
-	u.Name = req.Body.Name
-	if req.Body.Description.IsSpecified() {
+	u.Name = body.Name
+	if body.Description.IsSpecified() {
 		u.SetDescription = true
-		if !req.Body.Description.IsNull() {
-			d := req.Body.Description.MustGet()
+		if !body.Description.IsNull() {
+			d := body.Description.MustGet()
 			u.Description = &d
 		}
 	}
-	if req.Body.Scope != nil {
-		sc := spotzee.Scope(*req.Body.Scope)
+	if body.Scope != nil {
+		sc := spotzee.Scope(*body.Scope)
 		u.Scope = &sc
 	}
-	if req.Body.Role != nil {
-		r := spotzee.Role(*req.Body.Role)
+	if body.Role != nil {
+		r := spotzee.Role(*body.Role)
 		u.Role = &r
 	}
-	k, err := s.svc.Update(ctx, st.caller, req.KeyId, u)
+	k, err := s.svc.Update(ctx, st.caller, req.KeyID, u)
 	if err != nil {
 		return nil, err
 	}
-	return server.UpdateApiKey200JSONResponse{Body: toAPI(k),
-		Headers: server.UpdateApiKey200ResponseHeaders{XRequestId: st.requestID, SpotzeeVersion: st.version}}, nil
+	return server.UpdateProjectAPIKey200JSONResponse{Body: toAPI(k),
+		Headers: server.UpdateProjectAPIKey200ResponseHeaders{XRequestID: &st.requestID, SpotzeeVersion: &st.version}}, nil
 }
 
-// RevokeApiKey implements server.StrictServerInterface.
-func (s *Server) RevokeApiKey(ctx context.Context, req server.RevokeApiKeyRequestObject) (server.RevokeApiKeyResponseObject, error) {
+// RevokeProjectAPIKey implements server.StrictServerInterface.
+func (s *Server) RevokeProjectAPIKey(ctx context.Context, req server.RevokeProjectAPIKeyRequestObject) (server.RevokeProjectAPIKeyResponseObject, error) {
 	st := stateFrom(ctx)
-	k, err := s.svc.Revoke(ctx, st.caller, req.KeyId)
+	k, err := s.svc.Revoke(ctx, st.caller, req.KeyID)
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +185,9 @@ func (s *Server) RevokeApiKey(ctx context.Context, req server.RevokeApiKeyReques
 	if k.RevokedAt != nil {
 		revokedAt = *k.RevokedAt
 	}
-	return server.RevokeApiKey200JSONResponse{
-		Body:    server.ApiKeyRevocation{Id: k.ID, Revoked: true, RevokedAt: revokedAt.UTC()},
-		Headers: server.RevokeApiKey200ResponseHeaders{XRequestId: st.requestID, SpotzeeVersion: st.version},
+	revoked, at := true, rfc3339(revokedAt)
+	return server.RevokeProjectAPIKey200JSONResponse{
+		Body:    server.APIKeyRevokeResponse{ID: &k.ID, Revoked: &revoked, RevokedAt: &at},
+		Headers: server.RevokeProjectAPIKey200ResponseHeaders{XRequestID: &st.requestID, SpotzeeVersion: &st.version},
 	}, nil
 }

@@ -24,12 +24,15 @@ type FieldError struct {
 	Message string       `json:"message"`
 }
 
-// Body is the error envelope of the spec's Error schema.
+// Body is the error envelope of the spec's ErrorResponse schema, as the
+// reference server always sends it: Error mirrors Message (Spotzee's legacy
+// field), and Title, Type and RequestID are always set.
 type Body struct {
 	Status    string       `json:"status"`
 	Code      spotzee.Code `json:"code"`
 	Title     string       `json:"title"`
 	Message   string       `json:"message"`
+	Error     string       `json:"error"`
 	Type      string       `json:"type"`
 	RequestID string       `json:"request_id"`
 	Param     string       `json:"param,omitempty"`
@@ -56,6 +59,7 @@ func From(err error, requestID string) Body {
 	if body.Message == "" {
 		body.Message = body.Title + "."
 	}
+	body.Error = body.Message
 	for _, f := range e.Fields {
 		body.Errors = append(body.Errors, FieldError(f))
 	}

@@ -97,32 +97,32 @@ func TestPersistence(t *testing.T) {
 	srv1 := spotzeetest.NewServer(t, spotzeetest.WithDB(path, fixedSecret))
 	admin := srv1.AdminKey
 	c1 := srv1.Client
-	var created []client.ApiKeyCreated
+	var created []client.ProjectAPIKeyCreated
 	for i, name := range []string{"alpha", "bravo", "charlie", "delta"} {
-		req := client.CreateApiKeyRequest{Name: name, Role: ptr(client.ProjectRoleDefaultSupportAdmin)}
+		req := client.ProjectAPIKeyCreate{Name: name, Role: ptr(client.ProjectRoleAdmin)}
 		if i%2 == 0 {
 			req.Description = nullable.NewNullableWithValue("described " + name)
 		}
-		cr, err := c1.CreateApiKeyWithResponse(ctx, nil, req)
+		cr, err := c1.CreateProjectAPIKeyWithResponse(ctx, nil, req)
 		require.NoError(t, err)
-		require.Equal(t, http.StatusCreated, cr.StatusCode())
-		created = append(created, *cr.JSON201)
+		require.Equal(t, http.StatusOK, cr.StatusCode())
+		created = append(created, *cr.JSON200)
 	}
-	ur, err := c1.UpdateApiKeyWithResponse(ctx, created[3].Id, nil, client.UpdateApiKeyRequest{
-		Name: ptr("delta renamed"), Role: ptr(client.ProjectRoleEditor), Scope: ptr(client.ApiKeyScopePublic),
+	ur, err := c1.UpdateProjectAPIKeyWithResponse(ctx, created[3].ID, nil, client.ProjectAPIKeyUpdate{
+		Name: ptr("delta renamed"), Role: ptr(client.ProjectRoleEditor), Scope: ptr(client.APIKeyScopePublic),
 	})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, ur.StatusCode())
 	revoked := created[1]
-	rr, err := c1.RevokeApiKeyWithResponse(ctx, revoked.Id, nil)
+	rr, err := c1.RevokeProjectAPIKeyWithResponse(ctx, revoked.ID, nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, rr.StatusCode())
 
 	before := listAll(t, c1)
-	firstPage := listPage(t, c1, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2)})
+	firstPage := listPage(t, c1, &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2)})
 	require.False(t, firstPage.NextCursor.IsNull())
 	cursor := firstPage.NextCursor.MustGet()
-	secondPage := listPage(t, c1, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
+	secondPage := listPage(t, c1, &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
 	beforeRaw := rawList(t, c1)
 	srv1.Close()
 
@@ -139,18 +139,18 @@ func TestPersistence(t *testing.T) {
 	assert.Equal(t, beforeRaw, afterRaw[:len(beforeRaw)], "the wire form, timestamps included, is exactly the same")
 
 	// The revoked key: still refused, still gone.
-	resp, err := srv2.NewClient(revoked.Value).ListApiKeysWithResponse(ctx, nil)
+	resp, err := srv2.NewClient(revoked.Value).ListProjectAPIKeysWithResponse(ctx, nil)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode())
-	gr, err := old.GetApiKeyWithResponse(ctx, revoked.Id, nil)
+	gr, err := old.GetProjectAPIKeyWithResponse(ctx, revoked.ID, nil)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusNotFound, gr.StatusCode())
 	for _, k := range after {
-		assert.NotEqual(t, revoked.Id, k.Id, "the revoked key is not listed")
+		assert.NotEqual(t, revoked.ID, k.ID, "the revoked key is not listed")
 	}
 	// The created admin keys still work; the one PATCHed to public does not.
 	for i, k := range created {
-		resp, err := srv2.NewClient(k.Value).ListApiKeysWithResponse(ctx, &client.ListApiKeysParams{Limit: ptr(1)})
+		resp, err := srv2.NewClient(k.Value).ListProjectAPIKeysWithResponse(ctx, &client.ListProjectAPIKeysParams{Limit: ptr(1)})
 		require.NoError(t, err)
 		want := http.StatusOK
 		if i == 1 || i == 3 {
@@ -159,18 +159,18 @@ func TestPersistence(t *testing.T) {
 		assert.Equal(t, want, resp.StatusCode(), k.Name)
 	}
 	// The cursor made before the restart still leads to the same page.
-	again := listPage(t, old, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
+	again := listPage(t, old, &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
 	assert.Equal(t, secondPage.Results, again.Results)
 	srv2.Close()
 
 	// With another secret the data is the same but old cursors are refused.
 	srv3 := spotzeetest.NewServer(t, spotzeetest.WithDB(path, bytes.Repeat([]byte{0x11}, refserver.SecretSize)))
 	c3 := srv3.NewClient(admin)
-	lr, err := c3.ListApiKeysWithResponse(ctx, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
+	lr, err := c3.ListProjectAPIKeysWithResponse(ctx, &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadRequest, lr.StatusCode())
-	assert.Equal(t, client.ParameterInvalidFormat, lr.ApplicationproblemJSON400.Code)
-	assert.Equal(t, "cursor", *lr.ApplicationproblemJSON400.Param)
+	assert.Equal(t, client.ErrorCodeParameterInvalidFormat, lr.ApplicationProblemJSON400.Code)
+	assert.Equal(t, "cursor", *lr.ApplicationProblemJSON400.Param)
 	assert.Equal(t, after[:len(after)-1], listAll(t, c3)[:len(after)-1])
 }
 
@@ -186,30 +186,30 @@ func TestNoKeyValueOnDisk(t *testing.T) {
 	values := []string{srv.AdminKey}
 	const probe = "on-disk-probe-name"
 	for i := range 6 {
-		params := &client.CreateApiKeyParams{}
+		params := &client.CreateProjectAPIKeyParams{}
 		if i%2 == 0 {
 			params.IdempotencyKey = ptr("idem-create-" + string(rune('a'+i)))
 		}
-		req := client.CreateApiKeyRequest{Name: probe, Role: ptr(client.ProjectRoleDefaultSupportAdmin)}
+		req := client.ProjectAPIKeyCreate{Name: probe, Role: ptr(client.ProjectRoleAdmin)}
 		if i == 5 {
-			req.Scope = ptr(client.ApiKeyScopeDefaultSecretPublic)
+			req.Scope = ptr(client.APIKeyScopePublic)
 		}
-		cr, err := srv.Client.CreateApiKeyWithResponse(ctx, params, req)
+		cr, err := srv.Client.CreateProjectAPIKeyWithResponse(ctx, params, req)
 		require.NoError(t, err)
-		require.Equal(t, http.StatusCreated, cr.StatusCode())
-		values = append(values, cr.JSON201.Value)
+		require.Equal(t, http.StatusOK, cr.StatusCode())
+		values = append(values, cr.JSON200.Value)
 		if params.IdempotencyKey != nil {
 			// The replay comes from the cached record, value and all.
-			replay, err := srv.Client.CreateApiKeyWithResponse(ctx, params, req)
+			replay, err := srv.Client.CreateProjectAPIKeyWithResponse(ctx, params, req)
 			require.NoError(t, err)
 			require.Equal(t, "true", replay.HTTPResponse.Header.Get("Idempotent-Replayed"))
-			require.Equal(t, cr.JSON201.Value, replay.JSON201.Value)
+			require.Equal(t, cr.JSON200.Value, replay.JSON200.Value)
 		}
 		// Each new key also caches a response of its own.
-		kc := srv.NewClient(cr.JSON201.Value)
+		kc := srv.NewClient(cr.JSON200.Value)
 		if i != 5 {
-			ur, err := kc.UpdateApiKeyWithResponse(ctx, cr.JSON201.Id, &client.UpdateApiKeyParams{IdempotencyKey: ptr("idem-patch")},
-				client.UpdateApiKeyRequest{Description: nullable.NewNullableWithValue("patched")})
+			ur, err := kc.UpdateProjectAPIKeyWithResponse(ctx, cr.JSON200.ID, &client.UpdateProjectAPIKeyParams{IdempotencyKey: ptr("idem-patch")},
+				client.ProjectAPIKeyUpdate{Description: nullable.NewNullableWithValue("patched")})
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, ur.StatusCode())
 		}
@@ -239,23 +239,23 @@ func TestNoKeyValueOnDisk(t *testing.T) {
 	assert.NotContains(t, string(disk), hex.EncodeToString(fixedSecret))
 }
 
-func listPage(t *testing.T, c *client.ClientWithResponses, p *client.ListApiKeysParams) *client.ApiKeyPage {
+func listPage(t *testing.T, c *client.ClientWithResponses, p *client.ListProjectAPIKeysParams) *client.ProjectAPIKeyList {
 	t.Helper()
-	resp, err := c.ListApiKeysWithResponse(t.Context(), p)
+	resp, err := c.ListProjectAPIKeysWithResponse(t.Context(), p)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode(), "body: %s", resp.Body)
 	return resp.JSON200
 }
 
-func listAll(t *testing.T, c *client.ClientWithResponses) []client.ApiKey {
+func listAll(t *testing.T, c *client.ClientWithResponses) []client.ProjectAPIKey {
 	t.Helper()
-	return listPage(t, c, &client.ListApiKeysParams{Limit: ptr(-1), Sort: ptr("id")}).Results
+	return listPage(t, c, &client.ListProjectAPIKeysParams{Limit: ptr(-1), Sort: ptr("id")}).Results
 }
 
 // rawList returns the full list's results as generic JSON, in id order.
 func rawList(t *testing.T, c *client.ClientWithResponses) []map[string]any {
 	t.Helper()
-	resp, err := c.ListApiKeysWithResponse(t.Context(), &client.ListApiKeysParams{Limit: ptr(-1), Sort: ptr("id")})
+	resp, err := c.ListProjectAPIKeysWithResponse(t.Context(), &client.ListProjectAPIKeysParams{Limit: ptr(-1), Sort: ptr("id")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode())
 	var page struct {
@@ -274,12 +274,12 @@ func lastID(t *testing.T, c *client.ClientWithResponses) int64 {
 	t.Helper()
 	ks := listAll(t, c)
 	require.NotEmpty(t, ks)
-	return ks[len(ks)-1].Id
+	return ks[len(ks)-1].ID
 }
 
-func mustGet(t *testing.T, c *client.ClientWithResponses, id int64) client.ApiKey {
+func mustGet(t *testing.T, c *client.ClientWithResponses, id int64) client.ProjectAPIKey {
 	t.Helper()
-	resp, err := c.GetApiKeyWithResponse(t.Context(), id, nil)
+	resp, err := c.GetProjectAPIKeyWithResponse(t.Context(), id, nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode())
 	return *resp.JSON200

@@ -256,7 +256,7 @@ func TestCrashSafety(t *testing.T) {
 						log.add(nil, &want)
 						return
 					}
-					if !assert.Equal(t, http.StatusCreated, status, "%s", body) {
+					if !assert.Equal(t, http.StatusOK, status, "%s", body) {
 						return
 					}
 					var got apiKeyJSON

@@ -244,7 +244,7 @@ func (h *harness) retire(tb testing.TB, id int64) {
 	require.NoError(tb, err)
 }
 
-// apiKeyJSON is an ApiKey or ApiKeyCreated response body.
+// apiKeyJSON is an ApiKey or ProjectAPIKeyCreated response body.
 type apiKeyJSON struct {
 	ID          int64   `json:"id"`
 	ProjectID   int64   `json:"project_id"`
@@ -257,7 +257,7 @@ type apiKeyJSON struct {
 	UpdatedAt   *string `json:"updated_at"`
 }
 
-// pageJSON is an ApiKeyPage response body.
+// pageJSON is an ProjectAPIKeyList response body.
 type pageJSON struct {
 	Results    []apiKeyJSON `json:"results"`
 	NextCursor *string      `json:"nextCursor"`

@@ -7,83 +7,29 @@ package server
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"net/url"
-	"path"
-	"strings"
-	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 )
 
-// Defines values for ApiKeyRevocationRevoked.
+// Defines values for APIKeyScope.
 const (
-	True ApiKeyRevocationRevoked = true
+	APIKeyScopePublic APIKeyScope = "public"
+	APIKeyScopeSecret APIKeyScope = "secret"
 )
 
-// Valid indicates whether the value is a known member of the ApiKeyRevocationRevoked enum.
-func (e ApiKeyRevocationRevoked) Valid() bool {
+// Valid indicates whether the value is a known member of the APIKeyScope enum.
+func (e APIKeyScope) Valid() bool {
 	switch e {
-	case True:
+	case APIKeyScopePublic:
 		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ApiKeyScope.
-const (
-	ApiKeyScopePublic ApiKeyScope = "public"
-	ApiKeyScopeSecret ApiKeyScope = "secret"
-)
-
-// Valid indicates whether the value is a known member of the ApiKeyScope enum.
-func (e ApiKeyScope) Valid() bool {
-	switch e {
-	case ApiKeyScopePublic:
-		return true
-	case ApiKeyScopeSecret:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ApiKeyScopeDefaultSecret.
-const (
-	ApiKeyScopeDefaultSecretPublic ApiKeyScopeDefaultSecret = "public"
-	ApiKeyScopeDefaultSecretSecret ApiKeyScopeDefaultSecret = "secret"
-)
-
-// Valid indicates whether the value is a known member of the ApiKeyScopeDefaultSecret enum.
-func (e ApiKeyScopeDefaultSecret) Valid() bool {
-	switch e {
-	case ApiKeyScopeDefaultSecretPublic:
-		return true
-	case ApiKeyScopeDefaultSecretSecret:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ErrorStatus.
-const (
-	ErrorStatusError ErrorStatus = "error"
-)
-
-// Valid indicates whether the value is a known member of the ErrorStatus enum.
-func (e ErrorStatus) Valid() bool {
-	switch e {
-	case ErrorStatusError:
+	case APIKeyScopeSecret:
 		return true
 	default:
 		return false
@@ -92,70 +38,103 @@ func (e ErrorStatus) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	AuthenticationRequired  ErrorCode = "authentication_required"
-	IdempotencyInProgress   ErrorCode = "idempotency_in_progress"
-	IdempotencyKeyInvalid   ErrorCode = "idempotency_key_invalid"
-	IdempotencyKeyMismatch  ErrorCode = "idempotency_key_mismatch"
-	InternalError           ErrorCode = "internal_error"
-	ParameterInvalidEmpty   ErrorCode = "parameter_invalid_empty"
-	ParameterInvalidFormat  ErrorCode = "parameter_invalid_format"
-	ParameterMissing        ErrorCode = "parameter_missing"
-	ParameterUnknown        ErrorCode = "parameter_unknown"
-	PermissionDenied        ErrorCode = "permission_denied"
-	QuotaExceeded           ErrorCode = "quota_exceeded"
-	RateLimited             ErrorCode = "rate_limited"
-	ResourceAlreadyExists   ErrorCode = "resource_already_exists"
-	ResourceMissing         ErrorCode = "resource_missing"
-	ServiceUnavailable      ErrorCode = "service_unavailable"
-	StateConflict           ErrorCode = "state_conflict"
-	ValidationFailed        ErrorCode = "validation_failed"
-	VersionRequired         ErrorCode = "version_required"
-	VersionUnsupported      ErrorCode = "version_unsupported"
-	WebhookSignatureInvalid ErrorCode = "webhook_signature_invalid"
+	ErrorCodeAuthenticationRequired  ErrorCode = "authentication_required"
+	ErrorCodeIdempotencyInProgress   ErrorCode = "idempotency_in_progress"
+	ErrorCodeIdempotencyKeyInvalid   ErrorCode = "idempotency_key_invalid"
+	ErrorCodeIdempotencyKeyMismatch  ErrorCode = "idempotency_key_mismatch"
+	ErrorCodeInternalError           ErrorCode = "internal_error"
+	ErrorCodeParameterInvalidEmpty   ErrorCode = "parameter_invalid_empty"
+	ErrorCodeParameterInvalidFormat  ErrorCode = "parameter_invalid_format"
+	ErrorCodeParameterMissing        ErrorCode = "parameter_missing"
+	ErrorCodeParameterUnknown        ErrorCode = "parameter_unknown"
+	ErrorCodePermissionDenied        ErrorCode = "permission_denied"
+	ErrorCodeQuotaExceeded           ErrorCode = "quota_exceeded"
+	ErrorCodeRateLimited             ErrorCode = "rate_limited"
+	ErrorCodeResourceAlreadyExists   ErrorCode = "resource_already_exists"
+	ErrorCodeResourceMissing         ErrorCode = "resource_missing"
+	ErrorCodeServiceUnavailable      ErrorCode = "service_unavailable"
+	ErrorCodeStateConflict           ErrorCode = "state_conflict"
+	ErrorCodeValidationFailed        ErrorCode = "validation_failed"
+	ErrorCodeVersionRequired         ErrorCode = "version_required"
+	ErrorCodeVersionUnsupported      ErrorCode = "version_unsupported"
+	ErrorCodeWebhookSignatureInvalid ErrorCode = "webhook_signature_invalid"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
 func (e ErrorCode) Valid() bool {
 	switch e {
-	case AuthenticationRequired:
+	case ErrorCodeAuthenticationRequired:
 		return true
-	case IdempotencyInProgress:
+	case ErrorCodeIdempotencyInProgress:
 		return true
-	case IdempotencyKeyInvalid:
+	case ErrorCodeIdempotencyKeyInvalid:
 		return true
-	case IdempotencyKeyMismatch:
+	case ErrorCodeIdempotencyKeyMismatch:
 		return true
-	case InternalError:
+	case ErrorCodeInternalError:
 		return true
-	case ParameterInvalidEmpty:
+	case ErrorCodeParameterInvalidEmpty:
 		return true
-	case ParameterInvalidFormat:
+	case ErrorCodeParameterInvalidFormat:
 		return true
-	case ParameterMissing:
+	case ErrorCodeParameterMissing:
 		return true
-	case ParameterUnknown:
+	case ErrorCodeParameterUnknown:
 		return true
-	case PermissionDenied:
+	case ErrorCodePermissionDenied:
 		return true
-	case QuotaExceeded:
+	case ErrorCodeQuotaExceeded:
 		return true
-	case RateLimited:
+	case ErrorCodeRateLimited:
 		return true
-	case ResourceAlreadyExists:
+	case ErrorCodeResourceAlreadyExists:
 		return true
-	case ResourceMissing:
+	case ErrorCodeResourceMissing:
 		return true
-	case ServiceUnavailable:
+	case ErrorCodeServiceUnavailable:
 		return true
-	case StateConflict:
+	case ErrorCodeStateConflict:
 		return true
-	case ValidationFailed:
+	case ErrorCodeValidationFailed:
 		return true
-	case VersionRequired:
+	case ErrorCodeVersionRequired:
 		return true
-	case VersionUnsupported:
+	case ErrorCodeVersionUnsupported:
 		return true
-	case WebhookSignatureInvalid:
+	case ErrorCodeWebhookSignatureInvalid:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ErrorResponseStatus.
+const (
+	ErrorResponseStatusError ErrorResponseStatus = "error"
+)
+
+// Valid indicates whether the value is a known member of the ErrorResponseStatus enum.
+func (e ErrorResponseStatus) Valid() bool {
+	switch e {
+	case ErrorResponseStatusError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PageDirection.
+const (
+	PageDirectionNext PageDirection = "next"
+	PageDirectionPrev PageDirection = "prev"
+)
+
+// Valid indicates whether the value is a known member of the PageDirection enum.
+func (e PageDirection) Valid() bool {
+	switch e {
+	case PageDirectionNext:
+		return true
+	case PageDirectionPrev:
 		return true
 	default:
 		return false
@@ -189,288 +168,64 @@ func (e ProjectRole) Valid() bool {
 	}
 }
 
-// Defines values for ProjectRoleDefaultSupport.
+// Defines values for SortDirection.
 const (
-	ProjectRoleDefaultSupportAdmin     ProjectRoleDefaultSupport = "admin"
-	ProjectRoleDefaultSupportEditor    ProjectRoleDefaultSupport = "editor"
-	ProjectRoleDefaultSupportPublisher ProjectRoleDefaultSupport = "publisher"
-	ProjectRoleDefaultSupportSmtpproxy ProjectRoleDefaultSupport = "smtpproxy"
-	ProjectRoleDefaultSupportSupport   ProjectRoleDefaultSupport = "support"
+	SortDirectionAsc  SortDirection = "asc"
+	SortDirectionDesc SortDirection = "desc"
 )
 
-// Valid indicates whether the value is a known member of the ProjectRoleDefaultSupport enum.
-func (e ProjectRoleDefaultSupport) Valid() bool {
+// Valid indicates whether the value is a known member of the SortDirection enum.
+func (e SortDirection) Valid() bool {
 	switch e {
-	case ProjectRoleDefaultSupportAdmin:
+	case SortDirectionAsc:
 		return true
-	case ProjectRoleDefaultSupportEditor:
-		return true
-	case ProjectRoleDefaultSupportPublisher:
-		return true
-	case ProjectRoleDefaultSupportSmtpproxy:
-		return true
-	case ProjectRoleDefaultSupportSupport:
+	case SortDirectionDesc:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for Direction.
-const (
-	DirectionAsc  Direction = "asc"
-	DirectionDesc Direction = "desc"
-)
-
-// Valid indicates whether the value is a known member of the Direction enum.
-func (e Direction) Valid() bool {
-	switch e {
-	case DirectionAsc:
-		return true
-	case DirectionDesc:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for Page.
-const (
-	PageNext Page = "next"
-	PagePrev Page = "prev"
-)
-
-// Valid indicates whether the value is a known member of the Page enum.
-func (e Page) Valid() bool {
-	switch e {
-	case PageNext:
-		return true
-	case PagePrev:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ListApiKeysParamsPage.
-const (
-	ListApiKeysParamsPageNext ListApiKeysParamsPage = "next"
-	ListApiKeysParamsPagePrev ListApiKeysParamsPage = "prev"
-)
-
-// Valid indicates whether the value is a known member of the ListApiKeysParamsPage enum.
-func (e ListApiKeysParamsPage) Valid() bool {
-	switch e {
-	case ListApiKeysParamsPageNext:
-		return true
-	case ListApiKeysParamsPagePrev:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ListApiKeysParamsDirection.
-const (
-	ListApiKeysParamsDirectionAsc  ListApiKeysParamsDirection = "asc"
-	ListApiKeysParamsDirectionDesc ListApiKeysParamsDirection = "desc"
-)
-
-// Valid indicates whether the value is a known member of the ListApiKeysParamsDirection enum.
-func (e ListApiKeysParamsDirection) Valid() bool {
-	switch e {
-	case ListApiKeysParamsDirectionAsc:
-		return true
-	case ListApiKeysParamsDirectionDesc:
-		return true
-	default:
-		return false
-	}
-}
-
-// ApiKey A project-scoped API key as every read returns it, value masked. Scope (public/secret) controls what endpoints it can call; role gates write access.
-type ApiKey struct {
-	// CreatedAt When the key was created (RFC 3339, UTC).
-	//
-	// Example: 2026-04-28T09:30:00Z
-	CreatedAt nullable.Nullable[time.Time] `json:"created_at"`
-
-	// Description Optional description.
-	//
-	// Example: Used by the billing service
-	Description nullable.Nullable[string] `json:"description,omitempty"`
-
-	// Id Numeric API key identifier.
+// APIKeyRevokeResponse Spotzee documents this as a "provider-specific revocation acknowledgement"
+// and publishes no schema, so any JSON value is accepted here. The reference
+// server answers `{id, revoked: true, revoked_at}`; these properties describe
+// that answer and constrain nothing else.
+type APIKeyRevokeResponse struct {
+	// ID The revoked key's identifier.
 	//
 	// Example: 12
-	Id int64 `json:"id"`
+	ID *int64 `json:"id,omitempty"`
 
-	// IsSystemKey When true, the key is system-managed (for example the SMTP-proxy key) and cannot be revoked or archived through the API.
-	//
-	// Example: false
-	IsSystemKey *bool `json:"is_system_key,omitempty"`
-
-	// Name Human-readable label for the API key.
-	//
-	// Example: Production server
-	Name string `json:"name"`
-
-	// ProjectId The project the key belongs to.
-	//
-	// Example: 123
-	ProjectId int64 `json:"project_id"`
-
-	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
-	//
-	// Example: admin
-	Role ProjectRole `json:"role"`
-
-	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
-	//
-	// Example: secret
-	Scope ApiKeyScope `json:"scope"`
-
-	// UpdatedAt When the key was last changed (RFC 3339, UTC).
-	//
-	// Example: 2026-04-28T09:30:00Z
-	UpdatedAt nullable.Nullable[time.Time] `json:"updated_at"`
-
-	// Value The key value, masked: its prefix (`sk_` or `pk_`), four asterisks and its last four characters. The full value is returned only by create.
-	//
-	// Example: sk_****S1T2
-	Value string `json:"value"`
-}
-
-// ApiKeyCreated A newly created API key. The only representation that carries the full value; store it now.
-type ApiKeyCreated struct {
-	// CreatedAt When the key was created (RFC 3339, UTC).
-	//
-	// Example: 2026-04-28T09:30:00Z
-	CreatedAt nullable.Nullable[time.Time] `json:"created_at"`
-
-	// Description Optional description.
-	//
-	// Example: Used by the billing service
-	Description nullable.Nullable[string] `json:"description,omitempty"`
-
-	// Id Numeric API key identifier.
-	//
-	// Example: 12
-	Id int64 `json:"id"`
-
-	// IsSystemKey When true, the key is system-managed and cannot be revoked through the API.
-	//
-	// Example: false
-	IsSystemKey *bool `json:"is_system_key,omitempty"`
-
-	// Name Human-readable label for the API key.
-	//
-	// Example: Production server
-	Name string `json:"name"`
-
-	// ProjectId The project the key belongs to.
-	//
-	// Example: 123
-	ProjectId int64 `json:"project_id"`
-
-	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
-	//
-	// Example: admin
-	Role ProjectRole `json:"role"`
-
-	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
-	//
-	// Example: secret
-	Scope ApiKeyScope `json:"scope"`
-
-	// UpdatedAt When the key was last changed (RFC 3339, UTC).
-	//
-	// Example: 2026-04-28T09:30:00Z
-	UpdatedAt nullable.Nullable[time.Time] `json:"updated_at"`
-
-	// Value The full key value, `sk_` or `pk_` followed by a 26-character ULID. Shown exactly once.
-	//
-	// Example: sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2
-	Value string `json:"value"`
-}
-
-// ApiKeyPage One page of API keys.
-type ApiKeyPage struct {
-	// Limit The page size used (`-1` when every key was asked for).
-	//
-	// Example: 25
-	Limit int `json:"limit"`
-
-	// NextCursor Cursor for the next page; `null` at the end.
-	//
-	// Example: eyJ2IjoxfQ
-	NextCursor nullable.Nullable[string] `json:"nextCursor"`
-
-	// PrevCursor Cursor for the previous page; `null` on the first page.
-	PrevCursor nullable.Nullable[string] `json:"prevCursor"`
-
-	// Results The keys on this page, values masked.
-	Results []ApiKey `json:"results"`
-}
-
-// ApiKeyRevocation Acknowledgement of a revocation (the documentation gives no schema; this is the project's design).
-type ApiKeyRevocation struct {
-	// Id The revoked key's identifier.
-	//
-	// Example: 12
-	Id int64 `json:"id"`
-
-	// Revoked Always `true`.
+	// Revoked Always `true` from the reference server.
 	//
 	// Example: true
-	Revoked ApiKeyRevocationRevoked `json:"revoked"`
+	Revoked *bool `json:"revoked,omitempty"`
 
-	// RevokedAt When the key was revoked (RFC 3339, UTC).
+	// RevokedAt When the key was revoked.
 	//
 	// Example: 2026-04-28T09:30:00Z
-	RevokedAt time.Time `json:"revoked_at"`
+	RevokedAt *string `json:"revoked_at,omitempty"`
 }
 
-// ApiKeyRevocationRevoked Always `true`.
-//
-// Example: true
-type ApiKeyRevocationRevoked bool
-
-// ApiKeyScope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
+// APIKeyScope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
 //
 // Example: secret
-type ApiKeyScope string
+type APIKeyScope string
 
-// ApiKeyScopeDefaultSecret Scope of the new key; `secret` when omitted.
+// ErrorCode Stable error code. HTTP status per code: `resource_missing` 404,
+// `resource_already_exists` 409, `state_conflict` 409, `parameter_missing` 400,
+// `parameter_invalid_empty` 400, `parameter_invalid_format` 400, `parameter_unknown`
+// 400, `validation_failed` 422, `authentication_required` 401, `permission_denied`
+// 403, `idempotency_key_mismatch` 409, `idempotency_key_invalid` 400,
+// `idempotency_in_progress` 409, `rate_limited` 429, `version_unsupported` 400,
+// `version_required` 400, `webhook_signature_invalid` 400, `quota_exceeded` 402,
+// `service_unavailable` 503, `internal_error` 500.
 //
-// Example: secret
-type ApiKeyScopeDefaultSecret string
+// Example: resource_missing
+type ErrorCode string
 
-// CreateApiKeyRequest The key to create. Unknown fields are refused (`400 parameter_unknown`).
-type CreateApiKeyRequest struct {
-	// Description Optional description.
-	//
-	// Example: Used by the billing service
-	Description nullable.Nullable[string] `json:"description,omitempty"`
-
-	// Name Human-readable label for the API key.
-	//
-	// Example: Production server
-	Name string `json:"name"`
-
-	// Role Project role of the new key; `support` when omitted.
-	//
-	// Example: support
-	Role *ProjectRoleDefaultSupport `json:"role,omitempty"`
-
-	// Scope Scope of the new key; `secret` when omitted.
-	//
-	// Example: secret
-	Scope *ApiKeyScopeDefaultSecret `json:"scope,omitempty"`
-}
-
-// Error RFC 7807 problem details, the body of every non-2xx response (`application/problem+json`). Extension members may be added, so unknown members are allowed.
-type Error struct {
+// ErrorResponse RFC 7807 problem details, the body of every error (`application/problem+json`). Only `status`, `code`, `message` and `error` are always present; extension members may be added.
+type ErrorResponse struct {
 	// Code Stable error code. HTTP status per code: `resource_missing` 404,
 	// `resource_already_exists` 409, `state_conflict` 409, `parameter_missing` 400,
 	// `parameter_invalid_empty` 400, `parameter_invalid_format` 400, `parameter_unknown`
@@ -483,6 +238,11 @@ type Error struct {
 	//
 	// Example: resource_missing
 	Code ErrorCode `json:"code"`
+
+	// Error Legacy mirror of `message`, kept until a future major version.
+	//
+	// Example: No API key with id 12 in this project.
+	Error string `json:"error"`
 
 	// Errors Per-field failures (always present with `validation_failed`).
 	Errors *[]FieldError `json:"errors,omitempty"`
@@ -497,43 +257,31 @@ type Error struct {
 	// Example: keyId
 	Param *string `json:"param,omitempty"`
 
-	// RequestId The request's identifier, equal to its `X-Request-Id` header.
+	// RequestID The request's identifier, equal to its `X-Request-Id` header. Absent on the edge's `429`.
 	//
 	// Example: req_01HXY7Z9K8M5J2N4P6Q8R0S1T2
-	RequestId string `json:"request_id"`
+	RequestID *string `json:"request_id,omitempty"`
 
 	// Status Always `error`.
 	//
 	// Example: error
-	Status ErrorStatus `json:"status"`
+	Status ErrorResponseStatus `json:"status"`
 
 	// Title Short summary, the same for every response with this code.
 	//
 	// Example: Resource missing
-	Title string `json:"title"`
+	Title *string `json:"title,omitempty"`
 
 	// Type Documentation link, `https://docs.spotzee.com/main-api/errors#<code>`.
 	//
 	// Example: https://docs.spotzee.com/main-api/errors#resource_missing
-	Type string `json:"type"`
+	Type *string `json:"type,omitempty"`
 }
 
-// ErrorStatus Always `error`.
+// ErrorResponseStatus Always `error`.
 //
 // Example: error
-type ErrorStatus string
-
-// ErrorCode Stable error code. HTTP status per code: `resource_missing` 404,
-// `resource_already_exists` 409, `state_conflict` 409, `parameter_missing` 400,
-// `parameter_invalid_empty` 400, `parameter_invalid_format` 400, `parameter_unknown`
-// 400, `validation_failed` 422, `authentication_required` 401, `permission_denied`
-// 403, `idempotency_key_mismatch` 409, `idempotency_key_invalid` 400,
-// `idempotency_in_progress` 409, `rate_limited` 429, `version_unsupported` 400,
-// `version_required` 400, `webhook_signature_invalid` 400, `quota_exceeded` 402,
-// `service_unavailable` 503, `internal_error` 500.
-//
-// Example: resource_missing
-type ErrorCode string
+type ErrorResponseStatus string
 
 // FieldError One field's validation failure.
 type FieldError struct {
@@ -561,18 +309,161 @@ type FieldError struct {
 	Param string `json:"param"`
 }
 
-// ProjectRole A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+// PageDirection Which page to fetch relative to `cursor`.
 //
-// Example: admin
-type ProjectRole string
+// Example: next
+type PageDirection string
 
-// ProjectRoleDefaultSupport Project role of the new key; `support` when omitted.
-//
-// Example: support
-type ProjectRoleDefaultSupport string
+// ProjectAPIKey A project-scoped API key as every read returns it, value masked. Scope (public/secret) controls what endpoints it can call; role gates write access.
+type ProjectAPIKey struct {
+	// CreatedAt When the key was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
 
-// UpdateApiKeyRequest The fields to change; every field is optional and absent fields keep their value. `description` may be `null` to clear it. The value cannot be changed. Unknown fields are refused (`400 parameter_unknown`).
-type UpdateApiKeyRequest struct {
+	// Description Optional description.
+	//
+	// Example: Used by the billing service
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// ID Numeric API key identifier.
+	//
+	// Example: 12
+	ID int64 `json:"id"`
+
+	// IsSystemKey When true, the key is system-managed (for example the SMTP-proxy key) and cannot be archived from the API.
+	//
+	// Example: false
+	IsSystemKey *bool `json:"is_system_key,omitempty"`
+
+	// Name Human-readable label for the API key.
+	//
+	// Example: Production server
+	Name string `json:"name"`
+
+	// ProjectID The project the key belongs to.
+	//
+	// Example: 123
+	ProjectID int64 `json:"project_id"`
+
+	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+	//
+	// Example: admin
+	Role ProjectRole `json:"role"`
+
+	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
+	//
+	// Example: secret
+	Scope APIKeyScope `json:"scope"`
+
+	// UpdatedAt When the key was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// Value The key value, prefixed with `sk_` (secret) or `pk_` (public). Returned in full only on creation; subsequent reads return a masked form (the prefix and the last four characters).
+	//
+	// Example: sk_****S1T2
+	Value string `json:"value"`
+}
+
+// ProjectAPIKeyCreate The key to create. Unknown fields are refused (`400 parameter_unknown`).
+type ProjectAPIKeyCreate struct {
+	// Description Optional description.
+	//
+	// Example: Used by the billing service
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// Name Human-readable label for the API key.
+	//
+	// Example: Production server
+	Name string `json:"name"`
+
+	// Role Project role of the new key; `support` when omitted.
+	Role *ProjectRole `json:"role,omitempty"`
+
+	// Scope Scope of the new key; `secret` when omitted.
+	Scope *APIKeyScope `json:"scope,omitempty"`
+}
+
+// ProjectAPIKeyCreated A newly created API key: the fields of `ProjectApiKey`, with `value` in full.
+// Spotzee's spec names this response `ProjectApiKey`; this document gives it a
+// schema of its own (the same fields, required set and nullability) so that the
+// generated types tell the one response carrying the full value apart from a
+// masked read.
+type ProjectAPIKeyCreated struct {
+	// CreatedAt When the key was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
+
+	// Description Optional description.
+	//
+	// Example: Used by the billing service
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// ID Numeric API key identifier.
+	//
+	// Example: 12
+	ID int64 `json:"id"`
+
+	// IsSystemKey When true, the key is system-managed and cannot be archived from the API.
+	//
+	// Example: false
+	IsSystemKey *bool `json:"is_system_key,omitempty"`
+
+	// Name Human-readable label for the API key.
+	//
+	// Example: Production server
+	Name string `json:"name"`
+
+	// ProjectID The project the key belongs to.
+	//
+	// Example: 123
+	ProjectID int64 `json:"project_id"`
+
+	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+	//
+	// Example: admin
+	Role ProjectRole `json:"role"`
+
+	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
+	//
+	// Example: secret
+	Scope APIKeyScope `json:"scope"`
+
+	// UpdatedAt When the key was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// Value The full key value, prefixed with `sk_` or `pk_`. Shown exactly once.
+	//
+	// Example: sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2
+	Value string `json:"value"`
+}
+
+// ProjectAPIKeyList One page of API keys.
+type ProjectAPIKeyList struct {
+	// Limit The page size used (`-1` when every key was asked for).
+	//
+	// Example: 25
+	Limit int `json:"limit"`
+
+	// NextCursor Cursor for the next page; `null` at the end.
+	//
+	// Example: eyJ2IjoxfQ
+	NextCursor nullable.Nullable[string] `json:"nextCursor"`
+
+	// PrevCursor Cursor for the previous page; `null` on the first page.
+	PrevCursor nullable.Nullable[string] `json:"prevCursor"`
+
+	// Results The keys on this page, values masked.
+	Results []ProjectAPIKey `json:"results"`
+}
+
+// ProjectAPIKeyUpdate The fields to change; every field is optional and absent fields keep their value. `description` may be `null` to clear it. The value can never change. Unknown fields are refused (`400 parameter_unknown`).
+type ProjectAPIKeyUpdate struct {
 	// Description New description, or `null` to clear it.
 	//
 	// Example: Used by the billing service
@@ -591,8 +482,18 @@ type UpdateApiKeyRequest struct {
 	// Scope `public` (`pk_`) keys are safe to embed in browser/SDK code on an explicit allowlist of endpoints. `secret` (`sk_`) keys grant full project-scoped access and must be kept server-side.
 	//
 	// Example: secret
-	Scope *ApiKeyScope `json:"scope,omitempty"`
+	Scope *APIKeyScope `json:"scope,omitempty"`
 }
+
+// ProjectRole A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+//
+// Example: admin
+type ProjectRole string
+
+// SortDirection Sort order.
+//
+// Example: asc
+type SortDirection string
 
 // ClientType Example: cli
 type ClientType = string
@@ -600,20 +501,24 @@ type ClientType = string
 // Cursor defines model for Cursor.
 type Cursor = string
 
-// Direction defines model for Direction.
-type Direction string
+// Direction Sort order.
+//
+// Example: asc
+type Direction = SortDirection
 
 // IdempotencyKey Example: 6f1c2a3e-0d7b-4f8e-9b1a-2c3d4e5f6a7b
 type IdempotencyKey = string
 
-// KeyId Example: 12
-type KeyId = int64
+// KeyID Example: 12
+type KeyID = int64
 
 // Limit Example: 25
 type Limit = int
 
-// Page defines model for Page.
-type Page string
+// Page Which page to fetch relative to `cursor`.
+//
+// Example: next
+type Page = PageDirection
 
 // Query defines model for Query.
 type Query = string
@@ -624,104 +529,98 @@ type Sort = string
 // SpotzeeVersion Example: 2026-04-28
 type SpotzeeVersion = string
 
-// ListApiKeysParams defines parameters for ListApiKeys.
-type ListApiKeysParams struct {
+// ListProjectAPIKeysParams defines parameters for ListProjectAPIKeys.
+type ListProjectAPIKeysParams struct {
 	// Cursor Opaque cursor from a previous page's `nextCursor` or `prevCursor`.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Page Direction to walk relative to `cursor`.
-	Page *ListApiKeysParamsPage `form:"page,omitempty" json:"page,omitempty"`
+	// Page Direction to walk relative to `cursor`; `next` when omitted.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
 
-	// Limit Page size, 1 to 100; `-1` asks for every matching key (refused when more than 1000 match). Above 100 is `400 parameter_invalid_format`.
+	// Limit Page size, 1 to 100 (default 25); `-1` asks for every matching key. Above 100 is `400 parameter_invalid_format`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Sort Field to order by, one of the indexed fields `id`, `name`, `created_at`, `updated_at`; a leading `-` sorts descending. Without `sort`, keys are listed newest first (`-created_at`). Unknown fields are `400 parameter_invalid_format`.
+	// Sort Field to order by; a leading `-` sorts descending. The reference server accepts `id`, `name`, `created_at` and `updated_at` and refuses others with `400 parameter_invalid_format`.
 	Sort *Sort `form:"sort,omitempty" json:"sort,omitempty"`
 
-	// Direction Sort order for `sort`; `asc` unless `sort` has a `-` prefix. A `direction` that contradicts the prefix is `400 parameter_invalid_format`.
-	Direction *ListApiKeysParamsDirection `form:"direction,omitempty" json:"direction,omitempty"`
+	// Direction Sort order for `sort`; `asc` unless `sort` has a `-` prefix.
+	Direction *Direction `form:"direction,omitempty" json:"direction,omitempty"`
 
 	// Q Free-text search, case-insensitive, over `name` and `description`.
 	Q *Query `form:"q,omitempty" json:"q,omitempty"`
 
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// ListApiKeysParamsPage defines parameters for ListApiKeys.
-type ListApiKeysParamsPage string
-
-// ListApiKeysParamsDirection defines parameters for ListApiKeys.
-type ListApiKeysParamsDirection string
-
-// CreateApiKeyParams defines parameters for CreateApiKey.
-type CreateApiKeyParams struct {
-	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`.
+// CreateProjectAPIKeyParams defines parameters for CreateProjectAPIKey.
+type CreateProjectAPIKeyParams struct {
+	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`. Rolling out; today Spotzee ignores it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// RevokeApiKeyParams defines parameters for RevokeApiKey.
-type RevokeApiKeyParams struct {
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+// RevokeProjectAPIKeyParams defines parameters for RevokeProjectAPIKey.
+type RevokeProjectAPIKeyParams struct {
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// GetApiKeyParams defines parameters for GetApiKey.
-type GetApiKeyParams struct {
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+// GetProjectAPIKeyParams defines parameters for GetProjectAPIKey.
+type GetProjectAPIKeyParams struct {
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// UpdateApiKeyParams defines parameters for UpdateApiKey.
-type UpdateApiKeyParams struct {
-	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`.
+// UpdateProjectAPIKeyParams defines parameters for UpdateProjectAPIKey.
+type UpdateProjectAPIKeyParams struct {
+	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`. Rolling out; today Spotzee ignores it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported`.
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
 	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
 
-	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the rate limits.
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
-// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
-type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
+// CreateProjectAPIKeyJSONRequestBody defines body for CreateProjectAPIKey for application/json ContentType.
+type CreateProjectAPIKeyJSONRequestBody = ProjectAPIKeyCreate
 
-// UpdateApiKeyJSONRequestBody defines body for UpdateApiKey for application/json ContentType.
-type UpdateApiKeyJSONRequestBody = UpdateApiKeyRequest
+// UpdateProjectAPIKeyJSONRequestBody defines body for UpdateProjectAPIKey for application/json ContentType.
+type UpdateProjectAPIKeyJSONRequestBody = ProjectAPIKeyUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-	// ListApiKeys List API keys
+	// ListProjectAPIKeys List API keys
 	// (GET /keys)
-	ListApiKeys(w http.ResponseWriter, r *http.Request, params ListApiKeysParams)
-	// CreateApiKey Create an API key
+	ListProjectAPIKeys(w http.ResponseWriter, r *http.Request, params ListProjectAPIKeysParams)
+	// CreateProjectAPIKey Create an API key
 	// (POST /keys)
-	CreateApiKey(w http.ResponseWriter, r *http.Request, params CreateApiKeyParams)
-	// RevokeApiKey Revoke an API key
+	CreateProjectAPIKey(w http.ResponseWriter, r *http.Request, params CreateProjectAPIKeyParams)
+	// RevokeProjectAPIKey Revoke an API key
 	// (DELETE /keys/{keyId})
-	RevokeApiKey(w http.ResponseWriter, r *http.Request, keyId KeyId, params RevokeApiKeyParams)
-	// GetApiKey Get an API key
+	RevokeProjectAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params RevokeProjectAPIKeyParams)
+	// GetProjectAPIKey Get an API key
 	// (GET /keys/{keyId})
-	GetApiKey(w http.ResponseWriter, r *http.Request, keyId KeyId, params GetApiKeyParams)
-	// UpdateApiKey Update an API key
+	GetProjectAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params GetProjectAPIKeyParams)
+	// UpdateProjectAPIKey Update an API key
 	// (PATCH /keys/{keyId})
-	UpdateApiKey(w http.ResponseWriter, r *http.Request, keyId KeyId, params UpdateApiKeyParams)
+	UpdateProjectAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params UpdateProjectAPIKeyParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -733,14 +632,14 @@ type ServerInterfaceWrapper struct {
 
 type MiddlewareFunc func(http.Handler) http.Handler
 
-// ListApiKeys operation middleware
-func (siw *ServerInterfaceWrapper) ListApiKeys(w http.ResponseWriter, r *http.Request) {
+// ListProjectAPIKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListProjectAPIKeys(w http.ResponseWriter, r *http.Request) {
 
 	var err error
 	_ = err
 
 	// Parameter object where we will unmarshal all parameters from the context
-	var params ListApiKeysParams
+	var params ListProjectAPIKeysParams
 
 	// ------------- Optional query parameter "cursor" -------------
 
@@ -757,7 +656,7 @@ func (siw *ServerInterfaceWrapper) ListApiKeys(w http.ResponseWriter, r *http.Re
 
 	// ------------- Optional query parameter "page" -------------
 
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", r.URL.Query(), &params.Page, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", r.URL.Query(), &params.Page, runtime.BindQueryParameterOptions{Type: "", Format: ""})
 	if err != nil {
 		var requiredError *runtime.RequiredParameterError
 		if errors.As(err, &requiredError) {
@@ -861,7 +760,7 @@ func (siw *ServerInterfaceWrapper) ListApiKeys(w http.ResponseWriter, r *http.Re
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListApiKeys(w, r, params)
+		siw.Handler.ListProjectAPIKeys(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -871,14 +770,14 @@ func (siw *ServerInterfaceWrapper) ListApiKeys(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
-// CreateApiKey operation middleware
-func (siw *ServerInterfaceWrapper) CreateApiKey(w http.ResponseWriter, r *http.Request) {
+// CreateProjectAPIKey operation middleware
+func (siw *ServerInterfaceWrapper) CreateProjectAPIKey(w http.ResponseWriter, r *http.Request) {
 
 	var err error
 	_ = err
 
 	// Parameter object where we will unmarshal all parameters from the context
-	var params CreateApiKeyParams
+	var params CreateProjectAPIKeyParams
 
 	headers := r.Header
 
@@ -940,7 +839,7 @@ func (siw *ServerInterfaceWrapper) CreateApiKey(w http.ResponseWriter, r *http.R
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.CreateApiKey(w, r, params)
+		siw.Handler.CreateProjectAPIKey(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -950,23 +849,23 @@ func (siw *ServerInterfaceWrapper) CreateApiKey(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
-// RevokeApiKey operation middleware
-func (siw *ServerInterfaceWrapper) RevokeApiKey(w http.ResponseWriter, r *http.Request) {
+// RevokeProjectAPIKey operation middleware
+func (siw *ServerInterfaceWrapper) RevokeProjectAPIKey(w http.ResponseWriter, r *http.Request) {
 
 	var err error
 	_ = err
 
 	// ------------- Path parameter "keyId" -------------
-	var keyId KeyId
+	var keyID KeyID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "keyId", Err: err})
 		return
 	}
 
 	// Parameter object where we will unmarshal all parameters from the context
-	var params RevokeApiKeyParams
+	var params RevokeProjectAPIKeyParams
 
 	headers := r.Header
 
@@ -1009,7 +908,7 @@ func (siw *ServerInterfaceWrapper) RevokeApiKey(w http.ResponseWriter, r *http.R
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.RevokeApiKey(w, r, keyId, params)
+		siw.Handler.RevokeProjectAPIKey(w, r, keyID, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1019,23 +918,23 @@ func (siw *ServerInterfaceWrapper) RevokeApiKey(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
-// GetApiKey operation middleware
-func (siw *ServerInterfaceWrapper) GetApiKey(w http.ResponseWriter, r *http.Request) {
+// GetProjectAPIKey operation middleware
+func (siw *ServerInterfaceWrapper) GetProjectAPIKey(w http.ResponseWriter, r *http.Request) {
 
 	var err error
 	_ = err
 
 	// ------------- Path parameter "keyId" -------------
-	var keyId KeyId
+	var keyID KeyID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "keyId", Err: err})
 		return
 	}
 
 	// Parameter object where we will unmarshal all parameters from the context
-	var params GetApiKeyParams
+	var params GetProjectAPIKeyParams
 
 	headers := r.Header
 
@@ -1078,7 +977,7 @@ func (siw *ServerInterfaceWrapper) GetApiKey(w http.ResponseWriter, r *http.Requ
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetApiKey(w, r, keyId, params)
+		siw.Handler.GetProjectAPIKey(w, r, keyID, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1088,23 +987,23 @@ func (siw *ServerInterfaceWrapper) GetApiKey(w http.ResponseWriter, r *http.Requ
 	handler.ServeHTTP(w, r)
 }
 
-// UpdateApiKey operation middleware
-func (siw *ServerInterfaceWrapper) UpdateApiKey(w http.ResponseWriter, r *http.Request) {
+// UpdateProjectAPIKey operation middleware
+func (siw *ServerInterfaceWrapper) UpdateProjectAPIKey(w http.ResponseWriter, r *http.Request) {
 
 	var err error
 	_ = err
 
 	// ------------- Path parameter "keyId" -------------
-	var keyId KeyId
+	var keyID KeyID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
 	if err != nil {
 		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "keyId", Err: err})
 		return
 	}
 
 	// Parameter object where we will unmarshal all parameters from the context
-	var params UpdateApiKeyParams
+	var params UpdateProjectAPIKeyParams
 
 	headers := r.Header
 
@@ -1166,7 +1065,7 @@ func (siw *ServerInterfaceWrapper) UpdateApiKey(w http.ResponseWriter, r *http.R
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.UpdateApiKey(w, r, keyId, params)
+		siw.Handler.UpdateProjectAPIKey(w, r, keyID, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1296,48 +1195,50 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 		ErrorHandlerFunc:   options.ErrorHandlerFunc,
 	}
 
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/keys", wrapper.ListApiKeys)
-	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/keys", wrapper.CreateApiKey)
-	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/keys/{keyId}", wrapper.RevokeApiKey)
-	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/keys/{keyId}", wrapper.GetApiKey)
-	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/keys/{keyId}", wrapper.UpdateApiKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/keys", wrapper.ListProjectAPIKeys)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/keys", wrapper.CreateProjectAPIKey)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/keys/{keyId}", wrapper.RevokeProjectAPIKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/keys/{keyId}", wrapper.GetProjectAPIKey)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/keys/{keyId}", wrapper.UpdateProjectAPIKey)
 
 	return m
 }
 
-type ListApiKeysRequestObject struct {
-	Params ListApiKeysParams
+type ListProjectAPIKeysRequestObject struct {
+	Params ListProjectAPIKeysParams
 }
 
-type ListApiKeysResponseObject interface {
-	VisitListApiKeysResponse(w http.ResponseWriter) error
+type ListProjectAPIKeysResponseObject interface {
+	VisitListProjectAPIKeysResponse(w http.ResponseWriter) error
 }
 
-type ListApiKeys200ResponseHeaders struct {
-	SpotzeeVersion      string
+type ListProjectAPIKeys200ResponseHeaders struct {
+	SpotzeeVersion      *string
 	XLimit              *int
 	XPage               *int
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 	XTotalCount         *int
 }
 
-type ListApiKeys200JSONResponse struct {
-	Body    ApiKeyPage
-	Headers ListApiKeys200ResponseHeaders
+type ListProjectAPIKeys200JSONResponse struct {
+	Body    ProjectAPIKeyList
+	Headers ListProjectAPIKeys200ResponseHeaders
 }
 
-func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys200JSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
 	if response.Headers.XLimit != nil {
 		w.Header().Set("X-Limit", fmt.Sprint(*response.Headers.XLimit))
 	}
@@ -1356,7 +1257,9 @@ func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.Respo
 	if response.Headers.XRateLimitTier != nil {
 		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
 	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	if response.Headers.XTotalCount != nil {
 		w.Header().Set("X-Total-Count", fmt.Sprint(*response.Headers.XTotalCount))
 	}
@@ -1365,289 +1268,130 @@ func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.Respo
 	return err
 }
 
-type ListApiKeys400ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type ListProjectAPIKeys400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type ListApiKeys400ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers ListApiKeys400ResponseHeaders
+type ListProjectAPIKeys400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjectAPIKeys400ResponseHeaders
 }
 
-func (response ListApiKeys400ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys400ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type ListApiKeys401ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type ListProjectAPIKeys401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type ListApiKeys401ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers ListApiKeys401ResponseHeaders
+type ListProjectAPIKeys401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjectAPIKeys401ResponseHeaders
 }
 
-func (response ListApiKeys401ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys401ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type ListApiKeys403ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type ListProjectAPIKeys403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type ListApiKeys403ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers ListApiKeys403ResponseHeaders
+type ListProjectAPIKeys403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjectAPIKeys403ResponseHeaders
 }
 
-func (response ListApiKeys403ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys403ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type ListApiKeys429ResponseHeaders struct {
-	RetryAfter          int
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
+type ListProjectAPIKeys404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type ListApiKeys429ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers ListApiKeys429ResponseHeaders
+type ListProjectAPIKeys404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjectAPIKeys404ResponseHeaders
 }
 
-func (response ListApiKeys429ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys404ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
 	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
 	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	if response.Headers.XRateLimitTier != nil {
-		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(429)
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type ListApiKeys500ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-type ListApiKeys500ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers ListApiKeys500ResponseHeaders
-}
-
-func (response ListApiKeys500ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateApiKeyRequestObject struct {
-	Params CreateApiKeyParams
-	Body   *CreateApiKeyJSONRequestBody
-}
-
-type CreateApiKeyResponseObject interface {
-	VisitCreateApiKeyResponse(w http.ResponseWriter) error
-}
-
-type CreateApiKey201ResponseHeaders struct {
-	IdempotentReplayed  *string
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
-}
-
-type CreateApiKey201JSONResponse struct {
-	Body    ApiKeyCreated
-	Headers CreateApiKey201ResponseHeaders
-}
-
-func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	if response.Headers.XRateLimitTier != nil {
-		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateApiKey400ResponseHeaders struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
-}
-
-type CreateApiKey400ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers CreateApiKey400ResponseHeaders
-}
-
-func (response CreateApiKey400ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateApiKey401ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-type CreateApiKey401ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers CreateApiKey401ResponseHeaders
-}
-
-func (response CreateApiKey401ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateApiKey403ResponseHeaders struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
-}
-
-type CreateApiKey403ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers CreateApiKey403ResponseHeaders
-}
-
-func (response CreateApiKey403ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateApiKey409ResponseHeaders struct {
+type ListProjectAPIKeys409ResponseHeaders struct {
 	RetryAfter     *int
-	SpotzeeVersion string
-	XRequestId     string
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type CreateApiKey409ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers CreateApiKey409ResponseHeaders
+type ListProjectAPIKeys409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjectAPIKeys409ResponseHeaders
 }
 
-func (response CreateApiKey409ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys409ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1657,57 +1401,61 @@ func (response CreateApiKey409ApplicationProblemPlusJSONResponse) VisitCreateApi
 	if response.Headers.RetryAfter != nil {
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type CreateApiKey422ResponseHeaders struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
+type ListProjectAPIKeys422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type CreateApiKey422ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers CreateApiKey422ResponseHeaders
+type ListProjectAPIKeys422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjectAPIKeys422ResponseHeaders
 }
 
-func (response CreateApiKey422ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys422ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
 	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type CreateApiKey429ResponseHeaders struct {
+type ListProjectAPIKeys429ResponseHeaders struct {
 	RetryAfter          int
-	SpotzeeVersion      string
+	SpotzeeVersion      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 }
 
-type CreateApiKey429ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers CreateApiKey429ResponseHeaders
+type ListProjectAPIKeys429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjectAPIKeys429ResponseHeaders
 }
 
-func (response CreateApiKey429ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys429ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1715,7 +1463,9 @@ func (response CreateApiKey429ApplicationProblemPlusJSONResponse) VisitCreateApi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
 	if response.Headers.XRateLimitLimit != nil {
 		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
 	}
@@ -1728,67 +1478,79 @@ func (response CreateApiKey429ApplicationProblemPlusJSONResponse) VisitCreateApi
 	if response.Headers.XRateLimitTier != nil {
 		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
 	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type CreateApiKey500ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type ListProjectAPIKeys500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type CreateApiKey500ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers CreateApiKey500ResponseHeaders
+type ListProjectAPIKeys500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjectAPIKeys500ResponseHeaders
 }
 
-func (response CreateApiKey500ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response ListProjectAPIKeys500ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type RevokeApiKeyRequestObject struct {
-	KeyId  KeyId `json:"keyId"`
-	Params RevokeApiKeyParams
+type CreateProjectAPIKeyRequestObject struct {
+	Params CreateProjectAPIKeyParams
+	Body   *CreateProjectAPIKeyJSONRequestBody
 }
 
-type RevokeApiKeyResponseObject interface {
-	VisitRevokeApiKeyResponse(w http.ResponseWriter) error
+type CreateProjectAPIKeyResponseObject interface {
+	VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error
 }
 
-type RevokeApiKey200ResponseHeaders struct {
-	SpotzeeVersion      string
+type CreateProjectAPIKey200ResponseHeaders struct {
+	IdempotentReplayed  *string
+	SpotzeeVersion      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 }
 
-type RevokeApiKey200JSONResponse struct {
-	Body    ApiKeyRevocation
-	Headers RevokeApiKey200ResponseHeaders
+type CreateProjectAPIKey200JSONResponse struct {
+	Body    ProjectAPIKeyCreated
+	Headers CreateProjectAPIKey200ResponseHeaders
 }
 
-func (response RevokeApiKey200JSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateProjectAPIKey200JSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
 	if response.Headers.XRateLimitLimit != nil {
 		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
 	}
@@ -1801,148 +1563,222 @@ func (response RevokeApiKey200JSONResponse) VisitRevokeApiKeyResponse(w http.Res
 	if response.Headers.XRateLimitTier != nil {
 		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
 	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type RevokeApiKey400ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type CreateProjectAPIKey400ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
 }
 
-type RevokeApiKey400ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers RevokeApiKey400ResponseHeaders
+type CreateProjectAPIKey400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProjectAPIKey400ResponseHeaders
 }
 
-func (response RevokeApiKey400ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateProjectAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type RevokeApiKey401ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type CreateProjectAPIKey401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type RevokeApiKey401ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers RevokeApiKey401ResponseHeaders
+type CreateProjectAPIKey401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProjectAPIKey401ResponseHeaders
 }
 
-func (response RevokeApiKey401ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateProjectAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type RevokeApiKey403ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type CreateProjectAPIKey403ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
 }
 
-type RevokeApiKey403ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers RevokeApiKey403ResponseHeaders
+type CreateProjectAPIKey403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProjectAPIKey403ResponseHeaders
 }
 
-func (response RevokeApiKey403ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateProjectAPIKey403ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type RevokeApiKey404ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type CreateProjectAPIKey404ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
 }
 
-type RevokeApiKey404ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers RevokeApiKey404ResponseHeaders
+type CreateProjectAPIKey404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProjectAPIKey404ResponseHeaders
 }
 
-func (response RevokeApiKey404ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateProjectAPIKey404ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type RevokeApiKey409ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type CreateProjectAPIKey409ResponseHeaders struct {
+	IdempotentReplayed *string
+	RetryAfter         *int
+	SpotzeeVersion     *string
+	XRequestID         *string
 }
 
-type RevokeApiKey409ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers RevokeApiKey409ResponseHeaders
+type CreateProjectAPIKey409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProjectAPIKey409ResponseHeaders
 }
 
-func (response RevokeApiKey409ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateProjectAPIKey409ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type RevokeApiKey429ResponseHeaders struct {
+type CreateProjectAPIKey422ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateProjectAPIKey422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProjectAPIKey422ResponseHeaders
+}
+
+func (response CreateProjectAPIKey422ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProjectAPIKey429ResponseHeaders struct {
 	RetryAfter          int
-	SpotzeeVersion      string
+	SpotzeeVersion      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 }
 
-type RevokeApiKey429ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers RevokeApiKey429ResponseHeaders
+type CreateProjectAPIKey429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProjectAPIKey429ResponseHeaders
 }
 
-func (response RevokeApiKey429ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateProjectAPIKey429ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1950,7 +1786,9 @@ func (response RevokeApiKey429ApplicationProblemPlusJSONResponse) VisitRevokeApi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
 	if response.Headers.XRateLimitLimit != nil {
 		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
 	}
@@ -1963,67 +1801,75 @@ func (response RevokeApiKey429ApplicationProblemPlusJSONResponse) VisitRevokeApi
 	if response.Headers.XRateLimitTier != nil {
 		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
 	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type RevokeApiKey500ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type CreateProjectAPIKey500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type RevokeApiKey500ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers RevokeApiKey500ResponseHeaders
+type CreateProjectAPIKey500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProjectAPIKey500ResponseHeaders
 }
 
-func (response RevokeApiKey500ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type GetApiKeyRequestObject struct {
-	KeyId  KeyId `json:"keyId"`
-	Params GetApiKeyParams
+type RevokeProjectAPIKeyRequestObject struct {
+	KeyID  KeyID `json:"keyId"`
+	Params RevokeProjectAPIKeyParams
 }
 
-type GetApiKeyResponseObject interface {
-	VisitGetApiKeyResponse(w http.ResponseWriter) error
+type RevokeProjectAPIKeyResponseObject interface {
+	VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error
 }
 
-type GetApiKey200ResponseHeaders struct {
-	SpotzeeVersion      string
+type RevokeProjectAPIKey200ResponseHeaders struct {
+	SpotzeeVersion      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 }
 
-type GetApiKey200JSONResponse struct {
-	Body    ApiKey
-	Headers GetApiKey200ResponseHeaders
+type RevokeProjectAPIKey200JSONResponse struct {
+	Body    APIKeyRevokeResponse
+	Headers RevokeProjectAPIKey200ResponseHeaders
 }
 
-func (response GetApiKey200JSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey200JSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
 	if response.Headers.XRateLimitLimit != nil {
 		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
 	}
@@ -2036,348 +1882,138 @@ func (response GetApiKey200JSONResponse) VisitGetApiKeyResponse(w http.ResponseW
 	if response.Headers.XRateLimitTier != nil {
 		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
 	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type GetApiKey400ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type RevokeProjectAPIKey400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type GetApiKey400ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers GetApiKey400ResponseHeaders
+type RevokeProjectAPIKey400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeProjectAPIKey400ResponseHeaders
 }
 
-func (response GetApiKey400ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey400ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type GetApiKey401ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type RevokeProjectAPIKey401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type GetApiKey401ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers GetApiKey401ResponseHeaders
+type RevokeProjectAPIKey401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeProjectAPIKey401ResponseHeaders
 }
 
-func (response GetApiKey401ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey401ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type GetApiKey403ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type RevokeProjectAPIKey403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type GetApiKey403ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers GetApiKey403ResponseHeaders
+type RevokeProjectAPIKey403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeProjectAPIKey403ResponseHeaders
 }
 
-func (response GetApiKey403ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey403ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type GetApiKey404ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type RevokeProjectAPIKey404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type GetApiKey404ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers GetApiKey404ResponseHeaders
+type RevokeProjectAPIKey404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeProjectAPIKey404ResponseHeaders
 }
 
-func (response GetApiKey404ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey404ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type GetApiKey429ResponseHeaders struct {
-	RetryAfter          int
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
-}
-
-type GetApiKey429ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers GetApiKey429ResponseHeaders
-}
-
-func (response GetApiKey429ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	if response.Headers.XRateLimitTier != nil {
-		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetApiKey500ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-type GetApiKey500ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers GetApiKey500ResponseHeaders
-}
-
-func (response GetApiKey500ApplicationProblemPlusJSONResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(500)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateApiKeyRequestObject struct {
-	KeyId  KeyId `json:"keyId"`
-	Params UpdateApiKeyParams
-	Body   *UpdateApiKeyJSONRequestBody
-}
-
-type UpdateApiKeyResponseObject interface {
-	VisitUpdateApiKeyResponse(w http.ResponseWriter) error
-}
-
-type UpdateApiKey200ResponseHeaders struct {
-	IdempotentReplayed  *string
-	SpotzeeVersion      string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
-	XRateLimitReset     *int
-	XRateLimitTier      *string
-	XRequestId          string
-}
-
-type UpdateApiKey200JSONResponse struct {
-	Body    ApiKey
-	Headers UpdateApiKey200ResponseHeaders
-}
-
-func (response UpdateApiKey200JSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	if response.Headers.XRateLimitLimit != nil {
-		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
-	}
-	if response.Headers.XRateLimitRemaining != nil {
-		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
-	}
-	if response.Headers.XRateLimitReset != nil {
-		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
-	}
-	if response.Headers.XRateLimitTier != nil {
-		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
-	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateApiKey400ResponseHeaders struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
-}
-
-type UpdateApiKey400ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers UpdateApiKey400ResponseHeaders
-}
-
-func (response UpdateApiKey400ApplicationProblemPlusJSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateApiKey401ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
-}
-
-type UpdateApiKey401ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers UpdateApiKey401ResponseHeaders
-}
-
-func (response UpdateApiKey401ApplicationProblemPlusJSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateApiKey403ResponseHeaders struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
-}
-
-type UpdateApiKey403ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers UpdateApiKey403ResponseHeaders
-}
-
-func (response UpdateApiKey403ApplicationProblemPlusJSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateApiKey404ResponseHeaders struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
-}
-
-type UpdateApiKey404ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers UpdateApiKey404ResponseHeaders
-}
-
-func (response UpdateApiKey404ApplicationProblemPlusJSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
-	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UpdateApiKey409ResponseHeaders struct {
+type RevokeProjectAPIKey409ResponseHeaders struct {
 	RetryAfter     *int
-	SpotzeeVersion string
-	XRequestId     string
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type UpdateApiKey409ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers UpdateApiKey409ResponseHeaders
+type RevokeProjectAPIKey409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeProjectAPIKey409ResponseHeaders
 }
 
-func (response UpdateApiKey409ApplicationProblemPlusJSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey409ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2387,57 +2023,61 @@ func (response UpdateApiKey409ApplicationProblemPlusJSONResponse) VisitUpdateApi
 	if response.Headers.RetryAfter != nil {
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type UpdateApiKey422ResponseHeaders struct {
-	IdempotentReplayed *string
-	SpotzeeVersion     string
-	XRequestId         string
+type RevokeProjectAPIKey422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type UpdateApiKey422ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers UpdateApiKey422ResponseHeaders
+type RevokeProjectAPIKey422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeProjectAPIKey422ResponseHeaders
 }
 
-func (response UpdateApiKey422ApplicationProblemPlusJSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey422ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.IdempotentReplayed != nil {
-		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
 	}
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type UpdateApiKey429ResponseHeaders struct {
+type RevokeProjectAPIKey429ResponseHeaders struct {
 	RetryAfter          int
-	SpotzeeVersion      string
+	SpotzeeVersion      *string
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
 	XRateLimitReset     *int
 	XRateLimitTier      *string
-	XRequestId          string
+	XRequestID          *string
 }
 
-type UpdateApiKey429ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers UpdateApiKey429ResponseHeaders
+type RevokeProjectAPIKey429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeProjectAPIKey429ResponseHeaders
 }
 
-func (response UpdateApiKey429ApplicationProblemPlusJSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey429ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2445,7 +2085,9 @@ func (response UpdateApiKey429ApplicationProblemPlusJSONResponse) VisitUpdateApi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
 	if response.Headers.XRateLimitLimit != nil {
 		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
 	}
@@ -2458,31 +2100,660 @@ func (response UpdateApiKey429ApplicationProblemPlusJSONResponse) VisitUpdateApi
 	if response.Headers.XRateLimitTier != nil {
 		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
 	}
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type UpdateApiKey500ResponseHeaders struct {
-	SpotzeeVersion string
-	XRequestId     string
+type RevokeProjectAPIKey500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
 }
 
-type UpdateApiKey500ApplicationProblemPlusJSONResponse struct {
-	Body    Error
-	Headers UpdateApiKey500ResponseHeaders
+type RevokeProjectAPIKey500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeProjectAPIKey500ResponseHeaders
 }
 
-func (response UpdateApiKey500ApplicationProblemPlusJSONResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Spotzee-Version", fmt.Sprint(response.Headers.SpotzeeVersion))
-	w.Header().Set("X-Request-Id", fmt.Sprint(response.Headers.XRequestId))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKeyRequestObject struct {
+	KeyID  KeyID `json:"keyId"`
+	Params GetProjectAPIKeyParams
+}
+
+type GetProjectAPIKeyResponseObject interface {
+	VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type GetProjectAPIKey200ResponseHeaders struct {
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type GetProjectAPIKey200JSONResponse struct {
+	Body    ProjectAPIKey
+	Headers GetProjectAPIKey200ResponseHeaders
+}
+
+func (response GetProjectAPIKey200JSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKey400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetProjectAPIKey400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetProjectAPIKey400ResponseHeaders
+}
+
+func (response GetProjectAPIKey400ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKey401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetProjectAPIKey401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetProjectAPIKey401ResponseHeaders
+}
+
+func (response GetProjectAPIKey401ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKey403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetProjectAPIKey403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetProjectAPIKey403ResponseHeaders
+}
+
+func (response GetProjectAPIKey403ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKey404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetProjectAPIKey404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetProjectAPIKey404ResponseHeaders
+}
+
+func (response GetProjectAPIKey404ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKey409ResponseHeaders struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetProjectAPIKey409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetProjectAPIKey409ResponseHeaders
+}
+
+func (response GetProjectAPIKey409ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKey422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetProjectAPIKey422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetProjectAPIKey422ResponseHeaders
+}
+
+func (response GetProjectAPIKey422ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKey429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type GetProjectAPIKey429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetProjectAPIKey429ResponseHeaders
+}
+
+func (response GetProjectAPIKey429ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProjectAPIKey500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetProjectAPIKey500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetProjectAPIKey500ResponseHeaders
+}
+
+func (response GetProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKeyRequestObject struct {
+	KeyID  KeyID `json:"keyId"`
+	Params UpdateProjectAPIKeyParams
+	Body   *UpdateProjectAPIKeyJSONRequestBody
+}
+
+type UpdateProjectAPIKeyResponseObject interface {
+	VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type UpdateProjectAPIKey200ResponseHeaders struct {
+	IdempotentReplayed  *string
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type UpdateProjectAPIKey200JSONResponse struct {
+	Body    ProjectAPIKey
+	Headers UpdateProjectAPIKey200ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey200JSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKey400ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProjectAPIKey400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProjectAPIKey400ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey400ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKey401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type UpdateProjectAPIKey401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProjectAPIKey401ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey401ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKey403ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProjectAPIKey403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProjectAPIKey403ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey403ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKey404ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProjectAPIKey404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProjectAPIKey404ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey404ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKey409ResponseHeaders struct {
+	IdempotentReplayed *string
+	RetryAfter         *int
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProjectAPIKey409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProjectAPIKey409ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey409ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKey422ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProjectAPIKey422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProjectAPIKey422ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey422ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKey429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type UpdateProjectAPIKey429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProjectAPIKey429ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey429ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectAPIKey500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type UpdateProjectAPIKey500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProjectAPIKey500ResponseHeaders
+}
+
+func (response UpdateProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
 	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2490,21 +2761,21 @@ func (response UpdateApiKey500ApplicationProblemPlusJSONResponse) VisitUpdateApi
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
-	// ListApiKeys List API keys
+	// ListProjectAPIKeys List API keys
 	// (GET /keys)
-	ListApiKeys(ctx context.Context, request ListApiKeysRequestObject) (ListApiKeysResponseObject, error)
-	// CreateApiKey Create an API key
+	ListProjectAPIKeys(ctx context.Context, request ListProjectAPIKeysRequestObject) (ListProjectAPIKeysResponseObject, error)
+	// CreateProjectAPIKey Create an API key
 	// (POST /keys)
-	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
-	// RevokeApiKey Revoke an API key
+	CreateProjectAPIKey(ctx context.Context, request CreateProjectAPIKeyRequestObject) (CreateProjectAPIKeyResponseObject, error)
+	// RevokeProjectAPIKey Revoke an API key
 	// (DELETE /keys/{keyId})
-	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
-	// GetApiKey Get an API key
+	RevokeProjectAPIKey(ctx context.Context, request RevokeProjectAPIKeyRequestObject) (RevokeProjectAPIKeyResponseObject, error)
+	// GetProjectAPIKey Get an API key
 	// (GET /keys/{keyId})
-	GetApiKey(ctx context.Context, request GetApiKeyRequestObject) (GetApiKeyResponseObject, error)
-	// UpdateApiKey Update an API key
+	GetProjectAPIKey(ctx context.Context, request GetProjectAPIKeyRequestObject) (GetProjectAPIKeyResponseObject, error)
+	// UpdateProjectAPIKey Update an API key
 	// (PATCH /keys/{keyId})
-	UpdateApiKey(ctx context.Context, request UpdateApiKeyRequestObject) (UpdateApiKeyResponseObject, error)
+	UpdateProjectAPIKey(ctx context.Context, request UpdateProjectAPIKeyRequestObject) (UpdateProjectAPIKeyResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -2546,25 +2817,25 @@ type strictHandler struct {
 	options     StrictHTTPServerOptions
 }
 
-// ListApiKeys operation middleware
-func (sh *strictHandler) ListApiKeys(w http.ResponseWriter, r *http.Request, params ListApiKeysParams) {
-	var request ListApiKeysRequestObject
+// ListProjectAPIKeys operation middleware
+func (sh *strictHandler) ListProjectAPIKeys(w http.ResponseWriter, r *http.Request, params ListProjectAPIKeysParams) {
+	var request ListProjectAPIKeysRequestObject
 
 	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.ListApiKeys(ctx, request.(ListApiKeysRequestObject))
+		return sh.ssi.ListProjectAPIKeys(ctx, request.(ListProjectAPIKeysRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListApiKeys")
+		handler = middleware(handler, "ListProjectAPIKeys")
 	}
 
 	response, err := handler(r.Context(), w, r, request)
 
 	if err != nil {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(ListApiKeysResponseObject); ok {
-		if err := validResponse.VisitListApiKeysResponse(w); err != nil {
+	} else if validResponse, ok := response.(ListProjectAPIKeysResponseObject); ok {
+		if err := validResponse.VisitListProjectAPIKeysResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -2572,32 +2843,35 @@ func (sh *strictHandler) ListApiKeys(w http.ResponseWriter, r *http.Request, par
 	}
 }
 
-// CreateApiKey operation middleware
-func (sh *strictHandler) CreateApiKey(w http.ResponseWriter, r *http.Request, params CreateApiKeyParams) {
-	var request CreateApiKeyRequestObject
+// CreateProjectAPIKey operation middleware
+func (sh *strictHandler) CreateProjectAPIKey(w http.ResponseWriter, r *http.Request, params CreateProjectAPIKeyParams) {
+	var request CreateProjectAPIKeyRequestObject
 
 	request.Params = params
 
-	var body CreateApiKeyJSONRequestBody
+	var body CreateProjectAPIKeyJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.CreateApiKey(ctx, request.(CreateApiKeyRequestObject))
+		return sh.ssi.CreateProjectAPIKey(ctx, request.(CreateProjectAPIKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateApiKey")
+		handler = middleware(handler, "CreateProjectAPIKey")
 	}
 
 	response, err := handler(r.Context(), w, r, request)
 
 	if err != nil {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
-		if err := validResponse.VisitCreateApiKeyResponse(w); err != nil {
+	} else if validResponse, ok := response.(CreateProjectAPIKeyResponseObject); ok {
+		if err := validResponse.VisitCreateProjectAPIKeyResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -2605,26 +2879,26 @@ func (sh *strictHandler) CreateApiKey(w http.ResponseWriter, r *http.Request, pa
 	}
 }
 
-// RevokeApiKey operation middleware
-func (sh *strictHandler) RevokeApiKey(w http.ResponseWriter, r *http.Request, keyId KeyId, params RevokeApiKeyParams) {
-	var request RevokeApiKeyRequestObject
+// RevokeProjectAPIKey operation middleware
+func (sh *strictHandler) RevokeProjectAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params RevokeProjectAPIKeyParams) {
+	var request RevokeProjectAPIKeyRequestObject
 
-	request.KeyId = keyId
+	request.KeyID = keyID
 	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.RevokeApiKey(ctx, request.(RevokeApiKeyRequestObject))
+		return sh.ssi.RevokeProjectAPIKey(ctx, request.(RevokeProjectAPIKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RevokeApiKey")
+		handler = middleware(handler, "RevokeProjectAPIKey")
 	}
 
 	response, err := handler(r.Context(), w, r, request)
 
 	if err != nil {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
-		if err := validResponse.VisitRevokeApiKeyResponse(w); err != nil {
+	} else if validResponse, ok := response.(RevokeProjectAPIKeyResponseObject); ok {
+		if err := validResponse.VisitRevokeProjectAPIKeyResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -2632,26 +2906,26 @@ func (sh *strictHandler) RevokeApiKey(w http.ResponseWriter, r *http.Request, ke
 	}
 }
 
-// GetApiKey operation middleware
-func (sh *strictHandler) GetApiKey(w http.ResponseWriter, r *http.Request, keyId KeyId, params GetApiKeyParams) {
-	var request GetApiKeyRequestObject
+// GetProjectAPIKey operation middleware
+func (sh *strictHandler) GetProjectAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params GetProjectAPIKeyParams) {
+	var request GetProjectAPIKeyRequestObject
 
-	request.KeyId = keyId
+	request.KeyID = keyID
 	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.GetApiKey(ctx, request.(GetApiKeyRequestObject))
+		return sh.ssi.GetProjectAPIKey(ctx, request.(GetProjectAPIKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetApiKey")
+		handler = middleware(handler, "GetProjectAPIKey")
 	}
 
 	response, err := handler(r.Context(), w, r, request)
 
 	if err != nil {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(GetApiKeyResponseObject); ok {
-		if err := validResponse.VisitGetApiKeyResponse(w); err != nil {
+	} else if validResponse, ok := response.(GetProjectAPIKeyResponseObject); ok {
+		if err := validResponse.VisitGetProjectAPIKeyResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -2659,253 +2933,39 @@ func (sh *strictHandler) GetApiKey(w http.ResponseWriter, r *http.Request, keyId
 	}
 }
 
-// UpdateApiKey operation middleware
-func (sh *strictHandler) UpdateApiKey(w http.ResponseWriter, r *http.Request, keyId KeyId, params UpdateApiKeyParams) {
-	var request UpdateApiKeyRequestObject
+// UpdateProjectAPIKey operation middleware
+func (sh *strictHandler) UpdateProjectAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params UpdateProjectAPIKeyParams) {
+	var request UpdateProjectAPIKeyRequestObject
 
-	request.KeyId = keyId
+	request.KeyID = keyID
 	request.Params = params
 
-	var body UpdateApiKeyJSONRequestBody
+	var body UpdateProjectAPIKeyJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
-		return sh.ssi.UpdateApiKey(ctx, request.(UpdateApiKeyRequestObject))
+		return sh.ssi.UpdateProjectAPIKey(ctx, request.(UpdateProjectAPIKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UpdateApiKey")
+		handler = middleware(handler, "UpdateProjectAPIKey")
 	}
 
 	response, err := handler(r.Context(), w, r, request)
 
 	if err != nil {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
-	} else if validResponse, ok := response.(UpdateApiKeyResponseObject); ok {
-		if err := validResponse.VisitUpdateApiKeyResponse(w); err != nil {
+	} else if validResponse, ok := response.(UpdateProjectAPIKeyResponseObject); ok {
+		if err := validResponse.VisitUpdateProjectAPIKeyResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
 		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
 	}
-}
-
-// Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
-// Stored as a slice of fixed-width chunks rather than one concatenated
-// const string: with thousands of chunks the chained `+` fold is several
-// times slower for the Go compiler than parsing a slice literal.
-var swaggerSpec = []string{
-	"7H3bchtHsuCvZGBOhEBNAwQpSrbAOLHBkXRsjS2JI1Jnxha07EJ3AiijUdWuqiYJy4yYp/2A3f2G/TB/",
-	"yUbWpS9AgxdZluUZPJHorktWVlbes/p9J5GLXAoURneG7zszZCkq++/zFBe5NChM7zXmGVtiSo9T1Ini",
-	"ueFSdIad2KgCY7iYoQAz4xoU6lwKjcA1MFC2I8gJMAHIVMZRgcIfC9QGLriZgZkhaLZAiMv5kmXvG1zG",
-	"/U7U0ckMF4ymRVEsOsO3HZqv8y7q4CVb5Bl2hu5J1DHLnH5po7iYdq6uos5rNGrZO5oYVOuAn2AiRarB",
-	"SLhg3MAYJ1IhKOrDxZQmJzi5olXTFA1gwuT7UWfBBV8QbIMSBi4MTlGtAtF7ZSdn2Z2hOQSNwiMs5hWe",
-	"zrg4y5WcKtQ6joCNNzSb4/JswfWCmWS2itewlL0bl3KSS/MTYu+/UWkL9uoqTmcIR8fP4dw1sHtbbjbT",
-	"oFGdY2rhuyV+O/uD/Ue9wUFv/8tO1MmZMahopv/5dtB7/O79wVXP/bNf/fMfrbTwj963fMFNO8w5myJo",
-	"/hNCoTHdgJ/9hzUE9fZaMfSP3jGb4jWTiGIxRhW587JAJriYToqsD08KpaWiRlww6gUzpkHIejcdgZbu",
-	"lBGWU4nUwhBtpMANTKSCOS71LTZ4E/ivmUGLqE3oeu22UwPLMnmBKeSoYG/Q05aA4YKLVF4A98xgXCRz",
-	"NNBVyFKQCi4UN7hjASXaSFiWcTEloDchfTAY3EiXdbBf44Jxwuo1oGc4MQ5EhKRQis7MDUvYhNLHjx/f",
-	"ETyNZvPxL4ThmYVLZimdmnB6PLQetgzZOWraciZSmChEDQnLWcLNJkTu3Q2Np7yNZ1oyVvIHTMw9DYoZ",
-	"7GXUHAxH1c6utWGK+G/UyZWcoNaOAUYdFAZVrrhe4eZVh7ZD7Pew97xFFD1PURg+IQkjJ0EY2eYRxAp/",
-	"PIthIj3VjpfA4M23z58eVgLonGUFAtNWVCklFYxlurynbWca5oyn8W35Fs032Pv6H9998f3jb7588fCv",
-	"+y8Pjh/97cvXg5O90/0mL6O2xL2Oel//9ZsXL497p//d+/7d+/1HG3nZqTQs6z2RhWghpr8QgnAykcpA",
-	"Qk0cOtDyBrAygA4dPZnwzFi+whIltT3UluFsYiEHN8m7K1qYYgs0Xol4knEU5tS2ayOnORcpwZfYdoEj",
-	"RCAF0uN4keRxBPFCjnmG9J9O570fdPiPiVRJnoafXNo3ScbpTyHmQl6IuA9HYgnSzFD5TbZo0bTXtUZ2",
-	"LkhlMc5QO9nFDIKlcIsQTkA7BakTdQRb0Nove9qLRbeEnsVJO1EkGe9EnQW7/BbF1Mw6w0cHbfvrZME6",
-	"vl7l7MfCsiwSFRMlF8AgV3jOZaHtvhGxCrw0boSYWG5MDfzvchE/FqiW1RrciA2ga0A+3HO7Hn7vtcH8",
-	"lCtMTKtWcEKEKFWKyjL+WEtl4kOImU5iKESGWvuHVuYxiHsxLWvCL/twBHEaho7BzBjRtDCKpTwxbpdc",
-	"U9I344PBAEr6O+PinGU8PZtItWBm4+rL8VsZGNNJJ7IrIj61vvCa1voNLtdXv0c63f7Dh5DMmGIJnQtI",
-	"ZlKjICZkRZAj/S6DN2+eP6V1mGXOE5btRKATmWNKQ9TlJUn/OS4t959jbmD/AGayULoPJ8TJwjvL1oiJ",
-	"eT3c4UsqTkpGVqrqh8CEOx22rUPkY9ioQB7CxYxn6DmIqokpVQgdrfeua6l9eLbIzZJIM5NiiqQJMGEx",
-	"FHZwdWK/j/HGM7hiOWw4fY8me8k+e4C9QfrFuHcw+RJ7j8d7rLefPEgP8OHkEfti3Dye+w8f3kz53+Cy",
-	"TRq9LBaoeFLuFS+lEy2jksv7fk05M7NqRXM76K1EDY3gKNxx4kcHnRsVvQ3K3XHQgyOwZLs3GBxC3NuL",
-	"gem5tqcXz1EtKyFCK+sqnJDe7JVaslvslu4NBgPXcqcPR2N5jvTow8+pZcSNvU1xworMON28qaizS7/+",
-	"hv64QW1vV9pLluassmwOCjNm+DnSgzi5nqcSO24HtkMc2mpAjsP4n8Sn21nM3+zIa/D9l0LsGbwkA4Cp",
-	"ZBZBwjT2uNAoNCc4I5DnqCAmkGLLEeLaEBtB/3GTJNj3yLz2PBC7bwGWY2b5mBME42Up4omLcJHiJaYw",
-	"oVaabFeS3xZsEucKmcH0jBkr1fM0/DoERrpwSpRIQoOEiAaaGAU97MPfuZnJwnj5EjkViCmS6tpgCgIv",
-	"iG85LtaNe7WpdvrwxukGASzq92GkS7Nv0gnKGZtKYe9/dHn6M/X/uWryc7X4nXbd0NvoG030unnuVN3n",
-	"J6+ABoX4u++++6734kXv6dP4EOSCG8IQGam6YSopzJBphLiyzeM+vJQGmBvoxhN+GFpaec6dFcvKgUN/",
-	"D+dZIXSR51IZvEYGrDonfkt3wlUY3Kq4Rzn3kp+lKXcenmMlc1SGo+4MJyzTGK3uQzCkel7ElzJdex5r",
-	"bWaFplCCTL3Iq64LpueY9uGEukE3L8YZT3Y1JgrNjtONZKbhgjCLIs0lJ02Xk2otrAJxCEpmCFNmUDuD",
-	"HFiSoLYqbl6D+32dNtcI6e/O4+eUjQumwTeG7uv/egIPHjx4HMGb0yc7DWlXw//p4PHwwWA4GHzfqckv",
-	"ooqe4QtinaLIMjambk72rezCCkbXlWW3E1B73ITljXaGIC1izJ1mpVGd8wSbasCedULcCA7/dVrAmgxf",
-	"FVRRh+szvdQGF6QWbdoSAq7cGK7B9egtmGBT2h4rxd3EttnJi9PjXq7k5ZJ67FgxkTBBR3KMoPBcztE6",
-	"b0jG8HPSRmdKFlPnuj06ft5YiSd2D/tYygyZINjdMV0F+etiwUSPSJ1QCxkbY1a6hzzSmrt2rGRaOLFs",
-	"3YnqriqbJXI6eWdtG1ZzcZRIHCNpqhqMXNm0B7faNTpuNNF/KJx0hp0/7VYe913PRnaP3ZSvqanlLjK/",
-	"sY/jO5YPUJ9KNNzisGZMG7JIxPSTnljLwjY4AnDpOFzkWdwQuNHBuOvGen7m7dn5WbwTwUQWCpg2qDjp",
-	"psy6QP3C7LvK3uoDTTApsszzUOsZIsZKhC2yJXEBx76aa9fzs/v3799f99h09fznfL5zNhrdf39w5Xw3",
-	"37PeTyRC2uVypci/JUbRIEJ/OMK2e4oJ2IqaKkJtmytlUY5pLMKwI4onrsedZZLAi2xZcvJw/iz6LJ4U",
-	"5go1CuNc1M4cZ0px7zCpcHwI2pAlwA0IebEVLf8OoqVdcmylxVZafHRpYRlNTWQ0xcOKn3//Ua8UBtbp",
-	"34eTGdl1eMkSky1BimSd89/Wex9kwV08+J9WGgT3xh1EwSvhA5ZyEg5Wi32Q3TakSqb1ns8ScNZNIC0r",
-	"6ukMNwnpjj6cqFN5vdfh8bHVwCioqYXvEGKiwRiYO70o0iYV4PKv+89/kJeTv92GXCtH+40gNJz2JRg+",
-	"Yu6cEfSmf5tpFeoic8kbrVqVduNyN5k3I3WwI8mcNrjQt2MfNJ8HgCnFlmvEHIBpbEgDNZGnms3k+hrP",
-	"ZcKC6L2L/pLMhbzIMJ3iAl3Yi1kx5EaDLmE3lUmxKDWYKT+3QXRw6zx0iOIhsBBCnSlqPhU76ydgk1AI",
-	"wm+Oy3v6V4pmP1aLLye7YEsNLgWnX3kU6Xc9ptognJqQ9QPfTgaEFX009n8LrhhW3gB1M+GcBDm4kqLk",
-	"fCQxdJ3tUDkBNZtYXy4uxpgCFzBW8kKj2j15+g0kMiWt10aDL/OMJ9y4pIeMa0tbpXelD7Hzv8TeTvFT",
-	"TBUTxomqFWePc7hYhWlRaKsu2TiO01F6mqdY28+OWwCJBDvNSsDcPWvhDDWsPHXO5xPXtuGNLvuvRO2s",
-	"f8n7ZwVe0JIOq4VaVu59hB8BVGewhPNvg0l3PPzBhjQymHJt7tsQquiuOChDFLjliH9mpsBnpBnfUVUN",
-	"NOh8uR+iuDapeJVlWMy0cYdnSrXJZGJkX3w5+IIO5zjDBaRoGM+0M3FsKJROuVVXhBS9/cvLKruxG7Oc",
-	"mIIVI7t+hD//oCXREDy7NCisj32BNnMLFowsA2BpiqlN4/IUVzYg6vQ5VS3WskxvxJNd5RNqeBV1bP5K",
-	"i05wjKpnjwNMGM8KhRq6zIkRb9n77EHrr7eLO6OWmLqjcStdwcZ6HNLX9IWos0CtW+NtKzRMTJf5XLiQ",
-	"zyMTF4RYVddfytIMtuDzFPb2yxQuz3z7bYzHsoB2GS4nExdGqvhEBC7sQJaGRaPP5JPC5bsasATaBC7E",
-	"cls0t5BWtEmJsO8bCkQE+GPBMmJz3GiI6ylRsYeuOf1vlokUdbRhptCbFRNLhXXNxNFlUyi4Ry2jG26y",
-	"FjI5mUllQBeLBVPLqErfqqLT5SH1CcZcW2HeRMtr1LJQCcKCa00ztkHQmrb0tKFBZlzMI4hnxuR6uLub",
-	"ykT3fUZQP5GL3QXjosdyvuuO5J9GxWDwICF47H9ecSvBuvU4ysN/VsFfqlmF4s19rY86GoVxR6PWkd+y",
-	"3k9n7/58s+Xqtz9y7ClsWHXCff8GoW/kz088i1vZbON4gU3Hs5sIX5+eHoOb2iaf0tMhxKv4iOFgcBCN",
-	"RPWCZcRblmd4ybXR9P5xBDGNhGeJFJOMJyY8rTSD2nADGm49qImL3Czde4g3xjzX3geVYyTcm3WOCwf7",
-	"+xHErDAzOv5O1pyFHaAR92hEVBZGKc5SFBxTO+KD6JoMcL/ITXk2YambUnh8d0WIs8acg5WetYVsw3Dh",
-	"XX0BtPALHM+knJ+RicVMobAJCMQ/FtKwM7xMEFPXbZ/G81rUWSHYOeNWa4rhoVu5IMpn2ZnjQPBwMOiP",
-	"RI0PtZyeDXTScWyuIpFOLcWx1n0DXbS+8Qe1/spTg/PzNOmgE3U2kACNsLr7JKQ37HvLKw/RypvaZhNi",
-	"avtM8K1vce1pDbSN+9qJOs0ttebC2mbaSH99H5tyo2UL1xh4TRNZV90FOhl+T0OF86AXfQQdbKOi83ef",
-	"9XChpJh6hcVEpK5cSJXqpkDwUX9vJfqcGY/5CPTC5DZ2GwGm3EgVgbXA9IxUBZYuuPhgrcfpibYowVPp",
-	"imLh/JLXywg3UykiAk7axEDdq72uUpR+dpo2AsGUkjZ3x0gy21mK2gwh9piJwclZiEsMVY8cpqrfJcaq",
-	"RxZzcR9eMMGmtZRLDQIx1WWDGkvxMxMthynprZ2LiClMQsfZ7kuDmjdu1WYDqmnFl7OvKPw1rLVY8wFb",
-	"m8z5X7eoqvfast5Yx/WvNfi9ZU82v41OHHoN0JEuGQzBPmciDeVRvtMcMSd0cJ8U3m8mxwWLzftmaYoM",
-	"mQJuXDzUJ5KX4S4fHvkkXoeXeFF3OEQ28LEO5+/ghyDIrPPhEKz4uyYXzKlNv7dT4sPiZ1dr7OvKerwK",
-	"xc3yhHq4XRwjU6iOCgL2ffvJDC5B5xsrzVjrSPzln/8v3iG5ENMQUvGfrIwawl/suJ5bzXEZTAn4SjFh",
-	"9Eh4B6PPG18NUV4wDVzrwkVe+nDsjrFVtS2Ts55SN/uFVHMb/B8J5wxt94G6XAC8TLIiRV0L8oQWkT2C",
-	"Uk2Z4NouYyT8XDLMZXMMfBSk3hJ0oSYswSGMpZnBFA0R1d5IbFSNZ6gwAqYhlcHAi2DBMtK8fKS65qLX",
-	"Tjm0W2195Ba9Fdsi88ml/XExkU4ZEIYllmWFFE+ff+iLbLgwjAtUei2boBE0Pjp+Tj3AhdBt1MKvlbDr",
-	"cxrv6VAjcHT8PAKF44Jnhg7zjIl0JGwlSNXWuWCbgY4+BEHgnN8V3hCYHokNBOZpELohv9BHWN3DvCKb",
-	"ncPmhtEsI1HbWhcVJ4IMtQZhnZYz15gkbV1/JEbiiRTnBKQUnrpmkvSREEEkbumgpcb34VnT9g9pKSse",
-	"kq6vBPuzDQS7bDdMZtIlsIwEQLySSRoDX6teha6XvI0k2J1+Bceaw5AY4UaXYVUKHT9zFguKc8xkjocW",
-	"JNKeYkjkAnWo+5nwS0whYYZlclo4NMbWAo9pLvc62McWsPj41cmpTwM/Pjp98nVs4xC5oVO9Vn0N3b1f",
-	"/vl/moUrK/UoBNpKSUrUrEfZuVNBCo3nDPvINXLH1FdAeszHLWXpQ3AhMFrl66pmy5IVoSAwVZsNz2q1",
-	"njrjVtX1dZV2Ao0kqwzaBFwCqfvVs9MIvn529DSCV8enz1+9PHF045Jnu4TWCCxGIzh+cxrB02ffPjt9",
-	"tuNrR/Vh47zZMQNZaEunS0ulZfHl/eDI0/YchJObYsK1PQ0XdEZgPZrJNWie2WIijQjIkll1TMBIuTMc",
-	"CRcdASb0BSpNBLxnE7Jr/JAGmpKpQQrLAay7VspDeI5qHI1E0KyINEk06J1DP159noGncyK31VCvBcHF",
-	"pJ1qNRK8Xt7VmvBHr9sS/pz0DKl78c7hSPgaCOekXUhtVmuy1qojyoakEB2WdDiWKUeSsMqTmTsOjw7g",
-	"G/4XJ0cynqDQWBMOL56f1jyaIVcdnpRcHX755/+tCwXLQCuzujPs7PUH/QENInMULOedYedBf9B/4Bx9",
-	"M6tu7Npew/edKbaWbrtcclnL7WiGuTN+jtAlhdYTw04Jy2rewEgcV6XqXJMwkq48kVqj8VWKQ8iZXilK",
-	"7LpzTCD8Jz2PI8dMPEvdWa1abHSg5/FOa/EjGDlFK1oCNx0J5xl2Va6hyN7Hfp1n0Re+cqFRGUcFKWZo",
-	"UA9ByDLRbc7z3GZBj4TC3GUjuiI4W7E/7cNRqMskZMhCpKvKVyBYLZUJImXBUhyJiVRE/b5/qIkotRUi",
-	"fTV1Odhu3V6ChpGl8oOSIL++PoX4yU01MeNlo+SmVk8D3Xq9zM4hmPIo+CDSWMm5q2yMeRqHsnW7C2WZ",
-	"ZT9Uezrps1LuMxKNye2xrJX8kFIXoPG1o45BBMkc9+LDes3oSGg0Qc6kqMpgfrZ0Kim7vsK0Xo56WwzH",
-	"ljH8Z28vLgs4WurmuCiPYgTjwri0ZF9Kx83spqla6+3sEa4KvetV3v0SsEFcFd1UiVo2hboCody4C7bs",
-	"j8Rrp1sTQrypUkbb6lTuHSPW3+C4YSmAnqedYedbro3j/brTrBV/225/VU12fQbRVXRjS5vxdot2rg7y",
-	"Fg1PXMT6xnZVGfQtGru6vtvM3izqukWPWtn91Tvr23bqBkmF/cEgmDDo7g+o66Wkj9KzqnrqZqvYofvq",
-	"6jZZhC0JaLU7h1qumGmb3vfYXW3evOjlup6hWePSlus7eKJqvyXl+q6rHa67tOS2I1WdNt0xcvuRqMOG",
-	"G0BuO4ht33JHxw39q7ZtF1tc37ne2FLfwbWUXbe4bk/hPo9hnbiPwBZ5VvyZ5LBPD2iK75DqIRWQ3JUT",
-	"UExMSbveyNtbI4Ub4ms7v8EZ+tA9dLuw9+l24cWac6fEdxS02DImYjU+2oUVVwV0NwZZPz/kPvh0yA05",
-	"dRlL5nqjmCc6XotBf3Z423/8yfF2T7siXn8LFteAlzNWWCW72wyfr6Jr5eq669Zab9p+SdvdEb2Vb7+B",
-	"fCM6efhJJZSAQuBljomxAQZ1jsolqEF3NUXi8zqvV1HHJ3h5k6HuEzFsSuZCp3z07irq5FK3uDxcWrG2",
-	"noKGb8W7FkNxfQjC61oFYx9Oa7UALgJSenNdtOPculetp3+1/nHYqH+MvP2XMWPvv2QpjeVmp36Lsgxm",
-	"QdZxInOMrb8vxcYdR90y//qX//W/XdGTzUnyCe72oc1xdzHKTbUOLnkqkSn6ggedYxI8dSMR7w/2wJeQ",
-	"xn34MMvvBMm2bnMsG+nutbTp99myzUqsp4Pf2UxcuZHp09hXlnr/ItPlRzOt2lLir5rpFUYVeLVm3e19",
-	"ZOsuFBNvEHQCL1aSbxvHKALdWmt380Wz1zGMti5b4fc5C7+ok3Ext/v9FZrqzpR1grKew2aqimWZllGP",
-	"WTKHruOXVmY1Gce0HHr1IkKXhT0kkN1p6Y9luvzTLk/9Nb1kKtwdLOqlfbJFExRVH/GO0NSzY24PjXOT",
-	"ansAF2hYygxbh6uoj30nuD65if2iDNj/9eTVy4jESc2WdgkmPg2fhTB/eW0UgzFLg0H+Aab2poyV1uzg",
-	"a7Jpb2m1f2ZMcGv/b+3/j2n//yuR9yf2JKxr0BdMQxkmal7e2d2c9W8Dq1Y5a9zZSeq/4VkGqhDCBvmu",
-	"uWHehdhqLoeP5Lmorsb/HHZ4f//T7fArYVmSDeP5lNEZO3fZHS5B3Cxz24T5nFNZGM1T9LmrKIoFvQ0u",
-	"5fUyEnfToivG0m/fxYCCrK8cfQ3bv/BR/X2cfi4vaOv12xo+n7/XD146LxZLZs4BVb99+fP1CT4JSWzB",
-	"9dDuF7yKXE7U7ntr2Fw5WypDg23pUc6Wq8aMgC8WmHJmMHMeQ8LPVMp0WF0kE8TogqUY/B8hT2QPNqmV",
-	"EbXyn3GwWWxc+wzpVUdh5M26kSAm73Lq5MTKcZ769PqWFL3rHIA1P2bj2pO6F/DGfL0+HI3EygVgTpVu",
-	"XCXmUzMj0EUyA6Zbr5wsqygIMquyD90l4ivFmf0WXYhr4FMhVZU5/JEyVV5vtt/f/uEzNmp37Fyj9/Py",
-	"2pffghNsxc1vJG4+cRpEVVYRWy4bNxw1LUkSv9Yzs02C2DpBtkkQH4S3g0+Ht5eyTEatXcTB0/LLWyzL",
-	"UN0rr2expTkrWsxOBFwkWWHTfZkL3Lrq/N9SMP2RnEN3uYm1u3rZxTZJZ2uvbxWobZbOx7DIX4dyr+st",
-	"8ujm2qS1ZIL6hy+gG+rB4vv379+Po9YCsJ3+SBy5kr/JarlMQzvlqa8BqVe/+avYrAnfYloP63eK2lLL",
-	"8oKB1SI6IcNHrpg1uu1Abaa5QpFaq9tp0PbLdP4KUPgZbGm/hZspgxOWGJCTkSDcTFGQ0SrV0NZymFlN",
-	"1a4kAA1QfTzU2vmGzV1ilHTfChqJRwe9MTcQprULCs6A6wtRJqTUi6WxpS2Y6Y9ohX+1IaD/xzfBN8kk",
-	"71CqfRKmnu6wNcK3RvjWCN8a4VsjfGuEfyojfGslbks5tgJ+ayT+eiPxKzS3sBDvpue77++Swp7bSy7X",
-	"bMs3Pi22mvhelR87rD4zWr/8IyqrMKSCmGRL3IdXIlu6ayV8oo699CTcPFfvP3Qmm7uKzcmr2ttD+00B",
-	"m706lulyJLrx+6t4x49kC/OtJVWvUQlXdzHt4svOiCy/gGO/7ijwHNVIuGGi8sKJMthbq3cJX5GsX60A",
-	"C3mOurrbxY3zay3pTVZ0H57Q+DZjNxS8SLd4P7MF3q7uXrjkYejQX37FjS8Whb3H43epUnmzOZP636ZK",
-	"pe0ex1tVqXwqc9oT+E3G9LYGZWuW/871C6sW/Mew0q8pYtjWK2y9BFsvwb9DvcIf3N+wLR3Zlo5sS0c+",
-	"uHQksvFMskf9vaFkYYXrve3V4fZe3W11yTZbZeuI3Doit9UlwbFzc3VJ7dJ/6/KpX/f/9t3VO/dZm+AQ",
-	"Wvmylb8DOC8/edCJOoXKat8AYzm/bHwDjOV8190Eb/05HqQbPixQfrnEfZvUe8ci/6Xs+h3u/fDt6WG1",
-	"yqt3V/8/AAD//w==",
-}
-
-// decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
-// after base64-decoding and flate-decompressing the embedded blob.
-func decodeSpec() ([]byte, error) {
-	encoded := strings.Join(swaggerSpec, "")
-	compressed, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		return nil, fmt.Errorf("error base64 decoding spec: %w", err)
-	}
-	zr := flate.NewReader(bytes.NewReader(compressed))
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(zr); err != nil {
-		return nil, fmt.Errorf("read flate: %w", err)
-	}
-	if err := zr.Close(); err != nil {
-		return nil, fmt.Errorf("close flate reader: %w", err)
-	}
-
-	return buf.Bytes(), nil
-}
-
-var rawSpec = decodeSpecCached()
-
-// a naive cache of the decoded OpenAPI spec
-func decodeSpecCached() func() ([]byte, error) {
-	data, err := decodeSpec()
-	return func() ([]byte, error) {
-		return data, err
-	}
-}
-
-// Constructs a synthetic filesystem for resolving external references when loading openapi specifications.
-func PathToRawSpec(pathToFile string) map[string]func() ([]byte, error) {
-	res := make(map[string]func() ([]byte, error))
-	if len(pathToFile) > 0 {
-		res[pathToFile] = rawSpec
-	}
-
-	return res
-}
-
-// GetSpec returns the OpenAPI specification corresponding to the generated
-// code in this file. External references in the spec are resolved through
-// PathToRawSpec; externally-referenced files must be embedded in their
-// corresponding Go packages (via the import-mapping feature). URL-based
-// external refs are not supported.
-func GetSpec() (swagger *openapi3.T, err error) {
-	resolvePath := PathToRawSpec("")
-
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = true
-	loader.ReadFromURIFunc = func(loader *openapi3.Loader, url *url.URL) ([]byte, error) {
-		pathToFile := url.String()
-		pathToFile = path.Clean(pathToFile)
-		getSpec, ok := resolvePath[pathToFile]
-		if !ok {
-			err1 := fmt.Errorf("path not found: %s", pathToFile)
-			return nil, err1
-		}
-		return getSpec()
-	}
-	var specData []byte
-	specData, err = rawSpec()
-	if err != nil {
-		return
-	}
-	swagger, err = loader.LoadFromData(specData)
-	if err != nil {
-		return
-	}
-	return
-}
-
-// GetSpecJSON returns the raw JSON bytes of the embedded OpenAPI
-// specification: decompressed but not unmarshaled. External references
-// are not resolved here; the bytes are the spec exactly as embedded by
-// codegen. The result is cached at package init time, so repeated calls
-// are cheap.
-func GetSpecJSON() ([]byte, error) {
-	return rawSpec()
-}
-
-// GetSwagger returns the OpenAPI specification corresponding to the
-// generated code in this file.
-//
-// Deprecated: GetSwagger predates kin-openapi renaming openapi3.Swagger
-// to openapi3.T. Use [GetSpec] instead. This wrapper is retained for
-// backwards compatibility.
-func GetSwagger() (*openapi3.T, error) {
-	return GetSpec()
 }

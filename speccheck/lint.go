@@ -24,6 +24,20 @@ const (
 	RulePropertyDescription   = "property-description"          // every schema property has a description
 	RuleExampleValid          = "example-valid"                 // every example validates against its schema
 	RuleRequestAdditionalProp = "request-additional-properties" // request-body objects set additionalProperties: false
+
+	// RuleResponseStrictness keeps openapi.yaml no stricter on the response
+	// side than Spotzee publishes. Every schema an operation's responses reach
+	// (header and content schemas, through $ref, properties, items,
+	// allOf/anyOf/oneOf and additionalProperties schemas) must set none of
+	// pattern, minLength, maxLength, minimum, maximum, exclusiveMinimum,
+	// exclusiveMaximum, multipleOf, minItems, maxItems, uniqueItems,
+	// minProperties, maxProperties, a format other than int32/int64, or
+	// additionalProperties: false. Enums are allowed: they are Spotzee's own.
+	// Request bodies and parameters are not checked, and a schema shared with
+	// a request is checked as a response schema. A schema is reported once, at
+	// its component location when it is referenced. Our stricter choices
+	// belong in reference-profile.yaml, which this rule does not lint.
+	RuleResponseStrictness = "response-strictness"
 )
 
 // ProblemJSON is the only media type an error response may document.
@@ -46,7 +60,7 @@ func (f Finding) String() string {
 // sorted by location and rule; an empty result means the document passes.
 // Lint never fails: problems are reported as findings.
 func Lint(ctx context.Context, doc *openapi3.T) []Finding {
-	l := &linter{doc: doc, seen: map[*openapi3.Schema]bool{}}
+	l := &linter{doc: doc, seen: map[*openapi3.Schema]bool{}, strictSeen: map[*openapi3.Schema]bool{}}
 	l.validate(ctx)
 	l.components()
 	l.paths()
@@ -64,6 +78,8 @@ type linter struct {
 	doc      *openapi3.T
 	findings []Finding
 	seen     map[*openapi3.Schema]bool // schemas already walked
+	// strictSeen holds the response schemas RuleResponseStrictness has walked.
+	strictSeen map[*openapi3.Schema]bool
 }
 
 func (l *linter) add(rule, loc, format string, args ...any) {
@@ -231,6 +247,7 @@ func (l *linter) operation(loc string, op *openapi3.Operation) {
 		if r.Ref == "" {
 			l.response(rLoc, r.Value)
 		}
+		l.strictResponse(rLoc, r)
 	}
 }
 
@@ -406,4 +423,136 @@ func (l *linter) requestObjectMember(loc string, sr *openapi3.SchemaRef, seen ma
 	for i, sub := range s.OneOf {
 		l.requestObjectMember(join(loc, "oneOf", fmt.Sprint(i)), sub, seen, false)
 	}
+}
+
+// refLocation returns ref when it points into this document, loc otherwise,
+// so that a referenced object is reported where it is defined.
+func refLocation(loc, ref string) string {
+	if strings.HasPrefix(ref, "#/") {
+		return ref
+	}
+	return loc
+}
+
+// strictResponse applies RuleResponseStrictness to every header and content
+// schema of one operation response.
+func (l *linter) strictResponse(loc string, rr *openapi3.ResponseRef) {
+	if rr == nil || rr.Value == nil {
+		return
+	}
+	loc = refLocation(loc, rr.Ref)
+	r := rr.Value
+	for _, name := range sortedKeys(r.Headers) {
+		h := r.Headers[name]
+		if h == nil || h.Value == nil {
+			continue
+		}
+		hLoc := refLocation(join(loc, "headers", name), h.Ref)
+		l.strictSchema(join(hLoc, "schema"), h.Value.Schema)
+		l.strictContent(join(hLoc, "content"), h.Value.Content)
+	}
+	l.strictContent(join(loc, "content"), r.Content)
+}
+
+func (l *linter) strictContent(loc string, content openapi3.Content) {
+	for _, mt := range sortedKeys(content) {
+		if m := content[mt]; m != nil {
+			l.strictSchema(join(loc, mt, "schema"), m.Schema)
+		}
+	}
+}
+
+// strictSchema reports the strict keywords of a response schema and walks its
+// nested schemas. Each schema is reported once, however many responses reach it.
+func (l *linter) strictSchema(loc string, sr *openapi3.SchemaRef) {
+	if sr == nil || sr.Value == nil || l.strictSeen[sr.Value] {
+		return
+	}
+	s := sr.Value
+	l.strictSeen[s] = true
+	loc = refLocation(loc, sr.Ref)
+	if kws := strictKeywords(s); len(kws) > 0 {
+		l.add(RuleResponseStrictness, loc, "response schema sets %s, stricter than Spotzee publishes; move it to reference-profile.yaml", strings.Join(kws, ", "))
+	}
+	for _, name := range sortedKeys(s.Properties) {
+		l.strictSchema(join(loc, "properties", name), s.Properties[name])
+	}
+	l.strictSchema(join(loc, "items"), s.Items)
+	for i, sub := range s.AllOf {
+		l.strictSchema(join(loc, "allOf", fmt.Sprint(i)), sub)
+	}
+	for i, sub := range s.AnyOf {
+		l.strictSchema(join(loc, "anyOf", fmt.Sprint(i)), sub)
+	}
+	for i, sub := range s.OneOf {
+		l.strictSchema(join(loc, "oneOf", fmt.Sprint(i)), sub)
+	}
+	l.strictSchema(join(loc, "additionalProperties"), s.AdditionalProperties.Schema)
+}
+
+// strictKeywords lists, in a fixed order, the keywords of s that make a
+// response schema stricter than Spotzee's: value constraints, formats other
+// than the integer sizes, and a closed object.
+func strictKeywords(s *openapi3.Schema) []string {
+	var kws []string
+	add := func(format string, args ...any) { kws = append(kws, fmt.Sprintf(format, args...)) }
+	if s.Format != "" && s.Format != "int32" && s.Format != "int64" {
+		add("format %q", s.Format)
+	}
+	if s.Pattern != "" {
+		add("pattern %q", s.Pattern)
+	}
+	if s.MinLength > 0 {
+		add("minLength %d", s.MinLength)
+	}
+	if s.MaxLength != nil {
+		add("maxLength %d", *s.MaxLength)
+	}
+	if s.Min != nil {
+		add("minimum %g", *s.Min)
+	}
+	if s.Max != nil {
+		add("maximum %g", *s.Max)
+	}
+	if b := exclusiveBound(s.ExclusiveMin); b != "" {
+		add("exclusiveMinimum %s", b)
+	}
+	if b := exclusiveBound(s.ExclusiveMax); b != "" {
+		add("exclusiveMaximum %s", b)
+	}
+	if s.MultipleOf != nil {
+		add("multipleOf %g", *s.MultipleOf)
+	}
+	if s.MinItems > 0 {
+		add("minItems %d", s.MinItems)
+	}
+	if s.MaxItems != nil {
+		add("maxItems %d", *s.MaxItems)
+	}
+	if s.UniqueItems {
+		add("uniqueItems true")
+	}
+	if s.MinProps > 0 {
+		add("minProperties %d", s.MinProps)
+	}
+	if s.MaxProps != nil {
+		add("maxProperties %d", *s.MaxProps)
+	}
+	if s.AdditionalProperties.Has != nil && !*s.AdditionalProperties.Has {
+		add("additionalProperties false")
+	}
+	return kws
+}
+
+// exclusiveBound formats an exclusiveMinimum or exclusiveMaximum that
+// constrains the value: true (OpenAPI 3.0) or a number (3.1). It returns ""
+// for an absent bound and for an OpenAPI 3.0 false, which constrains nothing.
+func exclusiveBound(b openapi3.ExclusiveBound) string {
+	switch {
+	case b.Value != nil:
+		return fmt.Sprintf("%g", *b.Value)
+	case b.IsTrue():
+		return "true"
+	}
+	return ""
 }

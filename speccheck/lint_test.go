@@ -70,6 +70,12 @@ func TestLint_EachRuleFires(t *testing.T) {
 			"#/components/schemas/NewThing",
 			"#/components/schemas/NewThing/properties/meta",
 		}, "additionalProperties: false"},
+		{speccheck.RuleResponseStrictness, []string{
+			"#/components/schemas/Kind", // maxLength in a $ref'd schema
+			"#/components/schemas/Thing/properties/labels/items/properties/label", // pattern on a response property
+			get + "/responses/200/content/application~1json/schema",               // additionalProperties: false
+			get + "/responses/200/headers/X-Generated-At/schema",                  // format: date-time on a header
+		}, "maxLength 5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
@@ -154,6 +160,165 @@ paths:
 	assert.Equal(t, []string{
 		"request-additional-properties " + body + "/allOf/0",
 		"request-additional-properties " + body + "/allOf/1",
+	}, got)
+}
+
+func TestLint_ResponseStrictnessFixture(t *testing.T) {
+	t.Parallel()
+	const get = "#/paths/~1things~1{id}/get"
+	const suffix = ", stricter than Spotzee publishes; move it to reference-profile.yaml [response-strictness]"
+	var got []string
+	for _, f := range lintFile(t, "testdata/lint/response-strictness.yaml") {
+		got = append(got, f.String())
+	}
+	assert.Equal(t, []string{
+		"#/components/schemas/Kind: response schema sets maxLength 5" + suffix,
+		`#/components/schemas/Thing/properties/labels/items/properties/label: response schema sets pattern "^[a-z]+$"` + suffix,
+		get + "/responses/200/content/application~1json/schema: response schema sets additionalProperties false" + suffix,
+		get + `/responses/200/headers/X-Generated-At/schema: response schema sets format "date-time"` + suffix,
+	}, got)
+}
+
+func TestLint_ResponseStrictnessIgnoresRequestSide(t *testing.T) {
+	t.Parallel()
+	// NewThing.name has a pattern and NewThing additionalProperties: false,
+	// and getThing's id parameter a minimum: request-side, so not reported.
+	for _, f := range lintFile(t, "testdata/lint/response-strictness.yaml") {
+		assert.NotContains(t, f.Location, "NewThing", f.String())
+		assert.NotContains(t, f.Location, "/parameters/", f.String())
+	}
+	doc, err := speccheck.LoadFile(t.Context(), "testdata/lint/response-strictness.yaml")
+	require.NoError(t, err)
+	name := doc.Components.Schemas["NewThing"].Value.Properties["name"].Value
+	require.Equal(t, "^[a-z]+$", name.Pattern, "the fixture must keep its request-body pattern")
+}
+
+func TestLint_ResponseStrictnessWalksEveryResponseSchema(t *testing.T) {
+	t.Parallel()
+	// Every strict keyword, reached through a $ref'd response and header,
+	// properties, items, allOf/anyOf/oneOf, an additionalProperties schema
+	// and a recursive schema; each schema once although two operations
+	// share the response. The query parameter and the request body are
+	// request-side; format int32, minLength 0 and exclusiveMinimum false
+	// constrain nothing.
+	const spec = `openapi: 3.0.3
+info: {title: response strictness, version: 1.0.0}
+paths:
+  /things:
+    get:
+      operationId: listThings
+      summary: List things
+      description: Lists things.
+      tags: [Things]
+      parameters:
+        - name: q
+          in: query
+          description: A query.
+          schema: {type: string, pattern: '^[a-z]+$', maxLength: 9}
+      responses:
+        '200': {$ref: '#/components/responses/Things'}
+        '401': {$ref: '#/components/responses/Unauthenticated'}
+    post:
+      operationId: createThing
+      summary: Create a thing
+      description: Creates a thing.
+      tags: [Things]
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              description: A thing to create.
+              additionalProperties: false
+              properties:
+                name: {type: string, description: A name., minLength: 1, format: email}
+      responses:
+        '200': {$ref: '#/components/responses/Things'}
+        '401': {$ref: '#/components/responses/Unauthenticated'}
+components:
+  headers:
+    X-Limit:
+      description: A limit.
+      schema: {type: integer, format: int32, minimum: 0, maximum: 10}
+  responses:
+    Unauthenticated:
+      description: Not authenticated.
+      headers:
+        X-Limit: {$ref: '#/components/headers/X-Limit'}
+      content:
+        application/problem+json:
+          schema: {type: object, description: A problem.}
+    Things:
+      description: Things.
+      content:
+        application/json:
+          schema:
+            type: object
+            description: A page of things.
+            minProperties: 1
+            maxProperties: 3
+            properties:
+              items:
+                type: array
+                description: The things.
+                minItems: 1
+                maxItems: 5
+                uniqueItems: true
+                items: {$ref: '#/components/schemas/Node'}
+              score:
+                description: A score.
+                allOf: [{type: number, multipleOf: 0.5}]
+              size:
+                description: A size.
+                anyOf: [{type: integer, minimum: 0, exclusiveMinimum: true}]
+              ratio:
+                description: A ratio.
+                oneOf: [{type: number, maximum: 1, exclusiveMaximum: true}]
+              tags:
+                type: object
+                description: Tags.
+                additionalProperties: {type: string, minLength: 2}
+              plain:
+                type: string
+                description: Nothing strict.
+                minLength: 0
+              count:
+                type: integer
+                format: int64
+                description: Nothing strict.
+                exclusiveMaximum: false
+  schemas:
+    Node:
+      type: object
+      description: A node of a tree.
+      properties:
+        children:
+          type: array
+          description: Child nodes.
+          items: {$ref: '#/components/schemas/Node'}
+        name: {type: string, description: A name., maxLength: 10}
+`
+	doc, err := speccheck.LoadData(t.Context(), []byte(spec), "strictness.yaml")
+	require.NoError(t, err)
+
+	var got []string
+	for _, f := range speccheck.Lint(t.Context(), doc) {
+		got = append(got, f.Rule+" "+f.Location+": "+f.Message)
+	}
+	const (
+		rule   = "response-strictness "
+		things = "#/components/responses/Things/content/application~1json/schema"
+		tail   = ", stricter than Spotzee publishes; move it to reference-profile.yaml"
+	)
+	assert.Equal(t, []string{
+		rule + "#/components/headers/X-Limit/schema: response schema sets minimum 0, maximum 10" + tail,
+		rule + things + ": response schema sets minProperties 1, maxProperties 3" + tail,
+		rule + things + "/properties/items: response schema sets minItems 1, maxItems 5, uniqueItems true" + tail,
+		rule + things + "/properties/ratio/oneOf/0: response schema sets maximum 1, exclusiveMaximum true" + tail,
+		rule + things + "/properties/score/allOf/0: response schema sets multipleOf 0.5" + tail,
+		rule + things + "/properties/size/anyOf/0: response schema sets minimum 0, exclusiveMinimum true" + tail,
+		rule + things + "/properties/tags/additionalProperties: response schema sets minLength 2" + tail,
+		rule + "#/components/schemas/Node/properties/name: response schema sets maxLength 10" + tail,
 	}, got)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,35 +25,35 @@ type verb struct {
 
 var verbs = []verb{
 	{"list", func(ctx context.Context, c *client.ClientWithResponses, _ int64, ed ...client.RequestEditorFn) (*http.Response, []byte, error) {
-		r, err := c.ListApiKeysWithResponse(ctx, nil, ed...)
+		r, err := c.ListProjectAPIKeysWithResponse(ctx, nil, ed...)
 		if err != nil {
 			return nil, nil, err
 		}
 		return r.HTTPResponse, r.Body, nil
 	}},
 	{"create", func(ctx context.Context, c *client.ClientWithResponses, _ int64, ed ...client.RequestEditorFn) (*http.Response, []byte, error) {
-		r, err := c.CreateApiKeyWithResponse(ctx, nil, client.CreateApiKeyRequest{Name: "intruder", Role: ptr(client.ProjectRoleDefaultSupportAdmin)}, ed...)
+		r, err := c.CreateProjectAPIKeyWithResponse(ctx, nil, client.ProjectAPIKeyCreate{Name: "intruder", Role: ptr(client.ProjectRoleAdmin)}, ed...)
 		if err != nil {
 			return nil, nil, err
 		}
 		return r.HTTPResponse, r.Body, nil
 	}},
 	{"get", func(ctx context.Context, c *client.ClientWithResponses, id int64, ed ...client.RequestEditorFn) (*http.Response, []byte, error) {
-		r, err := c.GetApiKeyWithResponse(ctx, id, nil, ed...)
+		r, err := c.GetProjectAPIKeyWithResponse(ctx, id, nil, ed...)
 		if err != nil {
 			return nil, nil, err
 		}
 		return r.HTTPResponse, r.Body, nil
 	}},
 	{"update", func(ctx context.Context, c *client.ClientWithResponses, id int64, ed ...client.RequestEditorFn) (*http.Response, []byte, error) {
-		r, err := c.UpdateApiKeyWithResponse(ctx, id, nil, client.UpdateApiKeyRequest{Name: ptr("hijacked"), Role: ptr(client.ProjectRoleSupport)}, ed...)
+		r, err := c.UpdateProjectAPIKeyWithResponse(ctx, id, nil, client.ProjectAPIKeyUpdate{Name: ptr("hijacked"), Role: ptr(client.ProjectRoleSupport)}, ed...)
 		if err != nil {
 			return nil, nil, err
 		}
 		return r.HTTPResponse, r.Body, nil
 	}},
 	{"revoke", func(ctx context.Context, c *client.ClientWithResponses, id int64, ed ...client.RequestEditorFn) (*http.Response, []byte, error) {
-		r, err := c.RevokeApiKeyWithResponse(ctx, id, nil, ed...)
+		r, err := c.RevokeProjectAPIKeyWithResponse(ctx, id, nil, ed...)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -78,7 +79,7 @@ func TestRoles(t *testing.T) {
 	t.Parallel()
 	srv := spotzeetest.NewServer(t)
 	ctx := t.Context()
-	target := create(t, srv.Client, client.CreateApiKeyRequest{Name: "target"})
+	target := create(t, srv.Client, client.ProjectAPIKeyCreate{Name: "target"})
 
 	type caller struct {
 		name   string
@@ -91,11 +92,11 @@ func TestRoles(t *testing.T) {
 	for _, role := range []spotzee.Role{spotzee.RoleSupport, spotzee.RoleSMTPProxy, spotzee.RoleEditor, spotzee.RolePublisher} {
 		key := srv.AddKey(srv.ProjectID, string(role), spotzee.ScopeSecret, role)
 		callers = append(callers, caller{name: "secret " + string(role), client: srv.NewClient(key),
-			status: http.StatusForbidden, code: client.PermissionDenied})
+			status: http.StatusForbidden, code: client.ErrorCodePermissionDenied})
 	}
 	unauthenticated := func(name, key string, editor client.RequestEditorFn, opts ...validate.TransportOption) caller {
 		return caller{name: name, client: srv.NewClient(key, opts...), editor: editor,
-			status: http.StatusUnauthorized, code: client.AuthenticationRequired}
+			status: http.StatusUnauthorized, code: client.ErrorCodeAuthenticationRequired}
 	}
 	pkAdmin := srv.AddKey(srv.ProjectID, "public admin", spotzee.ScopePublic, spotzee.RoleAdmin)
 	skip := validate.SkipRequestValidation()
@@ -120,7 +121,7 @@ func TestRoles(t *testing.T) {
 			if c.editor != nil {
 				eds = append(eds, c.editor)
 			}
-			resp, body, err := v.do(ctx, c.client, target.Id, eds...)
+			resp, body, err := v.do(ctx, c.client, target.ID, eds...)
 			require.NoError(t, err, "%s %s", c.name, v.name)
 			e := problemOf(t, resp, body, c.status, c.code)
 			assert.NotContains(t, e.Message, srv.AdminKey, "%s %s", c.name, v.name)
@@ -134,14 +135,14 @@ func TestRoles(t *testing.T) {
 		status int
 		code   client.ErrorCode
 	}{
-		{supportKey, http.StatusForbidden, client.PermissionDenied},
-		{"sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2", http.StatusUnauthorized, client.AuthenticationRequired},
+		{supportKey, http.StatusForbidden, client.ErrorCodePermissionDenied},
+		{"sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2", http.StatusUnauthorized, client.ErrorCodeAuthenticationRequired},
 	} {
 		c := unsafeClient(t, srv, tt.key)
-		r1, err := c.UpdateApiKeyWithBodyWithResponse(ctx, target.Id, nil, "application/json", strings.NewReader(`{"nmae":1}`))
+		r1, err := c.UpdateProjectAPIKeyWithBodyWithResponse(ctx, target.ID, nil, "application/json", strings.NewReader(`{"nmae":1}`))
 		require.NoError(t, err)
 		problemOf(t, r1.HTTPResponse, r1.Body, tt.status, tt.code)
-		r2, err := c.ListApiKeysWithResponse(ctx, &client.ListApiKeysParams{Sort: ptr("bogus"), Limit: ptr(0)})
+		r2, err := c.ListProjectAPIKeysWithResponse(ctx, &client.ListProjectAPIKeysParams{Sort: ptr("bogus"), Limit: ptr(0)})
 		require.NoError(t, err)
 		problemOf(t, r2.HTTPResponse, r2.Body, tt.status, tt.code)
 	}
@@ -150,9 +151,9 @@ func TestRoles(t *testing.T) {
 
 	// An admin key may do all five.
 	admin := srv.NewClient(srv.AddKey(srv.ProjectID, "second admin", spotzee.ScopeSecret, spotzee.RoleAdmin))
-	want := []int{http.StatusOK, http.StatusCreated, http.StatusOK, http.StatusOK, http.StatusOK}
+	want := []int{http.StatusOK, http.StatusOK, http.StatusOK, http.StatusOK, http.StatusOK}
 	for i, v := range verbs {
-		resp, body, err := v.do(ctx, admin, target.Id)
+		resp, body, err := v.do(ctx, admin, target.ID)
 		require.NoError(t, err, v.name)
 		assert.Equal(t, want[i], resp.StatusCode, "%s: %s", v.name, body)
 	}
@@ -165,7 +166,7 @@ func TestTenantIsolation(t *testing.T) {
 	srv := spotzeetest.NewServer(t)
 	ctx := t.Context()
 	a := srv.Client
-	aKey := create(t, a, client.CreateApiKeyRequest{Name: "A's key", Role: ptr(client.ProjectRoleDefaultSupportAdmin)})
+	aKey := create(t, a, client.ProjectAPIKeyCreate{Name: "A's key", Role: ptr(client.ProjectRoleAdmin)})
 	aBefore := all(t, a)
 
 	bProject, bAdmin := srv.NewProject("B")
@@ -179,18 +180,18 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			resp, body, err := v.do(ctx, b, id)
 			require.NoError(t, err)
-			e := problemOf(t, resp, body, http.StatusNotFound, client.ResourceMissing)
+			e := problemOf(t, resp, body, http.StatusNotFound, client.ErrorCodeResourceMissing)
 			assert.NotContains(t, e.Message, "A's key", "%s of A's key %d leaks nothing", v.name, id)
 		}
 	}
 	// An id that exists nowhere answers the same as A's ids.
 	resp, body, err := verbs[2].do(ctx, b, 1<<40)
 	require.NoError(t, err)
-	problemOf(t, resp, body, http.StatusNotFound, client.ResourceMissing)
+	problemOf(t, resp, body, http.StatusNotFound, client.ErrorCodeResourceMissing)
 
-	bNew := create(t, b, client.CreateApiKeyRequest{Name: "B's key"})
-	assert.Equal(t, bProject, bNew.ProjectId, "create lands in the caller's project")
-	for _, p := range []*client.ListApiKeysParams{
+	bNew := create(t, b, client.ProjectAPIKeyCreate{Name: "B's key"})
+	assert.Equal(t, bProject, bNew.ProjectID, "create lands in the caller's project")
+	for _, p := range []*client.ListProjectAPIKeysParams{
 		nil,
 		{Limit: ptr(-1)},
 		{Q: ptr("A's")},
@@ -198,23 +199,23 @@ func TestTenantIsolation(t *testing.T) {
 	} {
 		page := list(t, b, p).JSON200
 		for _, k := range page.Results {
-			assert.Equal(t, bProject, k.ProjectId)
-			_, inA := byID(aBefore, k.Id)
-			assert.False(t, inA, "B's list shows A's key %d", k.Id)
+			assert.Equal(t, bProject, k.ProjectID)
+			_, inA := byID(aBefore, k.ID)
+			assert.False(t, inA, "B's list shows A's key %d", k.ID)
 		}
 	}
 	bAll := all(t, b)
 	assert.Len(t, bAll, 3, "system key, bootstrap admin key, B's key")
 
 	assert.Equal(t, aBefore, all(t, a), "A's keys are unchanged")
-	assert.Equal(t, aKey.Name, get(t, a, aKey.Id).Name)
+	assert.Equal(t, aKey.Name, get(t, a, aKey.ID).Name)
 	// and A's keys still work
 	aClient := srv.NewClient(aKey.Value)
 	list(t, aClient, nil)
 	// A cannot see B's either.
-	resp, body, err = verbs[2].do(ctx, a, bNew.Id)
+	resp, body, err = verbs[2].do(ctx, a, bNew.ID)
 	require.NoError(t, err)
-	problemOf(t, resp, body, http.StatusNotFound, client.ResourceMissing)
+	problemOf(t, resp, body, http.StatusNotFound, client.ErrorCodeResourceMissing)
 }
 
 // TestRevoke: revocation is immediate and final; the system key cannot be
@@ -224,44 +225,49 @@ func TestRevoke(t *testing.T) {
 	srv := spotzeetest.NewServer(t, spotzeetest.WithClock(newClock().Now))
 	ctx := t.Context()
 
-	k := create(t, srv.Client, client.CreateApiKeyRequest{Name: "doomed", Role: ptr(client.ProjectRoleDefaultSupportAdmin)})
+	k := create(t, srv.Client, client.ProjectAPIKeyCreate{Name: "doomed", Role: ptr(client.ProjectRoleAdmin)})
 	kc := srv.NewClient(k.Value)
 	list(t, kc, nil) // works before
 
-	rev := revoke(t, srv.Client, k.Id)
-	assert.Equal(t, k.Id, rev.Id)
-	assert.True(t, bool(rev.Revoked))
-	assert.Equal(t, "UTC", rev.RevokedAt.Location().String())
-	assert.True(t, rev.RevokedAt.After(k.CreatedAt.MustGet()))
+	rev := revoke(t, srv.Client, k.ID)
+	require.NotNil(t, rev.ID)
+	assert.Equal(t, k.ID, *rev.ID)
+	require.NotNil(t, rev.Revoked)
+	assert.True(t, *rev.Revoked)
+	require.NotNil(t, rev.RevokedAt)
+	revokedAt, err := time.Parse(time.RFC3339Nano, *rev.RevokedAt)
+	require.NoError(t, err)
+	assert.True(t, strings.HasSuffix(*rev.RevokedAt, "Z"), "UTC")
+	assert.True(t, revokedAt.After(mustTime(t, k.CreatedAt)))
 
 	// The very next request with the key, whatever the verb, is 401.
 	for _, v := range verbs {
-		resp, body, err := v.do(ctx, kc, k.Id)
+		resp, body, err := v.do(ctx, kc, k.ID)
 		require.NoError(t, err)
-		problemOf(t, resp, body, http.StatusUnauthorized, client.AuthenticationRequired)
+		problemOf(t, resp, body, http.StatusUnauthorized, client.ErrorCodeAuthenticationRequired)
 	}
 	// Its id is gone for get, update and revoke.
 	for _, v := range verbs[2:] {
-		resp, body, err := v.do(ctx, srv.Client, k.Id)
+		resp, body, err := v.do(ctx, srv.Client, k.ID)
 		require.NoError(t, err)
-		problemOf(t, resp, body, http.StatusNotFound, client.ResourceMissing)
+		problemOf(t, resp, body, http.StatusNotFound, client.ErrorCodeResourceMissing)
 	}
-	for _, p := range []*client.ListApiKeysParams{nil, {Limit: ptr(-1)}, {Q: ptr("doomed")}} {
-		_, found := byID(list(t, srv.Client, p).JSON200.Results, k.Id)
+	for _, p := range []*client.ListProjectAPIKeysParams{nil, {Limit: ptr(-1)}, {Q: ptr("doomed")}} {
+		_, found := byID(list(t, srv.Client, p).JSON200.Results, k.ID)
 		assert.False(t, found, "a revoked key leaves the list")
 	}
-	assert.Equal(t, "0", list(t, srv.Client, &client.ListApiKeysParams{Q: ptr("doomed")}).HTTPResponse.Header.Get("X-Total-Count"))
+	assert.Equal(t, "0", list(t, srv.Client, &client.ListProjectAPIKeysParams{Q: ptr("doomed")}).HTTPResponse.Header.Get("X-Total-Count"))
 
 	// A key can revoke itself; its next request is 401.
-	self := create(t, srv.Client, client.CreateApiKeyRequest{Name: "self", Role: ptr(client.ProjectRoleDefaultSupportAdmin)})
+	self := create(t, srv.Client, client.ProjectAPIKeyCreate{Name: "self", Role: ptr(client.ProjectRoleAdmin)})
 	sc := srv.NewClient(self.Value)
-	revoke(t, sc, self.Id)
+	revoke(t, sc, self.ID)
 	resp, body, err := verbs[0].do(ctx, sc, 0)
 	require.NoError(t, err)
-	problemOf(t, resp, body, http.StatusUnauthorized, client.AuthenticationRequired)
+	problemOf(t, resp, body, http.StatusUnauthorized, client.ErrorCodeAuthenticationRequired)
 
 	// The system key: 409 state_conflict, and it stays.
-	var system client.ApiKey
+	var system client.ProjectAPIKey
 	var systems int
 	for _, key := range all(t, srv.Client) {
 		if key.IsSystemKey != nil && *key.IsSystemKey {
@@ -271,13 +277,13 @@ func TestRevoke(t *testing.T) {
 	}
 	require.Equal(t, 1, systems, "bootstrap creates one system key")
 	assert.Equal(t, client.ProjectRoleSmtpproxy, system.Role)
-	assert.Equal(t, client.ApiKeyScopeSecret, system.Scope)
+	assert.Equal(t, client.APIKeyScopeSecret, system.Scope)
 	for range 2 {
-		resp, body, err := verbs[4].do(ctx, srv.Client, system.Id)
+		resp, body, err := verbs[4].do(ctx, srv.Client, system.ID)
 		require.NoError(t, err)
-		problemOf(t, resp, body, http.StatusConflict, client.StateConflict)
+		problemOf(t, resp, body, http.StatusConflict, client.ErrorCodeStateConflict)
 	}
-	after, ok := byID(all(t, srv.Client), system.Id)
+	after, ok := byID(all(t, srv.Client), system.ID)
 	require.True(t, ok, "the system key stays in the list")
 	assert.Equal(t, system, after, "and is unchanged")
 }

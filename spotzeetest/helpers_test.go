@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -69,65 +70,67 @@ func masked(value string) string { return value[:3] + "****" + value[len(value)-
 
 // problemOf decodes and checks an error response: problem+json, the
 // catalogue status and code, and a request id equal to the header's.
-func problemOf(t *testing.T, resp *http.Response, body []byte, status int, code client.ErrorCode) client.Error {
+func problemOf(t *testing.T, resp *http.Response, body []byte, status int, code client.ErrorCode) client.ErrorResponse {
 	t.Helper()
 	require.Equal(t, status, resp.StatusCode, "body: %s", body)
 	assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
-	var e client.Error
+	var e client.ErrorResponse
 	require.NoError(t, json.Unmarshal(body, &e))
 	assert.Equal(t, code, e.Code, "message: %s", e.Message)
-	assert.Equal(t, client.ErrorStatus("error"), e.Status)
-	assert.Regexp(t, requestID, e.RequestId)
-	assert.Equal(t, resp.Header.Get("X-Request-Id"), e.RequestId)
+	assert.Equal(t, client.ErrorResponseStatus("error"), e.Status)
+	require.NotNil(t, e.RequestID, "the reference server always sends request_id")
+	assert.Regexp(t, requestID, *e.RequestID)
+	assert.Equal(t, resp.Header.Get("X-Request-Id"), *e.RequestID)
+	assert.Equal(t, e.Message, e.Error, "error mirrors message")
 	return e
 }
 
-func paramOf(e client.Error) string {
+func paramOf(e client.ErrorResponse) string {
 	if e.Param == nil {
 		return ""
 	}
 	return *e.Param
 }
 
-func create(t *testing.T, c *client.ClientWithResponses, req client.CreateApiKeyRequest) client.ApiKeyCreated {
+func create(t *testing.T, c *client.ClientWithResponses, req client.ProjectAPIKeyCreate) client.ProjectAPIKeyCreated {
 	t.Helper()
-	resp, err := c.CreateApiKeyWithResponse(t.Context(), nil, req)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusCreated, resp.StatusCode(), "body: %s", resp.Body)
-	require.NotNil(t, resp.JSON201)
-	return *resp.JSON201
-}
-
-func get(t *testing.T, c *client.ClientWithResponses, id int64) client.ApiKey {
-	t.Helper()
-	resp, err := c.GetApiKeyWithResponse(t.Context(), id, nil)
+	resp, err := c.CreateProjectAPIKeyWithResponse(t.Context(), nil, req)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode(), "body: %s", resp.Body)
 	require.NotNil(t, resp.JSON200)
 	return *resp.JSON200
 }
 
-func update(t *testing.T, c *client.ClientWithResponses, id int64, req client.UpdateApiKeyRequest) client.ApiKey {
+func get(t *testing.T, c *client.ClientWithResponses, id int64) client.ProjectAPIKey {
 	t.Helper()
-	resp, err := c.UpdateApiKeyWithResponse(t.Context(), id, nil, req)
+	resp, err := c.GetProjectAPIKeyWithResponse(t.Context(), id, nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode(), "body: %s", resp.Body)
 	require.NotNil(t, resp.JSON200)
 	return *resp.JSON200
 }
 
-func revoke(t *testing.T, c *client.ClientWithResponses, id int64) client.ApiKeyRevocation {
+func update(t *testing.T, c *client.ClientWithResponses, id int64, req client.ProjectAPIKeyUpdate) client.ProjectAPIKey {
 	t.Helper()
-	resp, err := c.RevokeApiKeyWithResponse(t.Context(), id, nil)
+	resp, err := c.UpdateProjectAPIKeyWithResponse(t.Context(), id, nil, req)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode(), "body: %s", resp.Body)
 	require.NotNil(t, resp.JSON200)
 	return *resp.JSON200
 }
 
-func list(t *testing.T, c *client.ClientWithResponses, p *client.ListApiKeysParams) *client.ListApiKeysResponse {
+func revoke(t *testing.T, c *client.ClientWithResponses, id int64) client.APIKeyRevokeResponse {
 	t.Helper()
-	resp, err := c.ListApiKeysWithResponse(t.Context(), p)
+	resp, err := c.RevokeProjectAPIKeyWithResponse(t.Context(), id, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode(), "body: %s", resp.Body)
+	require.NotNil(t, resp.JSON200)
+	return *resp.JSON200
+}
+
+func list(t *testing.T, c *client.ClientWithResponses, p *client.ListProjectAPIKeysParams) *client.ListProjectAPIKeysResponse {
+	t.Helper()
+	resp, err := c.ListProjectAPIKeysWithResponse(t.Context(), p)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode(), "body: %s", resp.Body)
 	require.NotNil(t, resp.JSON200)
@@ -135,23 +138,23 @@ func list(t *testing.T, c *client.ClientWithResponses, p *client.ListApiKeysPara
 }
 
 // all returns every live key of the caller's project, in id order.
-func all(t *testing.T, c *client.ClientWithResponses) []client.ApiKey {
+func all(t *testing.T, c *client.ClientWithResponses) []client.ProjectAPIKey {
 	t.Helper()
-	return list(t, c, &client.ListApiKeysParams{Limit: ptr(-1), Sort: ptr("id")}).JSON200.Results
+	return list(t, c, &client.ListProjectAPIKeysParams{Limit: ptr(-1), Sort: ptr("id")}).JSON200.Results
 }
 
-func ids(ks []client.ApiKey) []int64 {
+func ids(ks []client.ProjectAPIKey) []int64 {
 	out := make([]int64, len(ks))
 	for i, k := range ks {
-		out[i] = k.Id
+		out[i] = k.ID
 	}
 	return out
 }
 
-func byID(ks []client.ApiKey, id int64) (client.ApiKey, bool) {
-	i := slices.IndexFunc(ks, func(k client.ApiKey) bool { return k.Id == id })
+func byID(ks []client.ProjectAPIKey, id int64) (client.ProjectAPIKey, bool) {
+	i := slices.IndexFunc(ks, func(k client.ProjectAPIKey) bool { return k.ID == id })
 	if i < 0 {
-		return client.ApiKey{}, false
+		return client.ProjectAPIKey{}, false
 	}
 	return ks[i], true
 }
@@ -189,5 +192,13 @@ func lastID(t *testing.T, c *client.ClientWithResponses) int64 {
 	t.Helper()
 	ks := all(t, c)
 	require.NotEmpty(t, ks)
-	return ks[len(ks)-1].Id
+	return ks[len(ks)-1].ID
+}
+
+// mustTime parses a key timestamp, failing the test when it is not RFC 3339.
+func mustTime(t *testing.T, n nullable.Nullable[string]) time.Time {
+	t.Helper()
+	ts, err := client.ParseTimestamp(n)
+	require.NoError(t, err)
+	return ts
 }

@@ -48,45 +48,45 @@ var orders = []order{
 	{"direction asc alone", "", "asc", "created_at", false},
 }
 
-func (o order) params(limit int) *client.ListApiKeysParams {
-	p := &client.ListApiKeysParams{Limit: ptr(limit)}
+func (o order) params(limit int) *client.ListProjectAPIKeysParams {
+	p := &client.ListProjectAPIKeysParams{Limit: ptr(limit)}
 	if o.sort != "" {
 		p.Sort = ptr(o.sort)
 	}
 	if o.direction != "" {
-		p.Direction = ptr(client.ListApiKeysParamsDirection(o.direction))
+		p.Direction = ptr(client.SortDirection(o.direction))
 	}
 	return p
 }
 
 // compare orders two keys by the order's field, then id, ascending.
-func (o order) compare(a, b client.ApiKey) int {
+func (o order) compare(a, b client.ProjectAPIKey) int {
 	var c int
 	switch o.field {
 	case "name":
 		c = cmp.Compare(a.Name, b.Name)
 	case "created_at":
-		c = a.CreatedAt.MustGet().Compare(b.CreatedAt.MustGet())
+		c = keyTime(a.CreatedAt).Compare(keyTime(b.CreatedAt))
 	case "updated_at":
-		c = a.UpdatedAt.MustGet().Compare(b.UpdatedAt.MustGet())
+		c = keyTime(a.UpdatedAt).Compare(keyTime(b.UpdatedAt))
 	}
 	if c == 0 {
-		c = cmp.Compare(a.Id, b.Id)
+		c = cmp.Compare(a.ID, b.ID)
 	}
 	return c
 }
 
 // before reports whether a comes strictly before b in list order.
-func (o order) before(a, b client.ApiKey) bool {
+func (o order) before(a, b client.ProjectAPIKey) bool {
 	if o.desc {
 		return o.compare(a, b) > 0
 	}
 	return o.compare(a, b) < 0
 }
 
-func (o order) sorted(ks []client.ApiKey) []client.ApiKey {
+func (o order) sorted(ks []client.ProjectAPIKey) []client.ProjectAPIKey {
 	out := slices.Clone(ks)
-	slices.SortFunc(out, func(a, b client.ApiKey) int {
+	slices.SortFunc(out, func(a, b client.ProjectAPIKey) int {
 		if o.desc {
 			return o.compare(b, a)
 		}
@@ -95,11 +95,11 @@ func (o order) sorted(ks []client.ApiKey) []client.ApiKey {
 	return out
 }
 
-func (o order) assertOrdered(t *testing.T, ks []client.ApiKey) {
+func (o order) assertOrdered(t *testing.T, ks []client.ProjectAPIKey) {
 	t.Helper()
 	for i := 1; i < len(ks); i++ {
 		assert.True(t, o.before(ks[i-1], ks[i]), "%s: key %d (%s) must come before key %d (%s)",
-			o.name, ks[i-1].Id, ks[i-1].Name, ks[i].Id, ks[i].Name)
+			o.name, ks[i-1].ID, ks[i-1].Name, ks[i].ID, ks[i].Name)
 	}
 }
 
@@ -113,7 +113,7 @@ func seedProject(t *testing.T, srv *spotzeetest.Server, clk *clock, name string,
 	c := srv.NewClient(admin)
 	protected := map[int64]bool{}
 	for _, k := range all(t, c) {
-		protected[k.Id] = true
+		protected[k.ID] = true
 	}
 	// Through the service: seeding over HTTP would dominate the run time.
 	svc := srv.Ref().Service()
@@ -154,7 +154,7 @@ var insertNames = []string{"key 0 inserted", "key D inserted", "zz inserted", "a
 
 // mutate inserts two keys, revokes boundary (a key already seen) and one key
 // not yet seen, and returns the ids it revoked.
-func (m *mutator) mutate(boundary client.ApiKey, unseen []int64) []int64 {
+func (m *mutator) mutate(boundary client.ProjectAPIKey, unseen []int64) []int64 {
 	ctx := m.t.Context()
 	for range 2 {
 		_, err := m.svc.AddKey(ctx, m.project, keys.CreateInput{Name: insertNames[m.inserted%len(insertNames)]})
@@ -163,10 +163,10 @@ func (m *mutator) mutate(boundary client.ApiKey, unseen []int64) []int64 {
 	}
 	caller := spotzee.APIKey{ProjectID: m.project}
 	var revoked []int64
-	if !m.protected[boundary.Id] {
-		_, err := m.svc.Revoke(ctx, caller, boundary.Id)
+	if !m.protected[boundary.ID] {
+		_, err := m.svc.Revoke(ctx, caller, boundary.ID)
 		require.NoError(m.t, err)
-		revoked = append(revoked, boundary.Id)
+		revoked = append(revoked, boundary.ID)
 	}
 	for _, id := range unseen {
 		if !m.protected[id] {
@@ -186,17 +186,17 @@ type walkCheck struct {
 	seen          map[int64]int
 }
 
-func newWalkCheck(ks []client.ApiKey) *walkCheck {
+func newWalkCheck(ks []client.ProjectAPIKey) *walkCheck {
 	w := &walkCheck{stable: map[int64]bool{}, revokedUnseen: map[int64]bool{}, seen: map[int64]int{}}
 	for _, k := range ks {
-		w.stable[k.Id] = true
+		w.stable[k.ID] = true
 	}
 	return w
 }
 
-func (w *walkCheck) see(ks []client.ApiKey) {
+func (w *walkCheck) see(ks []client.ProjectAPIKey) {
 	for _, k := range ks {
-		w.seen[k.Id]++
+		w.seen[k.ID]++
 	}
 }
 
@@ -273,7 +273,7 @@ func TestPaginationWalks(t *testing.T) {
 			m := &mutator{t: t, svc: svc, project: s.project, protected: s.protected}
 			w := newWalkCheck(all(t, s.c))
 			p := o.params(limit)
-			var walked []client.ApiKey
+			var walked []client.ProjectAPIKey
 			pages := 0
 			for {
 				page := list(t, s.c, p).JSON200
@@ -306,7 +306,7 @@ func TestPaginationWalks(t *testing.T) {
 			s := backward[o.name]
 			// To the last page, without changes.
 			p := o.params(limit)
-			var last *client.ApiKeyPage
+			var last *client.ProjectAPIKeyList
 			for range 40 {
 				last = list(t, s.c, p).JSON200
 				if last.NextCursor.IsNull() {
@@ -327,7 +327,7 @@ func TestPaginationWalks(t *testing.T) {
 				w.revoked(m.mutate(page.Results[0], w.unseen()))
 				p := o.params(limit)
 				p.Cursor = ptr(page.PrevCursor.MustGet())
-				p.Page = ptr(client.ListApiKeysParamsPagePrev)
+				p.Page = ptr(client.PageDirectionPrev)
 				page = list(t, s.c, p).JSON200
 				pages++
 				require.Less(t, pages, 40, "the walk must end")
@@ -336,7 +336,7 @@ func TestPaginationWalks(t *testing.T) {
 					require.NotEmpty(t, page.Results)
 					lastOnPage := page.Results[len(page.Results)-1]
 					for _, k := range all(t, s.c) {
-						assert.False(t, o.before(lastOnPage, k), "key %d comes after the page, so it needs a nextCursor", k.Id)
+						assert.False(t, o.before(lastOnPage, k), "key %d comes after the page, so it needs a nextCursor", k.ID)
 					}
 				}
 				w.see(page.Results)
@@ -380,13 +380,13 @@ func TestListOrders(t *testing.T) {
 		{"Name", "", "sort"},
 		{"name", "sideways", "direction"},
 	} {
-		p := &client.ListApiKeysParams{Sort: ptr(tt.sort)}
+		p := &client.ListProjectAPIKeysParams{Sort: ptr(tt.sort)}
 		if tt.direction != "" {
-			p.Direction = ptr(client.ListApiKeysParamsDirection(tt.direction))
+			p.Direction = ptr(client.SortDirection(tt.direction))
 		}
-		resp, err := bad.ListApiKeysWithResponse(t.Context(), p)
+		resp, err := bad.ListProjectAPIKeysWithResponse(t.Context(), p)
 		require.NoError(t, err)
-		e := problemOf(t, resp.HTTPResponse, resp.Body, http.StatusBadRequest, client.ParameterInvalidFormat)
+		e := problemOf(t, resp.HTTPResponse, resp.Body, http.StatusBadRequest, client.ErrorCodeParameterInvalidFormat)
 		assert.Equal(t, tt.param, paramOf(e), "sort=%q direction=%q", tt.sort, tt.direction)
 	}
 }
@@ -398,11 +398,11 @@ func TestListQuery(t *testing.T) {
 	srv := spotzeetest.NewServer(t)
 	c := srv.Client
 	mk := func(name string, desc *string) int64 {
-		req := client.CreateApiKeyRequest{Name: name}
+		req := client.ProjectAPIKeyCreate{Name: name}
 		if desc != nil {
 			req.Description = nullable.NewNullableWithValue(*desc)
 		}
-		return create(t, c, req).Id
+		return create(t, c, req).ID
 	}
 	billingName := mk("Billing PROD", nil)
 	billingDesc := mk("server", ptr("used by the billing service"))
@@ -424,15 +424,15 @@ func TestListQuery(t *testing.T) {
 		{"%", []int64{percent}},
 		{"zzz-no-match", nil},
 	} {
-		resp := list(t, c, &client.ListApiKeysParams{Q: ptr(tt.q), Sort: ptr("id")})
+		resp := list(t, c, &client.ListProjectAPIKeysParams{Q: ptr(tt.q), Sort: ptr("id")})
 		assert.Equal(t, tt.want, nilIfEmpty(ids(resp.JSON200.Results)), "q=%q", tt.q)
 		assert.Equal(t, strconv.Itoa(len(tt.want)), resp.HTTPResponse.Header.Get("X-Total-Count"), "q=%q", tt.q)
 	}
 	// q pages like any list.
-	first := list(t, c, &client.ListApiKeysParams{Q: ptr("billing"), Sort: ptr("id"), Limit: ptr(2)})
+	first := list(t, c, &client.ListProjectAPIKeysParams{Q: ptr("billing"), Sort: ptr("id"), Limit: ptr(2)})
 	assert.Equal(t, []int64{billingName, billingDesc}, ids(first.JSON200.Results))
 	assert.Equal(t, "3", first.HTTPResponse.Header.Get("X-Total-Count"))
-	second := list(t, c, &client.ListApiKeysParams{Q: ptr("billing"), Sort: ptr("id"), Limit: ptr(2), Cursor: ptr(first.JSON200.NextCursor.MustGet())})
+	second := list(t, c, &client.ListProjectAPIKeysParams{Q: ptr("billing"), Sort: ptr("id"), Limit: ptr(2), Cursor: ptr(first.JSON200.NextCursor.MustGet())})
 	assert.Equal(t, []int64{mixed}, ids(second.JSON200.Results))
 	assert.True(t, second.JSON200.NextCursor.IsNull())
 }
@@ -465,7 +465,7 @@ func TestListLimit(t *testing.T) {
 		{ptr(100), total, "100"},
 		{ptr(-1), total, "-1"},
 	} {
-		resp := list(t, srv.Client, &client.ListApiKeysParams{Limit: tt.limit})
+		resp := list(t, srv.Client, &client.ListProjectAPIKeysParams{Limit: tt.limit})
 		page := resp.JSON200
 		assert.Len(t, page.Results, tt.want, "limit %s", tt.xl)
 		assert.Equal(t, tt.xl, strconv.Itoa(page.Limit), "body limit")
@@ -478,9 +478,9 @@ func TestListLimit(t *testing.T) {
 
 	bad := unsafeClient(t, srv, srv.AdminKey)
 	for _, l := range []int{0, -2, 101, 1000} {
-		resp, err := bad.ListApiKeysWithResponse(t.Context(), &client.ListApiKeysParams{Limit: ptr(l)})
+		resp, err := bad.ListProjectAPIKeysWithResponse(t.Context(), &client.ListProjectAPIKeysParams{Limit: ptr(l)})
 		require.NoError(t, err)
-		e := problemOf(t, resp.HTTPResponse, resp.Body, http.StatusBadRequest, client.ParameterInvalidFormat)
+		e := problemOf(t, resp.HTTPResponse, resp.Body, http.StatusBadRequest, client.ErrorCodeParameterInvalidFormat)
 		assert.Equal(t, "limit", paramOf(e), "limit %d", l)
 	}
 }
@@ -497,22 +497,22 @@ func TestListAllCap(t *testing.T) {
 	bulkInsertKeys(t, path, pid, keys.MaxListAll-2) // the project starts with 2 keys
 
 	// One page of 100 and the header total; then one key too many.
-	page := list(t, c, &client.ListApiKeysParams{Limit: ptr(100)})
+	page := list(t, c, &client.ListProjectAPIKeysParams{Limit: ptr(100)})
 	assert.Len(t, page.JSON200.Results, 100)
 	assert.Equal(t, strconv.Itoa(keys.MaxListAll), page.HTTPResponse.Header.Get("X-Total-Count"))
-	extra := create(t, c, client.CreateApiKeyRequest{Name: "one too many"})
-	r, err := c.ListApiKeysWithResponse(t.Context(), &client.ListApiKeysParams{Limit: ptr(-1)})
+	extra := create(t, c, client.ProjectAPIKeyCreate{Name: "one too many"})
+	r, err := c.ListProjectAPIKeysWithResponse(t.Context(), &client.ListProjectAPIKeysParams{Limit: ptr(-1)})
 	require.NoError(t, err)
-	e := problemOf(t, r.HTTPResponse, r.Body, http.StatusBadRequest, client.ParameterInvalidFormat)
+	e := problemOf(t, r.HTTPResponse, r.Body, http.StatusBadRequest, client.ErrorCodeParameterInvalidFormat)
 	assert.Equal(t, "limit", paramOf(e))
 	// Paging still works.
-	page = list(t, c, &client.ListApiKeysParams{Limit: ptr(100), Sort: ptr("-id")})
-	assert.Equal(t, extra.Id, page.JSON200.Results[0].Id)
+	page = list(t, c, &client.ListProjectAPIKeysParams{Limit: ptr(100), Sort: ptr("-id")})
+	assert.Equal(t, extra.ID, page.JSON200.Results[0].ID)
 	assert.Equal(t, strconv.Itoa(keys.MaxListAll+1), page.HTTPResponse.Header.Get("X-Total-Count"))
 	// Only live keys count: exactly the cap again after a revoke, and -1
 	// returns them all.
-	revoke(t, c, extra.Id)
-	everything := list(t, c, &client.ListApiKeysParams{Limit: ptr(-1)})
+	revoke(t, c, extra.ID)
+	everything := list(t, c, &client.ListProjectAPIKeysParams{Limit: ptr(-1)})
 	assert.Len(t, everything.JSON200.Results, keys.MaxListAll)
 	assert.Equal(t, -1, everything.JSON200.Limit)
 	assert.True(t, everything.JSON200.NextCursor.IsNull())
@@ -556,11 +556,11 @@ func TestListCursorRejected(t *testing.T) {
 	_, bAdmin := srv.NewProject("B")
 	b := srv.NewClient(bAdmin)
 	for i := range 5 {
-		create(t, b, client.CreateApiKeyRequest{Name: fmt.Sprintf("b%d", i)})
+		create(t, b, client.ProjectAPIKeyCreate{Name: fmt.Sprintf("b%d", i)})
 	}
-	byName := list(t, srv.Client, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2)}).JSON200
+	byName := list(t, srv.Client, &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2)}).JSON200
 	cursor := byName.NextCursor.MustGet()
-	bCursor := list(t, b, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2)}).JSON200.NextCursor.MustGet()
+	bCursor := list(t, b, &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2)}).JSON200.NextCursor.MustGet()
 
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	require.NoError(t, err)
@@ -572,25 +572,25 @@ func TestListCursorRejected(t *testing.T) {
 
 	for _, tt := range []struct {
 		name   string
-		params client.ListApiKeysParams
+		params client.ListProjectAPIKeysParams
 	}{
-		{"payload byte tampered", client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(tamper(5))}},
-		{"signature byte tampered", client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(tamper(len(raw) - 2))}},
-		{"truncated", client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor[:len(cursor)-3])}},
-		{"not base64", client.ListApiKeysParams{Sort: ptr("name"), Cursor: ptr("not a cursor!")}},
-		{"from another project", client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(bCursor)}},
-		{"for another sort", client.ListApiKeysParams{Sort: ptr("id"), Limit: ptr(2), Cursor: ptr(cursor)}},
-		{"for the default sort", client.ListApiKeysParams{Limit: ptr(2), Cursor: ptr(cursor)}},
-		{"for another direction", client.ListApiKeysParams{Sort: ptr("-name"), Limit: ptr(2), Cursor: ptr(cursor)}},
-		{"for another direction, page=prev", client.ListApiKeysParams{Sort: ptr("name"), Direction: ptr(client.ListApiKeysParamsDirectionDesc), Page: ptr(client.ListApiKeysParamsPagePrev), Cursor: ptr(cursor)}},
+		{"payload byte tampered", client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(tamper(5))}},
+		{"signature byte tampered", client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(tamper(len(raw) - 2))}},
+		{"truncated", client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(cursor[:len(cursor)-3])}},
+		{"not base64", client.ListProjectAPIKeysParams{Sort: ptr("name"), Cursor: ptr("not a cursor!")}},
+		{"from another project", client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(bCursor)}},
+		{"for another sort", client.ListProjectAPIKeysParams{Sort: ptr("id"), Limit: ptr(2), Cursor: ptr(cursor)}},
+		{"for the default sort", client.ListProjectAPIKeysParams{Limit: ptr(2), Cursor: ptr(cursor)}},
+		{"for another direction", client.ListProjectAPIKeysParams{Sort: ptr("-name"), Limit: ptr(2), Cursor: ptr(cursor)}},
+		{"for another direction, page=prev", client.ListProjectAPIKeysParams{Sort: ptr("name"), Direction: ptr(client.SortDirectionDesc), Page: ptr(client.PageDirectionPrev), Cursor: ptr(cursor)}},
 	} {
-		resp, err := srv.Client.ListApiKeysWithResponse(t.Context(), &tt.params)
+		resp, err := srv.Client.ListProjectAPIKeysWithResponse(t.Context(), &tt.params)
 		require.NoError(t, err, tt.name)
-		e := problemOf(t, resp.HTTPResponse, resp.Body, http.StatusBadRequest, client.ParameterInvalidFormat)
+		e := problemOf(t, resp.HTTPResponse, resp.Body, http.StatusBadRequest, client.ErrorCodeParameterInvalidFormat)
 		assert.Equal(t, "cursor", paramOf(e), tt.name)
 	}
 	// The genuine cursor still works, with another limit too.
-	next := list(t, srv.Client, &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(3), Cursor: ptr(cursor)}).JSON200
+	next := list(t, srv.Client, &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(3), Cursor: ptr(cursor)}).JSON200
 	require.NotEmpty(t, next.Results)
 	assert.Greater(t, next.Results[0].Name, byName.Results[1].Name)
 }
@@ -607,7 +607,7 @@ func TestEmptyPageAfterCursor(t *testing.T) {
 	// The lowest and the highest names are revocable keys, whichever the
 	// direction.
 	for _, name := range []string{"00", "01", "zz0", "zz1"} {
-		create(t, c, client.CreateApiKeyRequest{Name: name})
+		create(t, c, client.ProjectAPIKeyCreate{Name: name})
 	}
 	for _, o := range []order{{name: "name", sort: "name", field: "name"}, {name: "-name", sort: "-name", field: "name", desc: true}} {
 		everything := o.sorted(all(t, c))
@@ -616,7 +616,7 @@ func TestEmptyPageAfterCursor(t *testing.T) {
 		require.False(t, first.NextCursor.IsNull())
 		lastKey := everything[len(everything)-1]
 		require.Contains(t, []string{"00", "zz1"}, lastKey.Name)
-		revoke(t, c, lastKey.Id)
+		revoke(t, c, lastKey.ID)
 
 		p := o.params(limit)
 		p.Cursor = ptr(first.NextCursor.MustGet())
@@ -627,7 +627,7 @@ func TestEmptyPageAfterCursor(t *testing.T) {
 
 		back := o.params(limit)
 		back.Cursor = ptr(empty.PrevCursor.MustGet())
-		back.Page = ptr(client.ListApiKeysParamsPagePrev)
+		back.Page = ptr(client.PageDirectionPrev)
 		prev := list(t, c, back).JSON200
 		assert.Equal(t, ids(first.Results), ids(prev.Results), "%s: stepping back shows the page before, whole", o.name)
 		assert.True(t, prev.PrevCursor.IsNull(), "%s: and it is the first page", o.name)
@@ -645,12 +645,12 @@ func TestEmptyPageBeforeCursor(t *testing.T) {
 	// In name order: 00, 01, Bootstrap admin key, SMTP proxy, zz0, zz1.
 	var early []int64
 	for _, name := range []string{"00", "01", "zz0", "zz1"} {
-		k := create(t, c, client.CreateApiKeyRequest{Name: name})
+		k := create(t, c, client.ProjectAPIKeyCreate{Name: name})
 		if name[0] == '0' {
-			early = append(early, k.Id)
+			early = append(early, k.ID)
 		}
 	}
-	p := &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2)}
+	p := &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2)}
 	first := list(t, c, p).JSON200
 	assert.Equal(t, early, ids(first.Results))
 	p.Cursor = ptr(first.NextCursor.MustGet())
@@ -660,14 +660,14 @@ func TestEmptyPageBeforeCursor(t *testing.T) {
 		revoke(t, c, id)
 	}
 
-	back := &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Page: ptr(client.ListApiKeysParamsPagePrev),
+	back := &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Page: ptr(client.PageDirectionPrev),
 		Cursor: ptr(second.PrevCursor.MustGet())}
 	empty := list(t, c, back).JSON200
 	assert.Empty(t, empty.Results)
 	assert.True(t, empty.PrevCursor.IsNull(), "nothing before the start")
 	require.False(t, empty.NextCursor.IsNull(), "the keys after the cursor are still there")
 
-	fwd := &client.ListApiKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(empty.NextCursor.MustGet())}
+	fwd := &client.ListProjectAPIKeysParams{Sort: ptr("name"), Limit: ptr(2), Cursor: ptr(empty.NextCursor.MustGet())}
 	again := list(t, c, fwd).JSON200
 	assert.Equal(t, ids(second.Results), ids(again.Results), "stepping forward shows the page after, whole")
 }
@@ -677,9 +677,16 @@ func TestEmptyPageBeforeCursor(t *testing.T) {
 func TestListQueryNonASCIICase(t *testing.T) {
 	t.Parallel()
 	srv := spotzeetest.NewServer(t)
-	k := create(t, srv.Client, client.CreateApiKeyRequest{Name: "Café Zürich"})
+	k := create(t, srv.Client, client.ProjectAPIKeyCreate{Name: "Café Zürich"})
 	for _, q := range []string{"café", "CAFÉ", "zürich", "ZÜRICH"} {
-		got := list(t, srv.Client, &client.ListApiKeysParams{Q: ptr(q)}).JSON200.Results
-		assert.Equal(t, []int64{k.Id}, ids(got), "q=%q", q)
+		got := list(t, srv.Client, &client.ListProjectAPIKeysParams{Q: ptr(q)}).JSON200.Results
+		assert.Equal(t, []int64{k.ID}, ids(got), "q=%q", q)
 	}
+}
+
+// keyTime parses a key timestamp for ordering; a malformed one orders first
+// (the reference profile's response validation fails it anyway).
+func keyTime(n nullable.Nullable[string]) time.Time {
+	ts, _ := client.ParseTimestamp(n)
+	return ts
 }

@@ -4,7 +4,7 @@
 // t.Cleanup.
 //
 //	srv := spotzeetest.NewServer(t)
-//	resp, err := srv.Client.CreateApiKeyWithResponse(ctx, nil, client.CreateApiKeyRequest{Name: "CI"})
+//	resp, err := srv.Client.CreateProjectAPIKeyWithResponse(ctx, nil, client.ProjectAPIKeyCreate{Name: "CI"})
 package spotzeetest
 
 import (
@@ -169,7 +169,7 @@ func (s *Server) NewClient(apiKey string, opts ...validate.TransportOption) *cli
 }
 
 func (s *Server) newClient(apiKey string, opts ...validate.TransportOption) (*client.ClientWithResponses, error) {
-	v, err := validate.Default()
+	v, err := validate.Reference()
 	if err != nil {
 		return nil, err
 	}

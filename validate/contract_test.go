@@ -2,6 +2,7 @@ package validate_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -37,77 +38,81 @@ func withConventions(next http.Handler) http.Handler {
 	})
 }
 
-func problemOf(ctx context.Context, code spotzee.Code) server.Error {
-	return server.Error{
-		Status: server.ErrorStatusError, Code: server.ErrorCode(code), Title: code.Title(),
-		Message: "test", Type: code.TypeURL(), RequestId: rid(ctx),
+func problemOf(ctx context.Context, code spotzee.Code) server.ErrorResponse {
+	return server.ErrorResponse{
+		Status: server.ErrorResponseStatusError, Code: server.ErrorCode(code), Title: ptr(code.Title()),
+		Message: "test", Error: "test", Type: ptr(code.TypeURL()), RequestID: ptr(rid(ctx)),
 	}
 }
 
-func now() nullable.Nullable[time.Time] { return nullable.NewNullableWithValue(time.Now().UTC()) }
+func now() nullable.Nullable[string] {
+	return nullable.NewNullableWithValue(time.Now().UTC().Format(time.RFC3339))
+}
 
-func maskedKey() server.ApiKey {
-	return server.ApiKey{Id: 12, ProjectId: 123, Name: "Production server", Scope: server.ApiKeyScopeSecret,
+func ptr[T any](v T) *T { return &v }
+
+func maskedKey() server.ProjectAPIKey {
+	return server.ProjectAPIKey{ID: 12, ProjectID: 123, Name: "Production server", Scope: server.APIKeyScopeSecret,
 		Role: server.ProjectRoleAdmin, Value: "sk_****S1T2", CreatedAt: now(), UpdatedAt: now()}
 }
 
 // stub is a StrictServerInterface whose answers each test chooses; a nil
 // function answers with a valid success response.
 type stub struct {
-	list   func(ctx context.Context) server.ListApiKeysResponseObject
-	create func(ctx context.Context) server.CreateApiKeyResponseObject
-	get    func(ctx context.Context) server.GetApiKeyResponseObject
-	update func(ctx context.Context) server.UpdateApiKeyResponseObject
-	revoke func(ctx context.Context) server.RevokeApiKeyResponseObject
+	list   func(ctx context.Context) server.ListProjectAPIKeysResponseObject
+	create func(ctx context.Context) server.CreateProjectAPIKeyResponseObject
+	get    func(ctx context.Context) server.GetProjectAPIKeyResponseObject
+	update func(ctx context.Context) server.UpdateProjectAPIKeyResponseObject
+	revoke func(ctx context.Context) server.RevokeProjectAPIKeyResponseObject
 }
 
 var _ server.StrictServerInterface = (*stub)(nil)
 
-func (s *stub) ListApiKeys(ctx context.Context, _ server.ListApiKeysRequestObject) (server.ListApiKeysResponseObject, error) {
+func (s *stub) ListProjectAPIKeys(ctx context.Context, _ server.ListProjectAPIKeysRequestObject) (server.ListProjectAPIKeysResponseObject, error) {
 	if s.list != nil {
 		return s.list(ctx), nil
 	}
-	return server.ListApiKeys200JSONResponse{
-		Body: server.ApiKeyPage{Results: []server.ApiKey{maskedKey()}, Limit: 25,
+	return server.ListProjectAPIKeys200JSONResponse{
+		Body: server.ProjectAPIKeyList{Results: []server.ProjectAPIKey{maskedKey()}, Limit: 25,
 			NextCursor: nullable.NewNullNullable[string](), PrevCursor: nullable.NewNullNullable[string]()},
-		Headers: server.ListApiKeys200ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version},
+		Headers: server.ListProjectAPIKeys200ResponseHeaders{XRequestID: ptr(rid(ctx)), SpotzeeVersion: ptr(version)},
 	}, nil
 }
 
-func (s *stub) CreateApiKey(ctx context.Context, _ server.CreateApiKeyRequestObject) (server.CreateApiKeyResponseObject, error) {
+func (s *stub) CreateProjectAPIKey(ctx context.Context, _ server.CreateProjectAPIKeyRequestObject) (server.CreateProjectAPIKeyResponseObject, error) {
 	if s.create != nil {
 		return s.create(ctx), nil
 	}
-	return server.CreateApiKey201JSONResponse{
-		Body: server.ApiKeyCreated{Id: 12, ProjectId: 123, Name: "CI", Scope: server.ApiKeyScopeSecret,
+	return server.CreateProjectAPIKey200JSONResponse{
+		Body: server.ProjectAPIKeyCreated{ID: 12, ProjectID: 123, Name: "CI", Scope: server.APIKeyScopeSecret,
 			Role: server.ProjectRoleSupport, Value: "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2", CreatedAt: now(), UpdatedAt: now()},
-		Headers: server.CreateApiKey201ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version},
+		Headers: server.CreateProjectAPIKey200ResponseHeaders{XRequestID: ptr(rid(ctx)), SpotzeeVersion: ptr(version)},
 	}, nil
 }
 
-func (s *stub) GetApiKey(ctx context.Context, _ server.GetApiKeyRequestObject) (server.GetApiKeyResponseObject, error) {
+func (s *stub) GetProjectAPIKey(ctx context.Context, _ server.GetProjectAPIKeyRequestObject) (server.GetProjectAPIKeyResponseObject, error) {
 	if s.get != nil {
 		return s.get(ctx), nil
 	}
-	return server.GetApiKey200JSONResponse{Body: maskedKey(),
-		Headers: server.GetApiKey200ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}, nil
+	return server.GetProjectAPIKey200JSONResponse{Body: maskedKey(),
+		Headers: server.GetProjectAPIKey200ResponseHeaders{XRequestID: ptr(rid(ctx)), SpotzeeVersion: ptr(version)}}, nil
 }
 
-func (s *stub) UpdateApiKey(ctx context.Context, _ server.UpdateApiKeyRequestObject) (server.UpdateApiKeyResponseObject, error) {
+func (s *stub) UpdateProjectAPIKey(ctx context.Context, _ server.UpdateProjectAPIKeyRequestObject) (server.UpdateProjectAPIKeyResponseObject, error) {
 	if s.update != nil {
 		return s.update(ctx), nil
 	}
-	return server.UpdateApiKey200JSONResponse{Body: maskedKey(),
-		Headers: server.UpdateApiKey200ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}, nil
+	return server.UpdateProjectAPIKey200JSONResponse{Body: maskedKey(),
+		Headers: server.UpdateProjectAPIKey200ResponseHeaders{XRequestID: ptr(rid(ctx)), SpotzeeVersion: ptr(version)}}, nil
 }
 
-func (s *stub) RevokeApiKey(ctx context.Context, _ server.RevokeApiKeyRequestObject) (server.RevokeApiKeyResponseObject, error) {
+func (s *stub) RevokeProjectAPIKey(ctx context.Context, _ server.RevokeProjectAPIKeyRequestObject) (server.RevokeProjectAPIKeyResponseObject, error) {
 	if s.revoke != nil {
 		return s.revoke(ctx), nil
 	}
-	return server.RevokeApiKey200JSONResponse{
-		Body:    server.ApiKeyRevocation{Id: 12, Revoked: true, RevokedAt: time.Now().UTC()},
-		Headers: server.RevokeApiKey200ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}, nil
+	return server.RevokeProjectAPIKey200JSONResponse{
+		Body:    server.APIKeyRevokeResponse{ID: ptr[int64](12), Revoked: ptr(true), RevokedAt: ptr(time.Now().UTC().Format(time.RFC3339))},
+		Headers: server.RevokeProjectAPIKey200ResponseHeaders{XRequestID: ptr(rid(ctx)), SpotzeeVersion: ptr(version)}}, nil
 }
 
 // harness is a generated strict server behind validate.Middleware (responses
@@ -120,7 +125,14 @@ type harness struct {
 
 func newHarness(t *testing.T, s *stub, topts ...validate.TransportOption) *harness {
 	t.Helper()
-	v, err := validate.New()
+	return newProfileHarness(t, s, nil, topts...)
+}
+
+// newProfileHarness is newHarness validating with vopts on both sides (for
+// example validate.WithReferenceProfile()).
+func newProfileHarness(t *testing.T, s *stub, vopts []validate.Option, topts ...validate.TransportOption) *harness {
+	t.Helper()
+	v, err := validate.New(vopts...)
 	require.NoError(t, err)
 	h := &harness{}
 	strict := server.NewStrictHandlerWithOptions(s, nil, server.StrictHTTPServerOptions{
@@ -149,7 +161,7 @@ func newHarness(t *testing.T, s *stub, topts ...validate.TransportOption) *harne
 type call func(ctx context.Context, c *client.ClientWithResponses) (int, error)
 
 func callList(ctx context.Context, c *client.ClientWithResponses) (int, error) {
-	r, err := c.ListApiKeysWithResponse(ctx, nil)
+	r, err := c.ListProjectAPIKeysWithResponse(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -157,7 +169,7 @@ func callList(ctx context.Context, c *client.ClientWithResponses) (int, error) {
 }
 
 func callCreate(ctx context.Context, c *client.ClientWithResponses) (int, error) {
-	r, err := c.CreateApiKeyWithResponse(ctx, nil, client.CreateApiKeyRequest{Name: "CI"})
+	r, err := c.CreateProjectAPIKeyWithResponse(ctx, nil, client.ProjectAPIKeyCreate{Name: "CI"})
 	if err != nil {
 		return 0, err
 	}
@@ -165,7 +177,7 @@ func callCreate(ctx context.Context, c *client.ClientWithResponses) (int, error)
 }
 
 func callGet(ctx context.Context, c *client.ClientWithResponses) (int, error) {
-	r, err := c.GetApiKeyWithResponse(ctx, 12, nil)
+	r, err := c.GetProjectAPIKeyWithResponse(ctx, 12, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -174,7 +186,7 @@ func callGet(ctx context.Context, c *client.ClientWithResponses) (int, error) {
 
 func callUpdate(ctx context.Context, c *client.ClientWithResponses) (int, error) {
 	name := "renamed"
-	r, err := c.UpdateApiKeyWithResponse(ctx, 12, nil, client.UpdateApiKeyRequest{Name: &name,
+	r, err := c.UpdateProjectAPIKeyWithResponse(ctx, 12, nil, client.ProjectAPIKeyUpdate{Name: &name,
 		Description: nullable.NewNullNullable[string]()})
 	if err != nil {
 		return 0, err
@@ -183,7 +195,7 @@ func callUpdate(ctx context.Context, c *client.ClientWithResponses) (int, error)
 }
 
 func callRevoke(ctx context.Context, c *client.ClientWithResponses) (int, error) {
-	r, err := c.RevokeApiKeyWithResponse(ctx, 12, nil)
+	r, err := c.RevokeProjectAPIKeyWithResponse(ctx, 12, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -192,108 +204,38 @@ func callRevoke(ctx context.Context, c *client.ClientWithResponses) (int, error)
 
 // errorsFor builds, for one operation, a stub answering each documented
 // error status with a valid problem body.
+// errorStub answers op with a problem+json error of the given status, its
+// catalogue code and the headers the spec documents for it.
 func errorStub(op string, status int) *stub {
 	code := map[int]spotzee.Code{400: spotzee.CodeParameterInvalidFormat, 401: spotzee.CodeAuthenticationRequired,
 		403: spotzee.CodePermissionDenied, 404: spotzee.CodeResourceMissing, 409: spotzee.CodeStateConflict,
 		422: spotzee.CodeValidationFailed, 429: spotzee.CodeRateLimited, 500: spotzee.CodeInternalError}[status]
+	answer := func(ctx context.Context) rawResponse {
+		body, _ := json.Marshal(problemOf(ctx, code))
+		r := rawResponse{status: status, ct: "application/problem+json", body: string(body)}
+		if status == http.StatusTooManyRequests {
+			r.header = map[string]string{"Retry-After": "1"}
+		}
+		return r
+	}
 	s := &stub{}
 	switch op {
 	case "list":
-		s.list = func(ctx context.Context) server.ListApiKeysResponseObject {
-			b, h := problemOf(ctx, code), server.ListApiKeys400ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}
-			switch status {
-			case 400:
-				return server.ListApiKeys400ApplicationProblemPlusJSONResponse{Body: b, Headers: h}
-			case 401:
-				return server.ListApiKeys401ApplicationProblemPlusJSONResponse{Body: b, Headers: server.ListApiKeys401ResponseHeaders(h)}
-			case 403:
-				return server.ListApiKeys403ApplicationProblemPlusJSONResponse{Body: b, Headers: server.ListApiKeys403ResponseHeaders(h)}
-			case 429:
-				return server.ListApiKeys429ApplicationProblemPlusJSONResponse{Body: b, Headers: server.ListApiKeys429ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version, RetryAfter: 1}}
-			}
-			return server.ListApiKeys500ApplicationProblemPlusJSONResponse{Body: b, Headers: server.ListApiKeys500ResponseHeaders(h)}
-		}
+		s.list = func(ctx context.Context) server.ListProjectAPIKeysResponseObject { return answer(ctx) }
 	case "create":
-		s.create = func(ctx context.Context) server.CreateApiKeyResponseObject {
-			b, h := problemOf(ctx, code), server.CreateApiKey401ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}
-			switch status {
-			case 400:
-				return server.CreateApiKey400ApplicationProblemPlusJSONResponse{Body: b, Headers: server.CreateApiKey400ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 401:
-				return server.CreateApiKey401ApplicationProblemPlusJSONResponse{Body: b, Headers: h}
-			case 403:
-				return server.CreateApiKey403ApplicationProblemPlusJSONResponse{Body: b, Headers: server.CreateApiKey403ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 409:
-				return server.CreateApiKey409ApplicationProblemPlusJSONResponse{Body: b, Headers: server.CreateApiKey409ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 422:
-				b.Errors = &[]server.FieldError{{Param: "role", Code: server.ErrorCode(spotzee.CodeParameterInvalidFormat), Message: "not in enum"}}
-				return server.CreateApiKey422ApplicationProblemPlusJSONResponse{Body: b, Headers: server.CreateApiKey422ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 429:
-				return server.CreateApiKey429ApplicationProblemPlusJSONResponse{Body: b, Headers: server.CreateApiKey429ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version, RetryAfter: 1}}
-			}
-			return server.CreateApiKey500ApplicationProblemPlusJSONResponse{Body: b, Headers: server.CreateApiKey500ResponseHeaders(h)}
-		}
+		s.create = func(ctx context.Context) server.CreateProjectAPIKeyResponseObject { return answer(ctx) }
 	case "get":
-		s.get = func(ctx context.Context) server.GetApiKeyResponseObject {
-			b, h := problemOf(ctx, code), server.GetApiKey400ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}
-			switch status {
-			case 400:
-				return server.GetApiKey400ApplicationProblemPlusJSONResponse{Body: b, Headers: h}
-			case 401:
-				return server.GetApiKey401ApplicationProblemPlusJSONResponse{Body: b, Headers: server.GetApiKey401ResponseHeaders(h)}
-			case 403:
-				return server.GetApiKey403ApplicationProblemPlusJSONResponse{Body: b, Headers: server.GetApiKey403ResponseHeaders(h)}
-			case 404:
-				return server.GetApiKey404ApplicationProblemPlusJSONResponse{Body: b, Headers: server.GetApiKey404ResponseHeaders(h)}
-			case 429:
-				return server.GetApiKey429ApplicationProblemPlusJSONResponse{Body: b, Headers: server.GetApiKey429ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version, RetryAfter: 1}}
-			}
-			return server.GetApiKey500ApplicationProblemPlusJSONResponse{Body: b, Headers: server.GetApiKey500ResponseHeaders(h)}
-		}
+		s.get = func(ctx context.Context) server.GetProjectAPIKeyResponseObject { return answer(ctx) }
 	case "update":
-		s.update = func(ctx context.Context) server.UpdateApiKeyResponseObject {
-			b, h := problemOf(ctx, code), server.UpdateApiKey401ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}
-			switch status {
-			case 400:
-				return server.UpdateApiKey400ApplicationProblemPlusJSONResponse{Body: b, Headers: server.UpdateApiKey400ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 401:
-				return server.UpdateApiKey401ApplicationProblemPlusJSONResponse{Body: b, Headers: h}
-			case 403:
-				return server.UpdateApiKey403ApplicationProblemPlusJSONResponse{Body: b, Headers: server.UpdateApiKey403ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 404:
-				return server.UpdateApiKey404ApplicationProblemPlusJSONResponse{Body: b, Headers: server.UpdateApiKey404ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 409:
-				return server.UpdateApiKey409ApplicationProblemPlusJSONResponse{Body: b, Headers: server.UpdateApiKey409ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 422:
-				b.Errors = &[]server.FieldError{{Param: "role", Code: server.ErrorCode(spotzee.CodeParameterInvalidFormat), Message: "not in enum"}}
-				return server.UpdateApiKey422ApplicationProblemPlusJSONResponse{Body: b, Headers: server.UpdateApiKey422ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-			case 429:
-				return server.UpdateApiKey429ApplicationProblemPlusJSONResponse{Body: b, Headers: server.UpdateApiKey429ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version, RetryAfter: 1}}
-			}
-			return server.UpdateApiKey500ApplicationProblemPlusJSONResponse{Body: b, Headers: server.UpdateApiKey500ResponseHeaders(h)}
-		}
+		s.update = func(ctx context.Context) server.UpdateProjectAPIKeyResponseObject { return answer(ctx) }
 	case "revoke":
-		s.revoke = func(ctx context.Context) server.RevokeApiKeyResponseObject {
-			b, h := problemOf(ctx, code), server.RevokeApiKey400ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}
-			switch status {
-			case 400:
-				return server.RevokeApiKey400ApplicationProblemPlusJSONResponse{Body: b, Headers: h}
-			case 401:
-				return server.RevokeApiKey401ApplicationProblemPlusJSONResponse{Body: b, Headers: server.RevokeApiKey401ResponseHeaders(h)}
-			case 403:
-				return server.RevokeApiKey403ApplicationProblemPlusJSONResponse{Body: b, Headers: server.RevokeApiKey403ResponseHeaders(h)}
-			case 404:
-				return server.RevokeApiKey404ApplicationProblemPlusJSONResponse{Body: b, Headers: server.RevokeApiKey404ResponseHeaders(h)}
-			case 409:
-				return server.RevokeApiKey409ApplicationProblemPlusJSONResponse{Body: b, Headers: server.RevokeApiKey409ResponseHeaders(h)}
-			case 429:
-				return server.RevokeApiKey429ApplicationProblemPlusJSONResponse{Body: b, Headers: server.RevokeApiKey429ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version, RetryAfter: 1}}
-			}
-			return server.RevokeApiKey500ApplicationProblemPlusJSONResponse{Body: b, Headers: server.RevokeApiKey500ResponseHeaders(h)}
-		}
+		s.revoke = func(ctx context.Context) server.RevokeProjectAPIKeyResponseObject { return answer(ctx) }
 	}
 	return s
 }
+
+// upstreamErrors are the error statuses Spotzee documents on every operation.
+var upstreamErrors = []int{400, 401, 403, 404, 409, 422, 429, 500}
 
 var operations = []struct {
 	name     string
@@ -301,11 +243,11 @@ var operations = []struct {
 	success  int
 	statuses []int
 }{
-	{"list", callList, 200, []int{400, 401, 403, 429, 500}},
-	{"create", callCreate, 201, []int{400, 401, 403, 409, 422, 429, 500}},
-	{"get", callGet, 200, []int{400, 401, 403, 404, 429, 500}},
-	{"update", callUpdate, 200, []int{400, 401, 403, 404, 409, 422, 429, 500}},
-	{"revoke", callRevoke, 200, []int{400, 401, 403, 404, 409, 429, 500}},
+	{"list", callList, 200, upstreamErrors},
+	{"create", callCreate, 200, upstreamErrors},
+	{"get", callGet, 200, upstreamErrors},
+	{"update", callUpdate, 200, upstreamErrors},
+	{"revoke", callRevoke, 200, upstreamErrors},
 }
 
 // TestContractEveryDocumentedStatus calls each operation through the
@@ -344,43 +286,52 @@ func TestContractCatchesBrokenResponses(t *testing.T) {
 		name string
 		stub *stub
 		call call
+		// faithful: the faithful contract catches it too; otherwise only the
+		// reference profile does (Spotzee publishes no such rule).
+		faithful bool
 	}{
-		{"undocumented status", &stub{list: func(ctx context.Context) server.ListApiKeysResponseObject {
-			return rawResponse{status: 404, ct: "application/problem+json", body: `{"status":"error","code":"resource_missing","title":"Resource missing","message":"x","type":"https://docs.spotzee.com/main-api/errors#resource_missing","request_id":"` + rid(ctx) + `"}`}
-		}}, callList},
-		{"missing required field", &stub{get: func(ctx context.Context) server.GetApiKeyResponseObject {
+		{"undocumented status", &stub{list: func(ctx context.Context) server.ListProjectAPIKeysResponseObject {
+			return rawResponse{status: 503, ct: "application/problem+json", body: `{"status":"error","code":"service_unavailable","message":"x","error":"x"}`}
+		}}, callList, true},
+		{"missing required field", &stub{get: func(ctx context.Context) server.GetProjectAPIKeyResponseObject {
 			return rawResponse{status: 200, ct: "application/json", body: `{"id":12,"project_id":123,"name":"x","scope":"secret","role":"admin","value":"sk_****S1T2","created_at":null}`}
-		}}, callGet},
-		{"full key value on a read", &stub{get: func(ctx context.Context) server.GetApiKeyResponseObject {
+		}}, callGet, true},
+		{"full key value on a read", &stub{get: func(ctx context.Context) server.GetProjectAPIKeyResponseObject {
 			k := maskedKey()
 			k.Value = "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2"
-			return server.GetApiKey200JSONResponse{Body: k, Headers: server.GetApiKey200ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-		}}, callGet},
-		{"full key value in a list", &stub{list: func(ctx context.Context) server.ListApiKeysResponseObject {
+			return server.GetProjectAPIKey200JSONResponse{Body: k, Headers: server.GetProjectAPIKey200ResponseHeaders{XRequestID: ptr(rid(ctx)), SpotzeeVersion: ptr(version)}}
+		}}, callGet, false},
+		{"full key value in a list", &stub{list: func(ctx context.Context) server.ListProjectAPIKeysResponseObject {
 			k := maskedKey()
 			k.Value = "pk_01HXY7Z9K8M5J2N4P6Q8R0S1T2"
-			return server.ListApiKeys200JSONResponse{Body: server.ApiKeyPage{Results: []server.ApiKey{k}, Limit: 25,
+			return server.ListProjectAPIKeys200JSONResponse{Body: server.ProjectAPIKeyList{Results: []server.ProjectAPIKey{k}, Limit: 25,
 				NextCursor: nullable.NewNullNullable[string](), PrevCursor: nullable.NewNullNullable[string]()},
-				Headers: server.ListApiKeys200ResponseHeaders{XRequestId: rid(ctx), SpotzeeVersion: version}}
-		}}, callList},
-		{"plain-text error", &stub{revoke: func(ctx context.Context) server.RevokeApiKeyResponseObject {
+				Headers: server.ListProjectAPIKeys200ResponseHeaders{XRequestID: ptr(rid(ctx)), SpotzeeVersion: ptr(version)}}
+		}}, callList, false},
+		{"plain-text error", &stub{revoke: func(ctx context.Context) server.RevokeProjectAPIKeyResponseObject {
 			return rawResponse{status: 404, ct: "text/plain; charset=utf-8", body: "not found\n"}
-		}}, callRevoke},
-		{"extra field on a key", &stub{update: func(ctx context.Context) server.UpdateApiKeyResponseObject {
+		}}, callRevoke, true},
+		{"extra field on a key", &stub{update: func(ctx context.Context) server.UpdateProjectAPIKeyResponseObject {
 			return rawResponse{status: 200, ct: "application/json", body: `{"id":12,"project_id":123,"name":"x","scope":"secret","role":"admin","value":"sk_****S1T2","created_at":null,"updated_at":null,"key_hash":"abc"}`}
-		}}, callUpdate},
-		{"masked value on create", &stub{create: func(ctx context.Context) server.CreateApiKeyResponseObject {
-			return rawResponse{status: 201, ct: "application/json", body: `{"id":12,"project_id":123,"name":"x","scope":"secret","role":"admin","value":"sk_****S1T2","created_at":null,"updated_at":null}`}
-		}}, callCreate},
-		{"wrong error code shape", &stub{get: func(ctx context.Context) server.GetApiKeyResponseObject {
-			return rawResponse{status: 404, ct: "application/problem+json", body: `{"status":"error","code":"not_found","title":"x","message":"x","type":"https://docs.spotzee.com/main-api/errors#x","request_id":"` + rid(ctx) + `"}`}
-		}}, callGet},
+		}}, callUpdate, false},
+		{"masked value on create", &stub{create: func(ctx context.Context) server.CreateProjectAPIKeyResponseObject {
+			return rawResponse{status: 200, ct: "application/json", body: `{"id":12,"project_id":123,"name":"x","scope":"secret","role":"admin","value":"sk_****S1T2","created_at":null,"updated_at":null}`}
+		}}, callCreate, false},
+		{"wrong error code shape", &stub{get: func(ctx context.Context) server.GetProjectAPIKeyResponseObject {
+			return rawResponse{status: 404, ct: "application/problem+json", body: `{"status":"error","code":"not_found","title":"x","message":"x","error":"x","type":"https://docs.spotzee.com/main-api/errors#x","request_id":"` + rid(ctx) + `"}`}
+		}}, callGet, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			profile := []validate.Option{validate.WithReferenceProfile()}
+			if !tt.faithful {
+				// The faithful contract lets it through: Spotzee may answer so.
+				_, err := tt.call(t.Context(), newRawServer(t, tt.stub))
+				require.NoError(t, err, "the faithful contract accepts it")
+			}
 			// Behind the middleware: reported and replaced with a 500.
-			h := newHarness(t, tt.stub)
+			h := newProfileHarness(t, tt.stub, profile)
 			status, err := tt.call(t.Context(), h.client)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusInternalServerError, status)
@@ -388,7 +339,7 @@ func TestContractCatchesBrokenResponses(t *testing.T) {
 			assert.NotContains(t, h.violations[0].Error(), "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2", "violations never echo a key value")
 
 			// On the wire: the transport fails the call with a typed error.
-			raw := newRawServer(t, tt.stub)
+			raw := newRawServer(t, tt.stub, profile...)
 			_, err = tt.call(t.Context(), raw)
 			var rv *validate.ResponseViolation
 			require.ErrorAs(t, err, &rv)
@@ -403,18 +354,18 @@ func TestTransportRefusesBadRequests(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, &stub{})
 	limit := 101
-	_, err := h.client.ListApiKeysWithResponse(t.Context(), &client.ListApiKeysParams{Limit: &limit})
+	_, err := h.client.ListProjectAPIKeysWithResponse(t.Context(), &client.ListProjectAPIKeysParams{Limit: &limit})
 	var reqv *validate.RequestViolation
 	require.ErrorAs(t, err, &reqv)
 	assert.Equal(t, spotzee.CodeParameterInvalidFormat, spotzee.ErrorCode(reqv.Err))
 
 	// With request validation skipped, the server's own answer is checked.
 	h2 := newHarness(t, &stub{}, validate.SkipRequestValidation())
-	resp, err := h2.client.ListApiKeysWithResponse(t.Context(), &client.ListApiKeysParams{Limit: &limit})
+	resp, err := h2.client.ListProjectAPIKeysWithResponse(t.Context(), &client.ListProjectAPIKeysParams{Limit: &limit})
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode())
-	require.NotNil(t, resp.ApplicationproblemJSON400)
-	assert.Equal(t, client.ErrorCode("parameter_invalid_format"), resp.ApplicationproblemJSON400.Code)
+	require.NotNil(t, resp.ApplicationProblemJSON400)
+	assert.Equal(t, client.ErrorCode("parameter_invalid_format"), resp.ApplicationProblemJSON400.Code)
 }
 
 // rawResponse writes a fixed response, bypassing the generated types, to
@@ -422,26 +373,30 @@ func TestTransportRefusesBadRequests(t *testing.T) {
 type rawResponse struct {
 	status   int
 	ct, body string
+	header   map[string]string
 }
 
 func (r rawResponse) write(w http.ResponseWriter) error {
+	for k, v := range r.header {
+		w.Header().Set(k, v)
+	}
 	w.Header().Set("Content-Type", r.ct)
 	w.WriteHeader(r.status)
 	_, err := w.Write([]byte(r.body))
 	return err
 }
 
-func (r rawResponse) VisitListApiKeysResponse(w http.ResponseWriter) error  { return r.write(w) }
-func (r rawResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error { return r.write(w) }
-func (r rawResponse) VisitGetApiKeyResponse(w http.ResponseWriter) error    { return r.write(w) }
-func (r rawResponse) VisitUpdateApiKeyResponse(w http.ResponseWriter) error { return r.write(w) }
-func (r rawResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r rawResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error  { return r.write(w) }
+func (r rawResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r rawResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error    { return r.write(w) }
+func (r rawResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error { return r.write(w) }
+func (r rawResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error { return r.write(w) }
 
 // newRawServer serves the stub without the validating middleware, and
 // returns a client whose transport validates responses.
-func newRawServer(t *testing.T, s *stub) *client.ClientWithResponses {
+func newRawServer(t *testing.T, s *stub, vopts ...validate.Option) *client.ClientWithResponses {
 	t.Helper()
-	v, err := validate.Default()
+	v, err := validate.New(vopts...)
 	require.NoError(t, err)
 	strict := server.NewStrictHandler(s, nil)
 	srv := httptest.NewServer(withConventions(server.HandlerWithOptions(strict, server.StdHTTPServerOptions{BaseURL: "/api/client"})))

@@ -40,6 +40,40 @@ func newGuarded(t *testing.T, opts ...validate.Option) (http.Handler, *captured)
 	return v.Middleware()(next), c
 }
 
+// TestProfileOnlyRulesPassTheFaithfulContract shows which request rules
+// are the reference profile's own: the faithful contract lets them through.
+func TestProfileOnlyRulesPassTheFaithfulContract(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, method, path, body string }{
+		{"name over 255", "POST", "/keys", `{"name":"` + strings.Repeat("n", 256) + `"}`},
+		{"body over 64 KiB", "POST", "/keys", `{"name":"` + strings.Repeat("n", 70<<10) + `"}`},
+		{"keyId zero", "DELETE", "/keys/0", ``},
+		{"empty q", "GET", "/keys?q=", ``},
+		{"sort field of another API", "GET", "/keys?sort=value", ``},
+		{"cursor over 512", "GET", "/keys?cursor=" + strings.Repeat("c", 600), ``},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := func() *http.Request {
+				r := httptest.NewRequest(tt.method, "/api/client"+tt.path, strings.NewReader(tt.body))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("Authorization", bearer)
+				return r
+			}
+			faithful, seen := newGuarded(t)
+			rec := httptest.NewRecorder()
+			faithful.ServeHTTP(rec, req())
+			assert.True(t, seen.called, "faithful contract: %s", rec.Body.String())
+
+			reference, seen := newGuarded(t, validate.WithReferenceProfile())
+			rec = httptest.NewRecorder()
+			reference.ServeHTTP(rec, req())
+			assert.False(t, seen.called, "the reference profile refuses it")
+			assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
+		})
+	}
+}
+
 func TestMiddlewareRejectsBadRequests(t *testing.T) {
 	t.Parallel()
 	big := `{"name":"` + strings.Repeat("a", validate.DefaultMaxBodyBytes) + `"}`
@@ -70,7 +104,7 @@ func TestMiddlewareRejectsBadRequests(t *testing.T) {
 		{"data after the JSON value", "POST", "/keys", `{"name":"a"}{"role":"admin"}`, nil, false, 400, "parameter_invalid_format", "", nil},
 		{"query value not UTF-8", "GET", "/keys?q=%FF", ``, nil, false, 400, "parameter_invalid_format", "q", nil},
 		{"query value with NUL", "GET", "/keys?q=a%00", ``, nil, false, 400, "parameter_invalid_format", "q", nil},
-		{"no body", "POST", "/keys", ``, nil, false, 400, "parameter_missing", "body", nil},
+		{"no body", "POST", "/keys", ``, nil, false, 400, "parameter_missing", "name", []string{"name"}},
 		{"wrong content type", "POST", "/keys", `name=a`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, false, 400, "parameter_invalid_format", "Content-Type", nil},
 		{"oversized body", "POST", "/keys", big, nil, false, 400, "parameter_invalid_format", "", nil},
 		{"limit above 100", "GET", "/keys?limit=101", ``, nil, false, 400, "parameter_invalid_format", "limit", nil},
@@ -98,7 +132,7 @@ func TestMiddlewareRejectsBadRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, seen := newGuarded(t)
+			h, seen := newGuarded(t, validate.WithReferenceProfile())
 			req := httptest.NewRequest(tt.method, "/api/client"+tt.path, strings.NewReader(tt.body))
 			if tt.body != "" {
 				req.Header.Set("Content-Type", "application/json")

@@ -42,7 +42,7 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	if err != nil {
 		return nil, routeError(err, v.allowed(rr))
 	}
-	if err := v.readBody(r, rr); err != nil {
+	if err := v.readBody(r, rr, route.Operation); err != nil {
 		return nil, err
 	}
 	// Found before kin-openapi runs, reported after it: authentication
@@ -80,15 +80,26 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 }
 
 // readBody caps, reads and checks the body before validation, so an
-// oversized or non-UTF-8 body is refused before it is parsed.
-func (v *Validator) readBody(r, rr *http.Request) error {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil
+// oversized or non-UTF-8 body is refused before it is parsed. An absent or
+// empty body of an operation that takes a JSON body is validated (and handed
+// on) as {}: request bodies are optional on the wire, as upstream, and this
+// project's decision is that absent means empty.
+func (v *Validator) readBody(r, rr *http.Request, op *openapi3.Operation) error {
+	var data []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		data, err = io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
+		_ = r.Body.Close()
+		if err != nil {
+			return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
+		}
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
-	_ = r.Body.Close()
-	if err != nil {
-		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
+	if len(data) == 0 {
+		if op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
+			return nil
+		}
+		data = []byte("{}")
+		r.Header.Set("Content-Type", "application/json")
 	}
 	if int64(len(data)) > v.maxBody {
 		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat,

@@ -19,14 +19,18 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/internal/overlay"
 )
 
 // DefaultPathPrefix is the path of the spec's server URL: requests whose
 // path starts with it are routed as if it were absent.
 const DefaultPathPrefix = "/api/client"
 
-// DefaultMaxBodyBytes caps request bodies before they are validated.
-const DefaultMaxBodyBytes = 64 << 10
+// DefaultMaxBodyBytes caps request bodies before they are validated against
+// the faithful contract. Spotzee publishes no cap; this one only keeps a
+// validator from reading without bound. The reference profile sets its own
+// (64 KiB, its x-spotzee-max-body-bytes).
+const DefaultMaxBodyBytes = 1 << 20
 
 // Authenticator checks a bearer token that is well-formed on the wire. It
 // returns a non-nil error to refuse the token (answered 401
@@ -42,8 +46,15 @@ func WithPathPrefix(prefix string) Option {
 	return func(v *Validator) { v.prefix = strings.TrimSuffix(prefix, "/") }
 }
 
-// WithMaxBodyBytes caps request bodies (default DefaultMaxBodyBytes).
+// WithMaxBodyBytes caps request bodies (default DefaultMaxBodyBytes, or the
+// reference profile's cap with WithReferenceProfile).
 func WithMaxBodyBytes(n int64) Option { return func(v *Validator) { v.maxBody = n } }
+
+// WithReferenceProfile validates against the reference profile: the
+// contract with this project's own stricter decisions applied (see
+// ReferenceSpec). Without it a Validator checks the faithful contract,
+// which states only what Spotzee states and suits the real API.
+func WithReferenceProfile() Option { return func(v *Validator) { v.reference = true } }
 
 // WithAuthenticator adds a check of the bearer token to the check of the
 // scheme itself.
@@ -56,7 +67,9 @@ type Validator struct {
 	prefix  string
 	maxBody int64
 	auth    Authenticator
-	options *openapi3filter.Options
+	// reference is set by WithReferenceProfile.
+	reference bool
+	options   *openapi3filter.Options
 	// queryParams lists, per operation, the query parameters it declares.
 	queryParams map[*openapi3.Operation]map[string]bool
 	// emptyChecked lists, per operation, the header and query parameters
@@ -65,21 +78,83 @@ type Validator struct {
 	emptyChecked map[*openapi3.Operation][]*openapi3.Parameter
 }
 
-// New returns a Validator for the module's embedded openapi.yaml. It returns
-// an error if the document does not load or does not validate.
+// New returns a Validator for the module's embedded openapi.yaml (the
+// faithful contract, or the reference profile with WithReferenceProfile).
+// It returns an error if the document does not load or does not validate.
 func New(opts ...Option) (*Validator, error) {
 	return NewFromSpec(spotzee.OpenAPISpec, opts...)
 }
 
-var defaultValidator = sync.OnceValues(func() (*Validator, error) { return New() })
+var (
+	defaultValidator   = sync.OnceValues(func() (*Validator, error) { return New() })
+	referenceValidator = sync.OnceValues(func() (*Validator, error) { return New(WithReferenceProfile()) })
+)
 
-// Default returns a shared Validator for the embedded spec with default
+// Default returns a shared Validator for the faithful contract with default
 // options, built on first use. It returns the same error New would.
 func Default() (*Validator, error) { return defaultValidator() }
 
-// NewFromSpec returns a Validator for the OpenAPI 3.0 document in spec. It
-// returns an error if the document does not load or does not validate.
+// Reference returns a shared Validator for the reference profile with
+// default options, built on first use. It returns the same error New would.
+func Reference() (*Validator, error) { return referenceValidator() }
+
+// ReferenceSpec returns the embedded openapi.yaml with the reference
+// profile (reference-profile.yaml) applied, as JSON. It returns an error if
+// the profile does not parse or one of its actions targets nothing.
+func ReferenceSpec() ([]byte, error) { return referenceSpec() }
+
+var referenceSpec = sync.OnceValues(func() ([]byte, error) {
+	return applyProfile(spotzee.OpenAPISpec, spotzee.ReferenceProfile)
+})
+
+// applyProfile applies an overlay to spec.
+func applyProfile(spec, profile []byte) ([]byte, error) {
+	doc, err := overlay.Parse(profile)
+	if err != nil {
+		return nil, fmt.Errorf("validate: reference profile: %w", err)
+	}
+	out, err := doc.Apply(spec)
+	if err != nil {
+		return nil, fmt.Errorf("validate: reference profile: %w", err)
+	}
+	return out, nil
+}
+
+// profileBodyCap returns the reference profile's body cap.
+func profileBodyCap() int64 {
+	doc, err := overlay.Parse(spotzee.ReferenceProfile)
+	if err != nil {
+		return 0
+	}
+	n, _ := doc.Extensions["x-spotzee-max-body-bytes"].(float64)
+	return int64(n)
+}
+
+// NewFromSpec returns a Validator for the OpenAPI 3.0 document in spec
+// (with WithReferenceProfile, the embedded reference profile is applied to
+// it). It returns an error if the document does not load or does not
+// validate.
 func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
+	v := &Validator{
+		prefix:       DefaultPathPrefix,
+		queryParams:  map[*openapi3.Operation]map[string]bool{},
+		emptyChecked: map[*openapi3.Operation][]*openapi3.Parameter{},
+	}
+	for _, opt := range opts {
+		opt(v)
+	}
+	if v.reference {
+		var err error
+		if spec, err = applyProfile(spec, spotzee.ReferenceProfile); err != nil {
+			return nil, err
+		}
+		if v.maxBody == 0 {
+			v.maxBody = profileBodyCap()
+		}
+	}
+	if v.maxBody <= 0 {
+		v.maxBody = DefaultMaxBodyBytes
+	}
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(spec)
 	if err != nil {
@@ -94,17 +169,7 @@ func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validate: build router: %w", err)
 	}
-	v := &Validator{
-		doc:          doc,
-		router:       router,
-		prefix:       DefaultPathPrefix,
-		maxBody:      DefaultMaxBodyBytes,
-		queryParams:  map[*openapi3.Operation]map[string]bool{},
-		emptyChecked: map[*openapi3.Operation][]*openapi3.Parameter{},
-	}
-	for _, opt := range opts {
-		opt(v)
-	}
+	v.doc, v.router = doc, router
 	v.options = &openapi3filter.Options{
 		AuthenticationFunc:    v.authenticate,
 		IncludeResponseStatus: true,

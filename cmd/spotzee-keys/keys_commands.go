@@ -33,8 +33,8 @@ func parseID(s string) (int64, error) {
 }
 
 // parseScope checks a --scope value.
-func parseScope(s string) (client.ApiKeyScope, error) {
-	if v := client.ApiKeyScope(s); v.Valid() {
+func parseScope(s string) (client.APIKeyScope, error) {
+	if v := client.APIKeyScope(s); v.Valid() {
 		return v, nil
 	}
 	return "", usagef("--scope %q: want public or secret", s)
@@ -64,7 +64,7 @@ func listFlags(fs *flag.FlagSet) func([]string) (action, error) {
 	q := fs.String("q", "", "free-text search over name and description")
 	all := fs.Bool("all", false, "list every key, following the pages")
 	return func([]string) (action, error) {
-		params := &client.ListApiKeysParams{}
+		params := &client.ListProjectAPIKeysParams{}
 		if isSet(fs, "limit") {
 			params.Limit = new(*limit)
 		}
@@ -76,7 +76,7 @@ func listFlags(fs *flag.FlagSet) func([]string) (action, error) {
 		}
 		walkAll := *all
 		return func(ctx context.Context, c *keysCLI, api *client.API) error {
-			keys := []client.ApiKey{}
+			keys := []client.ProjectAPIKey{}
 			more := false
 			if walkAll {
 				for k, err := range api.AllKeys(ctx, params) {
@@ -127,7 +127,7 @@ func createFlags(fs *flag.FlagSet) func([]string) (action, error) {
 		if err != nil {
 			return nil, err
 		}
-		body := client.CreateApiKeyRequest{Name: n}
+		body := client.ProjectAPIKeyCreate{Name: n}
 		if isSet(fs, "description") {
 			body.Description = nullable.NewNullableWithValue(*description)
 		}
@@ -136,14 +136,14 @@ func createFlags(fs *flag.FlagSet) func([]string) (action, error) {
 			if err != nil {
 				return nil, err
 			}
-			body.Scope = new(client.ApiKeyScopeDefaultSecret(s))
+			body.Scope = new(client.APIKeyScope(s))
 		}
 		if isSet(fs, "role") {
 			r, err := parseRole(*role)
 			if err != nil {
 				return nil, err
 			}
-			body.Role = new(client.ProjectRoleDefaultSupport(r))
+			body.Role = new(client.ProjectRole(r))
 		}
 		var opts []client.CallOption
 		if isSet(fs, "idempotency-key") {
@@ -160,10 +160,10 @@ func createFlags(fs *flag.FlagSet) func([]string) (action, error) {
 			if c.jsonOut {
 				err = c.printJSON(created)
 			} else {
-				err = printKeyDetails(c.stdout, client.ApiKey(*created))
+				err = printKeyDetails(c.stdout, client.ProjectAPIKey(*created))
 			}
 			fmt.Fprintf(c.stderr, "spotzee-keys: WARNING: this is the only time the full value of key %d is shown. "+
-				"Store it now (in a secret manager); it cannot be retrieved again.\n", created.Id)
+				"Store it now (in a secret manager); it cannot be retrieved again.\n", created.ID)
 			return err
 		}, nil
 	}
@@ -199,7 +199,7 @@ func updateFlags(fs *flag.FlagSet) func([]string) (action, error) {
 		if err != nil {
 			return nil, err
 		}
-		var body client.UpdateApiKeyRequest
+		var body client.ProjectAPIKeyUpdate
 		changed := false
 		if isSet(fs, "name") {
 			n, err := parseName(*name)
@@ -258,7 +258,11 @@ func revokeFlags(*flag.FlagSet) func([]string) (action, error) {
 			if c.jsonOut {
 				return c.printJSON(rev)
 			}
-			_, err = fmt.Fprintf(c.stdout, "Revoked key %d at %s.\n", rev.Id, rev.RevokedAt.UTC().Format(timeLayout))
+			at := "-"
+			if rev.RevokedAt != nil {
+				at = timeText(*rev.RevokedAt)
+			}
+			_, err = fmt.Fprintf(c.stdout, "Revoked key %d at %s.\n", id, at)
 			return err
 		}, nil
 	}

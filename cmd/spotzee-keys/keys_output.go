@@ -36,7 +36,7 @@ func (c *keysCLI) printJSON(v any) error {
 }
 
 // printKey prints one key as JSON or as text, per --json.
-func (c *keysCLI) printKey(k *client.ApiKey) error {
+func (c *keysCLI) printKey(k *client.ProjectAPIKey) error {
 	if c.jsonOut {
 		return c.printJSON(k)
 	}
@@ -45,11 +45,11 @@ func (c *keysCLI) printKey(k *client.ApiKey) error {
 
 // printKeyTable writes keys as a table with a header row: ID, NAME, SCOPE,
 // ROLE, VALUE, CREATED, DESCRIPTION; long names and descriptions are cut.
-func printKeyTable(w io.Writer, keys []client.ApiKey) error {
+func printKeyTable(w io.Writer, keys []client.ProjectAPIKey) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tROLE\tVALUE\tCREATED\tDESCRIPTION")
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Id,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID,
 			cell(k.Name, maxNameCell), cell(string(k.Scope), 0), cell(string(k.Role), 0), cell(k.Value, 0),
 			timeCell(k.CreatedAt), cell(optional(k.Description), maxDescriptionCell))
 	}
@@ -60,15 +60,15 @@ func printKeyTable(w io.Writer, keys []client.ApiKey) error {
 }
 
 // printKeyDetails writes one key as "FIELD  value" lines.
-func printKeyDetails(w io.Writer, k client.ApiKey) error {
+func printKeyDetails(w io.Writer, k client.ProjectAPIKey) error {
 	system := "no"
 	if k.IsSystemKey != nil && *k.IsSystemKey {
 		system = "yes"
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, row := range [][2]string{
-		{"ID", strconv.FormatInt(k.Id, 10)},
-		{"PROJECT", strconv.FormatInt(k.ProjectId, 10)},
+		{"ID", strconv.FormatInt(k.ID, 10)},
+		{"PROJECT", strconv.FormatInt(k.ProjectID, 10)},
 		{"NAME", cell(k.Name, 0)},
 		{"SCOPE", cell(string(k.Scope), 0)},
 		{"ROLE", cell(string(k.Role), 0)},
@@ -109,11 +109,23 @@ func cell(s string, max int) string {
 	return s
 }
 
-// timeCell formats a nullable timestamp, "-" when null.
-func timeCell(n nullable.Nullable[time.Time]) string {
-	t, err := n.Get()
-	if err != nil {
+// timeCell formats a nullable timestamp, "-" when null or empty. The
+// contract types timestamps as strings (Spotzee publishes no format): an
+// RFC 3339 value is shown in timeLayout, anything else as it came.
+func timeCell(n nullable.Nullable[string]) string {
+	s, err := n.Get()
+	if err != nil || s == "" {
 		return "-"
+	}
+	return timeText(s)
+}
+
+// timeText formats an RFC 3339 timestamp in timeLayout (UTC), or returns s
+// unchanged when it is not one.
+func timeText(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
 	}
 	return t.UTC().Format(timeLayout)
 }

@@ -109,11 +109,11 @@ func (e *cliEnv) ok(t *testing.T, args ...string) string {
 }
 
 // create makes a key through the CLI and returns it, full value included.
-func (e *cliEnv) create(t *testing.T, args ...string) client.ApiKeyCreated {
+func (e *cliEnv) create(t *testing.T, args ...string) client.ProjectAPIKeyCreated {
 	t.Helper()
 	r := e.keys(t, append([]string{"--json", "create"}, args...)...)
 	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
-	var k client.ApiKeyCreated
+	var k client.ProjectAPIKeyCreated
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &k))
 	return k
 }
@@ -123,7 +123,7 @@ func (e *cliEnv) systemKeyID(t *testing.T) int64 {
 	t.Helper()
 	for _, k := range decodeKeys(t, e.ok(t, "list", "--json", "--all")) {
 		if k.IsSystemKey != nil && *k.IsSystemKey {
-			return k.Id
+			return k.ID
 		}
 	}
 	t.Fatal("no system key")
@@ -131,11 +131,11 @@ func (e *cliEnv) systemKeyID(t *testing.T) int64 {
 }
 
 // decodeKeys decodes list --json output strictly: an array of key objects.
-func decodeKeys(t *testing.T, out string) []client.ApiKey {
+func decodeKeys(t *testing.T, out string) []client.ProjectAPIKey {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
-	var keys []client.ApiKey
+	var keys []client.ProjectAPIKey
 	require.NoError(t, dec.Decode(&keys), "output: %s", out)
 	require.NotNil(t, keys, "an empty list is [], not null")
 	return keys
@@ -150,7 +150,7 @@ func decodeStrict(t *testing.T, out string, v any) {
 	require.False(t, dec.More(), "one JSON value only")
 }
 
-func names(keys []client.ApiKey) []string {
+func names(keys []client.ProjectAPIKey) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k.Name
@@ -215,12 +215,12 @@ func TestKeysListTable(t *testing.T) {
 	require.Len(t, lines, 5, "header, two new keys, the admin and the system key:\n%s", out)
 	assert.Equal(t, []string{"ID", "NAME", "SCOPE", "ROLE", "VALUE", "CREATED", "DESCRIPTION"}, strings.Fields(lines[0]))
 	// Newest first by default.
-	assert.Equal(t, []string{strconv.FormatInt(web.Id, 10), "web", "public", "support", masked(web.Value)},
+	assert.Equal(t, []string{strconv.FormatInt(web.ID, 10), "web", "public", "support", masked(web.Value)},
 		strings.Fields(lines[1])[:5])
 	assert.Equal(t, "-", strings.Fields(lines[1])[6], "no description")
 	ciRow := strings.Fields(lines[2])
-	assert.Equal(t, []string{strconv.FormatInt(ci.Id, 10), "ci", "bot", "secret", "editor", masked(ci.Value)}, ciRow[:6])
-	assert.Equal(t, ci.CreatedAt.MustGet().UTC().Format(time.RFC3339), ciRow[6])
+	assert.Equal(t, []string{strconv.FormatInt(ci.ID, 10), "ci", "bot", "secret", "editor", masked(ci.Value)}, ciRow[:6])
+	assert.Equal(t, mustTime(t, ci.CreatedAt).UTC().Format(time.RFC3339), ciRow[6])
 	assert.True(t, strings.HasSuffix(lines[2], "deploys from CI"))
 	// The columns line up: every row starts its VALUE cell where the header does.
 	col := strings.Index(lines[0], "VALUE")
@@ -239,11 +239,11 @@ func TestKeysListJSON(t *testing.T) {
 		keys := decodeKeys(t, e.ok(t, args...))
 		require.Len(t, keys, 3)
 		k := keys[0]
-		assert.Equal(t, created.Id, k.Id)
-		assert.Equal(t, e.srv.ProjectID, k.ProjectId)
+		assert.Equal(t, created.ID, k.ID)
+		assert.Equal(t, e.srv.ProjectID, k.ProjectID)
 		assert.Equal(t, "billing", k.Name)
 		assert.Equal(t, "invoices", k.Description.MustGet())
-		assert.Equal(t, client.ApiKeyScopeSecret, k.Scope)
+		assert.Equal(t, client.APIKeyScopeSecret, k.Scope)
 		assert.Equal(t, client.ProjectRoleSupport, k.Role)
 		assert.Equal(t, masked(created.Value), k.Value)
 	}
@@ -355,15 +355,15 @@ func TestKeysCreateJSON(t *testing.T) {
 
 	r := e.keys(t, "create", "--json", "--name", "browser", "--scope", "public", "--role", "editor", "--description", "")
 	require.Equal(t, 0, r.code, r.stderr)
-	var k client.ApiKeyCreated
+	var k client.ProjectAPIKeyCreated
 	decodeStrict(t, r.stdout, &k)
 	assert.Regexp(t, `^pk_[0-9A-HJKMNP-TV-Z]{26}$`, k.Value, "the full value")
 	assert.Equal(t, "browser", k.Name)
-	assert.Equal(t, client.ApiKeyScopePublic, k.Scope)
+	assert.Equal(t, client.APIKeyScopePublic, k.Scope)
 	assert.Equal(t, client.ProjectRoleEditor, k.Role)
 	assert.Equal(t, "", k.Description.MustGet(), "an explicit empty description is sent")
-	assert.Equal(t, e.srv.ProjectID, k.ProjectId)
-	assert.Contains(t, r.stderr, "WARNING: this is the only time the full value of key "+strconv.FormatInt(k.Id, 10)+" is shown")
+	assert.Equal(t, e.srv.ProjectID, k.ProjectID)
+	assert.Contains(t, r.stderr, "WARNING: this is the only time the full value of key "+strconv.FormatInt(k.ID, 10)+" is shown")
 }
 
 func TestKeysCreateIdempotencyKey(t *testing.T) {
@@ -392,7 +392,7 @@ func TestKeysGet(t *testing.T) {
 	t.Parallel()
 	e := newCLIEnv(t)
 	k := e.create(t, "--name", "reader", "--description", "reads", "--role", "support")
-	id := strconv.FormatInt(k.Id, 10)
+	id := strconv.FormatInt(k.ID, 10)
 
 	out := e.ok(t, "get", id)
 	want := fmt.Sprintf(`ID           %d
@@ -405,40 +405,40 @@ SYSTEM       no
 CREATED      %s
 UPDATED      %s
 DESCRIPTION  reads
-`, k.Id, e.srv.ProjectID, masked(k.Value),
-		k.CreatedAt.MustGet().UTC().Format(time.RFC3339), k.UpdatedAt.MustGet().UTC().Format(time.RFC3339))
+`, k.ID, e.srv.ProjectID, masked(k.Value),
+		mustTime(t, k.CreatedAt).UTC().Format(time.RFC3339), mustTime(t, k.UpdatedAt).UTC().Format(time.RFC3339))
 	assert.Equal(t, want, out)
 
-	var got client.ApiKey
+	var got client.ProjectAPIKey
 	decodeStrict(t, e.ok(t, "get", "--json", id), &got)
-	assert.Equal(t, k.Id, got.Id)
+	assert.Equal(t, k.ID, got.ID)
 	assert.Equal(t, masked(k.Value), got.Value)
 	assert.Equal(t, "reads", got.Description.MustGet())
 
-	var system client.ApiKey
+	var system client.ProjectAPIKey
 	decodeStrict(t, e.ok(t, "--json", "get", strconv.FormatInt(e.systemKeyID(t), 10)), &system)
 	require.NotNil(t, system.IsSystemKey)
 	assert.True(t, *system.IsSystemKey)
-	assert.Contains(t, e.ok(t, "get", strconv.FormatInt(system.Id, 10)), "SYSTEM       yes\n")
+	assert.Contains(t, e.ok(t, "get", strconv.FormatInt(system.ID, 10)), "SYSTEM       yes\n")
 }
 
 func TestKeysUpdateSendsOnlyTheFlagsGiven(t *testing.T) {
 	t.Parallel()
 	e := newProxiedCLIEnv(t)
 	k := e.create(t, "--name", "svc", "--description", "first", "--role", "support")
-	id := strconv.FormatInt(k.Id, 10)
+	id := strconv.FormatInt(k.ID, 10)
 	e.proxy.take()
 
 	tests := []struct {
 		name     string
 		args     []string
 		wantBody string
-		check    func(t *testing.T, got client.ApiKey)
+		check    func(t *testing.T, got client.ProjectAPIKey)
 	}{
 		{
 			name: "name only", args: []string{"update", id, "--name", "svc-renamed"},
 			wantBody: `{"name":"svc-renamed"}`,
-			check: func(t *testing.T, got client.ApiKey) {
+			check: func(t *testing.T, got client.ProjectAPIKey) {
 				assert.Equal(t, "svc-renamed", got.Name)
 				assert.Equal(t, "first", got.Description.MustGet(), "kept")
 				assert.Equal(t, client.ProjectRoleSupport, got.Role, "kept")
@@ -447,9 +447,9 @@ func TestKeysUpdateSendsOnlyTheFlagsGiven(t *testing.T) {
 		{
 			name: "flags before the ID", args: []string{"update", "--role", "editor", "--scope", "public", id},
 			wantBody: `{"role":"editor","scope":"public"}`,
-			check: func(t *testing.T, got client.ApiKey) {
+			check: func(t *testing.T, got client.ProjectAPIKey) {
 				assert.Equal(t, client.ProjectRoleEditor, got.Role)
-				assert.Equal(t, client.ApiKeyScopePublic, got.Scope)
+				assert.Equal(t, client.APIKeyScopePublic, got.Scope)
 				assert.Equal(t, masked(k.Value), got.Value, "the value and its prefix never change")
 				assert.Equal(t, "svc-renamed", got.Name, "kept")
 			},
@@ -457,23 +457,23 @@ func TestKeysUpdateSendsOnlyTheFlagsGiven(t *testing.T) {
 		{
 			name: "description", args: []string{"update", id, "--description", "second"},
 			wantBody: `{"description":"second"}`,
-			check: func(t *testing.T, got client.ApiKey) {
+			check: func(t *testing.T, got client.ProjectAPIKey) {
 				assert.Equal(t, "second", got.Description.MustGet())
 			},
 		},
 		{
 			name: "clear the description", args: []string{"update", id, "--clear-description"},
 			wantBody: `{"description":null}`,
-			check: func(t *testing.T, got client.ApiKey) {
+			check: func(t *testing.T, got client.ProjectAPIKey) {
 				assert.True(t, got.Description.IsNull() || !got.Description.IsSpecified(), "cleared")
 				assert.Equal(t, "svc-renamed", got.Name, "kept")
 			},
 		},
 	}
 	for _, tt := range tests {
-		var got client.ApiKey
+		var got client.ProjectAPIKey
 		decodeStrict(t, e.ok(t, append(tt.args, "--json")...), &got)
-		assert.Equal(t, k.Id, got.Id, tt.name)
+		assert.Equal(t, k.ID, got.ID, tt.name)
 		tt.check(t, got)
 
 		reqs := e.proxy.take()
@@ -489,7 +489,7 @@ func TestKeysUpdateSendsOnlyTheFlagsGiven(t *testing.T) {
 	out := e.ok(t, "update", id, "--name", "svc")
 	assert.Contains(t, out, "NAME         svc\n")
 	assert.Contains(t, out, "DESCRIPTION  -\n")
-	var after client.ApiKey
+	var after client.ProjectAPIKey
 	decodeStrict(t, e.ok(t, "get", id, "--json"), &after)
 	assert.True(t, after.Description.IsNull() || !after.Description.IsSpecified(), "the clear stuck")
 }
@@ -500,19 +500,22 @@ func TestKeysRevoke(t *testing.T) {
 	a := e.create(t, "--name", "a")
 	b := e.create(t, "--name", "b")
 
-	out := e.ok(t, "revoke", strconv.FormatInt(a.Id, 10))
-	assert.Regexp(t, `^Revoked key `+strconv.FormatInt(a.Id, 10)+` at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\.\n$`, out)
+	out := e.ok(t, "revoke", strconv.FormatInt(a.ID, 10))
+	assert.Regexp(t, `^Revoked key `+strconv.FormatInt(a.ID, 10)+` at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\.\n$`, out)
 
-	var rev client.ApiKeyRevocation
-	decodeStrict(t, e.ok(t, "revoke", "--json", strconv.FormatInt(b.Id, 10)), &rev)
-	assert.Equal(t, b.Id, rev.Id)
-	assert.Equal(t, client.True, rev.Revoked)
-	assert.False(t, rev.RevokedAt.IsZero())
+	var rev client.APIKeyRevokeResponse
+	decodeStrict(t, e.ok(t, "revoke", "--json", strconv.FormatInt(b.ID, 10)), &rev)
+	require.NotNil(t, rev.ID)
+	assert.Equal(t, b.ID, *rev.ID)
+	require.NotNil(t, rev.Revoked)
+	assert.True(t, *rev.Revoked)
+	require.NotNil(t, rev.RevokedAt)
+	assert.NotEmpty(t, *rev.RevokedAt)
 
 	for _, k := range decodeKeys(t, e.ok(t, "list", "--json")) {
-		assert.NotContains(t, []int64{a.Id, b.Id}, k.Id, "revoked keys leave the list")
+		assert.NotContains(t, []int64{a.ID, b.ID}, k.ID, "revoked keys leave the list")
 	}
-	r := e.keys(t, "get", strconv.FormatInt(a.Id, 10))
+	r := e.keys(t, "get", strconv.FormatInt(a.ID, 10))
 	assert.Equal(t, 1, r.code)
 	assert.Regexp(t, errLine, r.stderr)
 }
@@ -793,20 +796,20 @@ func TestDescribeError(t *testing.T) {
 	}{
 		{
 			name: "not found",
-			err: &client.APIError{StatusCode: 404, Code: client.ResourceMissing, Message: "No API key with id 99 in this project.",
+			err: &client.APIError{StatusCode: 404, Code: client.ErrorCodeResourceMissing, Message: "No API key with id 99 in this project.",
 				RequestID: "req_01HXY7Z9K8M5J2N4P6Q8R0S1T2", Param: "keyId"},
 			want: "404 resource_missing: No API key with id 99 in this project. (request_id req_01HXY7Z9K8M5J2N4P6Q8R0S1T2)",
 		},
 		{
 			name: "wrapped, several fields, multi-line message",
-			err: fmt.Errorf("while listing: %w", &client.APIError{StatusCode: 422, Code: client.ValidationFailed,
+			err: fmt.Errorf("while listing: %w", &client.APIError{StatusCode: 422, Code: client.ErrorCodeValidationFailed,
 				Message: "2 fields failed\nvalidation; see errors.", RequestID: "req_X",
 				Errors: []client.FieldError{{Param: "role", Message: "bad role"}, {Param: "scope", Message: "bad scope"}}}),
 			want: "422 validation_failed: 2 fields failed validation; see errors. [role: bad role; scope: bad scope] (request_id req_X)",
 		},
 		{
 			name: "rate limited",
-			err:  &client.APIError{StatusCode: 429, Code: client.RateLimited, Message: "Slow down.", RetryAfter: 3 * time.Second, RequestID: "req_Y"},
+			err:  &client.APIError{StatusCode: 429, Code: client.ErrorCodeRateLimited, Message: "Slow down.", RetryAfter: 3 * time.Second, RequestID: "req_Y"},
 			want: "429 rate_limited: Slow down. (retry after 3s) (request_id req_Y)",
 		},
 		{
@@ -828,8 +831,8 @@ func TestDescribeError(t *testing.T) {
 func TestTableCellsAreSanitised(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	require.NoError(t, printKeyTable(&out, []client.ApiKey{{
-		Id: 7, Name: "evil\x1b[31m\tname\nsecond line", Scope: client.ApiKeyScopeSecret, Role: client.ProjectRoleAdmin,
+	require.NoError(t, printKeyTable(&out, []client.ProjectAPIKey{{
+		ID: 7, Name: "evil\x1b[31m\tname\nsecond line", Scope: client.APIKeyScopeSecret, Role: client.ProjectRoleAdmin,
 		Value: "sk_****S1T2", Description: nullable.NewNullableWithValue(strings.Repeat("d", 80)),
 	}}))
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -857,4 +860,12 @@ func TestSubcommandsAreListedInTheUsage(t *testing.T) {
 	}
 	slices.Sort(got)
 	assert.Equal(t, []string{"create", "get", "list", "revoke", "update"}, got)
+}
+
+// mustTime parses a key timestamp, failing the test when it is not RFC 3339.
+func mustTime(t *testing.T, n nullable.Nullable[string]) time.Time {
+	t.Helper()
+	ts, err := client.ParseTimestamp(n)
+	require.NoError(t, err)
+	return ts
 }

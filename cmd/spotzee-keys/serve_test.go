@@ -171,9 +171,9 @@ func serveClient(t *testing.T, root, key string) *client.ClientWithResponses {
 	return c
 }
 
-func serveList(t *testing.T, c *client.ClientWithResponses) []client.ApiKey {
+func serveList(t *testing.T, c *client.ClientWithResponses) []client.ProjectAPIKey {
 	t.Helper()
-	resp, err := c.ListApiKeysWithResponse(t.Context(), &client.ListApiKeysParams{Limit: ptrTo(-1), Sort: ptrTo("id")})
+	resp, err := c.ListProjectAPIKeysWithResponse(t.Context(), &client.ListProjectAPIKeysParams{Limit: ptrTo(-1), Sort: ptrTo("id")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode(), "body: %s", resp.Body)
 	return resp.JSON200.Results
@@ -240,9 +240,9 @@ func TestServeBinary(t *testing.T) {
 		ks := serveList(t, c)
 		assert.Len(t, ks, 2, "system key and admin key")
 		for _, k := range ks {
-			assert.Equal(t, int64(1), k.ProjectId)
+			assert.Equal(t, int64(1), k.ProjectID)
 		}
-		bad, err := serveClient(t, root, "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2").ListApiKeysWithResponse(t.Context(), nil)
+		bad, err := serveClient(t, root, "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2").ListProjectAPIKeysWithResponse(t.Context(), nil)
 		require.NoError(t, err)
 		assert.Equal(t, http.StatusUnauthorized, bad.StatusCode())
 
@@ -292,9 +292,9 @@ func TestServeBinary(t *testing.T) {
 		a := serveClient(t, root, admin)
 		aKeys := serveList(t, a)
 		require.Len(t, aKeys, 2)
-		created, err := a.CreateApiKeyWithResponse(t.Context(), nil, client.CreateApiKeyRequest{Name: "made over HTTP"})
+		created, err := a.CreateProjectAPIKeyWithResponse(t.Context(), nil, client.ProjectAPIKeyCreate{Name: "made over HTTP"})
 		require.NoError(t, err)
-		require.Equal(t, http.StatusCreated, created.StatusCode())
+		require.Equal(t, http.StatusOK, created.StatusCode())
 
 		// bootstrap, against the database the server is using.
 		boot := exec.CommandContext(t.Context(), bin, "bootstrap", "--db", dbFile, "--project", "B")
@@ -311,16 +311,16 @@ func TestServeBinary(t *testing.T) {
 		bKeys := serveList(t, b)
 		require.Len(t, bKeys, 2, "B's system key and admin key")
 		for _, k := range bKeys {
-			assert.NotEqual(t, int64(1), k.ProjectId, "B sees only its own project's keys")
-			assert.Equal(t, bKeys[0].ProjectId, k.ProjectId)
+			assert.NotEqual(t, int64(1), k.ProjectID, "B sees only its own project's keys")
+			assert.Equal(t, bKeys[0].ProjectID, k.ProjectID)
 		}
-		g, err := b.GetApiKeyWithResponse(t.Context(), created.JSON201.Id, nil)
+		g, err := b.GetProjectAPIKeyWithResponse(t.Context(), created.JSON200.ID, nil)
 		require.NoError(t, err)
 		assert.Equal(t, http.StatusNotFound, g.StatusCode())
 		assert.Len(t, serveList(t, a), 3, "A does not see B's keys")
 
 		p.stop(t)
-		assertAccessLogs(t, p.stderr.String(), admin, bKey, created.JSON201.Value)
+		assertAccessLogs(t, p.stderr.String(), admin, bKey, created.JSON200.Value)
 
 		// Restart on the same directory: no new admin key, the old keys work.
 		p2 := startServe(t, bin, dir, "serve", "--addr", "127.0.0.1:0", "--validate-responses")

@@ -119,11 +119,15 @@ func TestRun_Breaking(t *testing.T) {
 		}
 		return base, nil
 	}
+	real, err := speccheck.LoadFile(t.Context(), realSpec)
+	require.NoError(t, err)
+	current := real.Info.Version // the committed spec's version, for example 2.0.0
+	const next = "99.0.0"
 	dir := t.TempDir()
-	bumped := revision(t, t.TempDir(), "2.0.0")
-	unbumped := revision(t, dir, "1.0.0")
+	bumped := revision(t, t.TempDir(), next)
+	unbumped := revision(t, dir, current)
 	changelog := filepath.Join(dir, "CHANGELOG.md")
-	require.NoError(t, os.WriteFile(changelog, []byte("# Changelog\n\n## 2.0.0\n\n### Removed\n\n- Revoke.\n\n## 1.0.0\n"), 0o600))
+	require.NoError(t, os.WriteFile(changelog, []byte("# Changelog\n\n## "+next+"\n\n### Removed\n\n- Revoke.\n\n## "+current+"\n"), 0o600))
 	noChangelog := filepath.Join(dir, "NO-CHANGELOG.md")
 
 	tests := []struct {
@@ -143,16 +147,16 @@ func TestRun_Breaking(t *testing.T) {
 			wantCode: exitFindings,
 			wantOut: []string{
 				"error   [api-removed-without-deprecation] DELETE /keys/{keyId}",
-				"FAIL: 1 breaking change(s). info.version was not bumped (still 1.0.0).\nIf the break is deliberate",
+				"FAIL: 1 breaking change(s). info.version was not bumped (still " + current + ").\nIf the break is deliberate",
 			},
 		},
 		{
 			name: "breaking, bumped but no changelog", git: gitBase, args: []string{"--spec", bumped, "--changelog", noChangelog},
-			wantCode: exitFindings, wantOut: []string{"FAIL: 1 breaking change(s).", "NO-CHANGELOG.md has no heading naming 2.0.0"},
+			wantCode: exitFindings, wantOut: []string{"FAIL: 1 breaking change(s).", "NO-CHANGELOG.md has no heading naming " + next},
 		},
 		{
 			name: "breaking, bumped and in the changelog", git: gitBase, args: []string{"--spec", bumped, "--changelog", changelog},
-			wantCode: exitOK, wantOut: []string{"[api-removed-without-deprecation]", "1 breaking change(s) accepted: info.version bumped 1.0.0 -> 2.0.0"},
+			wantCode: exitOK, wantOut: []string{"[api-removed-without-deprecation]", "1 breaking change(s) accepted: info.version bumped " + current + " -> " + next},
 		},
 		{
 			name: "no spec at the base ref",
