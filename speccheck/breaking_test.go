@@ -163,22 +163,22 @@ func TestCheckBreaking_Gate(t *testing.T) {
 		wantBumped   bool
 		wantChangelg bool
 	}{
-		{name: "unchanged", base: base, revision: base, changelog: "## "+cur+"\n", wantChangelg: true},
+		{name: "unchanged", base: base, revision: base, changelog: "## " + cur + "\n", wantChangelg: true},
 		{name: "first commit: no base", base: nil, revision: base, wantMissing: true},
 		{
-			name: "breaking without bump", base: base, revision: breakingRevision(t, cur), changelog: "## "+cur+"\n",
+			name: "breaking without bump", base: base, revision: breakingRevision(t, cur), changelog: "## " + cur + "\n",
 			wantFailed: true, wantErrors: true, wantChangelg: true,
 		},
 		{
-			name: "breaking, bumped, no changelog entry", base: base, revision: breakingRevision(t, next), changelog: "## "+cur+"\n",
+			name: "breaking, bumped, no changelog entry", base: base, revision: breakingRevision(t, next), changelog: "## " + cur + "\n",
 			wantFailed: true, wantErrors: true, wantBumped: true,
 		},
 		{
-			name: "breaking, changelog entry, version not bumped", base: base, revision: breakingRevision(t, cur), changelog: "## "+next+"\n## "+cur+"\n",
+			name: "breaking, changelog entry, version not bumped", base: base, revision: breakingRevision(t, cur), changelog: "## " + next + "\n## " + cur + "\n",
 			wantFailed: true, wantErrors: true, wantChangelg: true,
 		},
 		{
-			name: "breaking, bumped and in the changelog", base: base, revision: breakingRevision(t, next), changelog: "# Changelog\n\n## ["+next+"] - 2026-05-01\n\n## "+cur+"\n",
+			name: "breaking, bumped and in the changelog", base: base, revision: breakingRevision(t, next), changelog: "# Changelog\n\n## [" + next + "] - 2026-05-01\n\n## " + cur + "\n",
 			wantErrors: true, wantAck: true, wantBumped: true, wantChangelg: true,
 		},
 		{
