@@ -13,9 +13,13 @@ import (
 // "prev") with the same filters to move on, or use [API.AllKeys]. On a
 // non-2xx response it returns an [*APIError]; otherwise on failure a wrapped
 // network, context or decode error.
-func (c *API) ListKeys(ctx context.Context, params *ListProjectAPIKeysParams) (*ProjectAPIKeyList, error) {
+func (c *API) ListKeys(ctx context.Context, params *ListProjectAPIKeysParams, opts ...CallOption) (*ProjectAPIKeyList, error) {
+	o, err := applyCallOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("spotzee: list keys: %w", err)
+	}
 	var page ProjectAPIKeyList
-	err := c.do(ctx, "list keys", &page, func(ctx context.Context) (*http.Response, error) {
+	err = c.do(ctx, "list keys", &page, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.ListProjectAPIKeys(ctx, params)
 	})
 	if err != nil {
@@ -36,7 +40,7 @@ func (c *API) CreateKey(ctx context.Context, body ProjectAPIKeyCreate, opts ...C
 	}
 	params := &CreateProjectAPIKeyParams{IdempotencyKey: o.idempotencyKey}
 	var created ProjectAPIKeyCreated
-	err = c.do(ctx, "create key", &created, func(ctx context.Context) (*http.Response, error) {
+	err = c.do(ctx, "create key", &created, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.CreateProjectAPIKey(ctx, params, body)
 	})
 	if err != nil {
@@ -49,9 +53,13 @@ func (c *API) CreateKey(ctx context.Context, body ProjectAPIKeyCreate, opts ...C
 // unknown id and a revoked key all give an [*APIError] matching
 // [ErrNotFound]. On other failures it returns an [*APIError] or a wrapped
 // network, context or decode error.
-func (c *API) GetKey(ctx context.Context, id int64) (*ProjectAPIKey, error) {
+func (c *API) GetKey(ctx context.Context, id int64, opts ...CallOption) (*ProjectAPIKey, error) {
+	o, err := applyCallOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("spotzee: get key %d: %w", id, err)
+	}
 	var key ProjectAPIKey
-	err := c.do(ctx, fmt.Sprintf("get key %d", id), &key, func(ctx context.Context) (*http.Response, error) {
+	err = c.do(ctx, fmt.Sprintf("get key %d", id), &key, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.GetProjectAPIKey(ctx, id, nil)
 	})
 	if err != nil {
@@ -73,7 +81,7 @@ func (c *API) UpdateKey(ctx context.Context, id int64, body ProjectAPIKeyUpdate,
 	}
 	params := &UpdateProjectAPIKeyParams{IdempotencyKey: o.idempotencyKey}
 	var key ProjectAPIKey
-	err = c.do(ctx, fmt.Sprintf("update key %d", id), &key, func(ctx context.Context) (*http.Response, error) {
+	err = c.do(ctx, fmt.Sprintf("update key %d", id), &key, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.UpdateProjectAPIKey(ctx, id, params, body)
 	})
 	if err != nil {
@@ -88,9 +96,13 @@ func (c *API) UpdateKey(ctx context.Context, id int64, body ProjectAPIKeyUpdate,
 // have revoked the key. A system key gives an [*APIError] matching
 // [ErrConflict]. On other failures it returns an [*APIError] or a wrapped
 // network, context or decode error.
-func (c *API) RevokeKey(ctx context.Context, id int64) (*APIKeyRevokeResponse, error) {
+func (c *API) RevokeKey(ctx context.Context, id int64, opts ...CallOption) (*APIKeyRevokeResponse, error) {
+	o, err := applyCallOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("spotzee: revoke key %d: %w", id, err)
+	}
 	var rev APIKeyRevokeResponse
-	err := c.do(ctx, fmt.Sprintf("revoke key %d", id), &rev, func(ctx context.Context) (*http.Response, error) {
+	err = c.do(ctx, fmt.Sprintf("revoke key %d", id), &rev, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.RevokeProjectAPIKey(ctx, id, nil)
 	})
 	if err != nil {
@@ -100,8 +112,9 @@ func (c *API) RevokeKey(ctx context.Context, id int64) (*APIKeyRevokeResponse, e
 }
 
 // do runs one typed call: send, then decode a 2xx body into out or turn any
-// other status into an *APIError. op names the call in wrapped errors.
-func (c *API) do(ctx context.Context, op string, out any, send func(context.Context) (*http.Response, error)) error {
+// other status into an *APIError, filling o.response with the metadata when
+// set. op names the call in wrapped errors.
+func (c *API) do(ctx context.Context, op string, out any, o callOptions, send func(context.Context) (*http.Response, error)) error {
 	info := &callInfo{}
 	resp, err := send(context.WithValue(ctx, callInfoKey{}, info))
 	if err != nil {
@@ -111,6 +124,9 @@ func (c *API) do(ctx context.Context, op string, out any, send func(context.Cont
 	_ = resp.Body.Close()
 	if err != nil {
 		return fmt.Errorf("spotzee: %s: read response body: %w", op, err)
+	}
+	if o.response != nil {
+		*o.response = newResponse(resp, info.attempts)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return newAPIError(resp, body, info.attempts, c.core.redact)

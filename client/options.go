@@ -198,6 +198,7 @@ type CallOption func(*callOptions)
 
 type callOptions struct {
 	idempotencyKey *string
+	response       *Response
 }
 
 // WithIdempotencyKey sends key as the Idempotency-Key of this call instead of
