@@ -18,3 +18,7 @@ var OpenAPISpec []byte
 //
 //go:embed reference-profile.yaml
 var ReferenceProfile []byte
+
+// CurrentVersion is Spotzee's current (and only) API release, the
+// Spotzee-Version served when a request names none.
+const CurrentVersion = "2026-04-28"

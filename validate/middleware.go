@@ -56,6 +56,12 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if w.Header().Get(problem.RequestIDHeader) == "" {
 		w.Header().Set(problem.RequestIDHeader, "req_"+ulid.Make(time.Now()))
 	}
+	if w.Header().Get("Spotzee-Version") == "" {
+		// Without the conventions layer around it, the middleware's own
+		// errors still carry the version the contract's reference profile
+		// requires: the current release.
+		w.Header().Set("Spotzee-Version", spotzee.CurrentVersion)
+	}
 	ex, err := m.v.CheckRequest(r.Context(), r)
 	if err != nil {
 		var mna *MethodNotAllowed

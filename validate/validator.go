@@ -196,6 +196,9 @@ func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
 	return v, nil
 }
 
+// PathPrefix returns the prefix stripped before routing (see WithPathPrefix).
+func (v *Validator) PathPrefix() string { return v.prefix }
+
 // Doc returns the loaded document (servers removed). Callers must not
 // modify it.
 func (v *Validator) Doc() *openapi3.T { return v.doc }
