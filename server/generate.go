@@ -1,8 +1,12 @@
 // Package server holds the server interfaces and models oapi-codegen
 // generates from openapi.yaml: a net/http handler (HandlerWithOptions), the
 // strict interface (StrictServerInterface) whose methods take and return
-// typed request and response objects, and the models. Never edit
-// server.gen.go by hand: change openapi.yaml and run go generate.
+// typed request and response objects, and the models. Unimplemented
+// (unimplemented.gen.go, written by internal/genunimpl from server.gen.go)
+// implements every strict method with a 501 NotImplementedError, for
+// services to embed. Never edit the *.gen.go files by hand: change
+// openapi.yaml and run go generate.
 package server
 
 //go:generate go tool oapi-codegen --config server.cfg.yaml ../openapi.yaml
+//go:generate go run ../internal/genunimpl server.gen.go unimplemented.gen.go
