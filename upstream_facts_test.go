@@ -216,8 +216,8 @@ func TestUpstreamFactsCheckCatchesMutations(t *testing.T) {
 		},
 		{
 			name: "nullable dropped",
-			old:  "        nextCursor:\n          type: string\n          nullable: true\n",
-			new:  "        nextCursor:\n          type: string\n",
+			old:  "            $ref: '#/components/schemas/ProjectApiKey'\n        nextCursor:\n          type: string\n          nullable: true\n",
+			new:  "            $ref: '#/components/schemas/ProjectApiKey'\n        nextCursor:\n          type: string\n",
 			want: "/schemas/ProjectApiKeyList/nextCursor",
 		},
 		{
@@ -232,8 +232,8 @@ func TestUpstreamFactsCheckCatchesMutations(t *testing.T) {
 		},
 		{
 			name: "required field dropped",
-			old:  "required: [results, nextCursor, prevCursor, limit]",
-			new:  "required: [results, nextCursor, prevCursor]",
+			old:  "description: One page of API keys.\n      required: [results, nextCursor, prevCursor, limit]",
+			new:  "description: One page of API keys.\n      required: [results, nextCursor, prevCursor]",
 			want: "/schemas/ProjectApiKeyList",
 		},
 		{

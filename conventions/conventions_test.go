@@ -23,7 +23,10 @@ import (
 
 // failing answers every operation with what fail does: return an error or
 // panic.
-type failing struct{ fail func() error }
+type failing struct {
+	server.Unimplemented
+	fail func() error
+}
 
 var _ server.StrictServerInterface = failing{}
 

@@ -18,6 +18,9 @@ import (
 // Server implements the generated strict server interface over the keys
 // service. Requests reach it validated and authenticated (see NewHandler).
 type Server struct {
+	// Unimplemented answers 501 for the operations this server does not
+	// implement yet.
+	server.Unimplemented
 	svc *keys.Service
 }
 

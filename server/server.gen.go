@@ -123,6 +123,75 @@ func (e ErrorResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for OrgProjectRole.
+const (
+	OrgProjectRoleAdmin     OrgProjectRole = "admin"
+	OrgProjectRoleEditor    OrgProjectRole = "editor"
+	OrgProjectRolePublisher OrgProjectRole = "publisher"
+	OrgProjectRoleSmtpproxy OrgProjectRole = "smtpproxy"
+	OrgProjectRoleSupport   OrgProjectRole = "support"
+)
+
+// Valid indicates whether the value is a known member of the OrgProjectRole enum.
+func (e OrgProjectRole) Valid() bool {
+	switch e {
+	case OrgProjectRoleAdmin:
+		return true
+	case OrgProjectRoleEditor:
+		return true
+	case OrgProjectRolePublisher:
+		return true
+	case OrgProjectRoleSmtpproxy:
+		return true
+	case OrgProjectRoleSupport:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrganizationCallerRole.
+const (
+	OrganizationCallerRoleAdmin  OrganizationCallerRole = "admin"
+	OrganizationCallerRoleMember OrganizationCallerRole = "member"
+	OrganizationCallerRoleOwner  OrganizationCallerRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the OrganizationCallerRole enum.
+func (e OrganizationCallerRole) Valid() bool {
+	switch e {
+	case OrganizationCallerRoleAdmin:
+		return true
+	case OrganizationCallerRoleMember:
+		return true
+	case OrganizationCallerRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrganizationRole.
+const (
+	OrganizationRoleAdmin  OrganizationRole = "admin"
+	OrganizationRoleMember OrganizationRole = "member"
+	OrganizationRoleOwner  OrganizationRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the OrganizationRole enum.
+func (e OrganizationRole) Valid() bool {
+	switch e {
+	case OrganizationRoleAdmin:
+		return true
+	case OrganizationRoleMember:
+		return true
+	case OrganizationRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PageDirection.
 const (
 	PageDirectionNext PageDirection = "next"
@@ -309,10 +378,538 @@ type FieldError struct {
 	Param string `json:"param"`
 }
 
+// OrgMeResponse The calling key's organisation and role.
+type OrgMeResponse struct {
+	// Organization An organisation.
+	Organization Organization `json:"organization"`
+
+	// Role The calling organisation key's role.
+	//
+	// Example: owner
+	Role OrganizationCallerRole `json:"role"`
+}
+
+// OrgProject A project of the organisation. `role` (on create and update responses) is the caller's effective project role; `has_provider` (on single-project responses) says whether a delivery provider is configured.
+type OrgProject struct {
+	// CreatedAt When the project was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
+
+	// DeeplinkMirrorURL The HTTPS URL deep links are mirrored at.
+	//
+	// Example: https://links.acme.example
+	DeeplinkMirrorURL nullable.Nullable[string] `json:"deeplink_mirror_url,omitempty"`
+
+	// Description Optional description.
+	//
+	// Example: Weekly newsletter
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// HasProvider Whether a delivery provider is configured; only on single-project responses. Always false on the reference server.
+	//
+	// Example: false
+	HasProvider *bool `json:"has_provider,omitempty"`
+
+	// ID Numeric project identifier.
+	//
+	// Example: 123
+	ID int64 `json:"id"`
+
+	// LinkWrapEmail Whether links in emails are wrapped for tracking.
+	//
+	// Example: true
+	LinkWrapEmail nullable.Nullable[bool] `json:"link_wrap_email,omitempty"`
+
+	// LinkWrapPush Whether links in push notifications are wrapped for tracking.
+	//
+	// Example: false
+	LinkWrapPush nullable.Nullable[bool] `json:"link_wrap_push,omitempty"`
+
+	// Locale The project's default locale, a BCP 47 language tag.
+	//
+	// Example: en-GB
+	Locale string `json:"locale"`
+
+	// Name The project's name.
+	//
+	// Example: Newsletter
+	Name string `json:"name"`
+
+	// OrganizationID The organisation the project belongs to.
+	//
+	// Example: 7
+	OrganizationID int64 `json:"organization_id"`
+
+	// Role The caller's effective project role (`admin` for organisation admins and owners); only on create and update responses.
+	//
+	// Example: admin
+	Role *OrgProjectRole `json:"role,omitempty"`
+
+	// TextHelpMessage The SMS help message.
+	//
+	// Example: Reply HELP for help
+	TextHelpMessage nullable.Nullable[string] `json:"text_help_message,omitempty"`
+
+	// TextOptOutMessage The SMS opt-out message.
+	//
+	// Example: Reply STOP to opt out
+	TextOptOutMessage nullable.Nullable[string] `json:"text_opt_out_message,omitempty"`
+
+	// Timezone The project's time zone, an IANA zone name.
+	//
+	// Example: Europe/London
+	Timezone string `json:"timezone"`
+
+	// TrackOpensEmail Whether email opens are tracked.
+	//
+	// Example: true
+	TrackOpensEmail nullable.Nullable[bool] `json:"track_opens_email,omitempty"`
+
+	// UpdatedAt When the project was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// WebsiteURL The project's website, HTTP or HTTPS (the scheme may be omitted).
+	//
+	// Example: https://acme.example
+	WebsiteURL nullable.Nullable[string] `json:"website_url,omitempty"`
+}
+
+// OrgProjectRole The caller's effective project role (`admin` for organisation admins and owners); only on create and update responses.
+//
+// Example: admin
+type OrgProjectRole string
+
+// OrgProjectCreate The project to create. Unknown fields are refused (`400 parameter_unknown`).
+type OrgProjectCreate struct {
+	// DeeplinkMirrorURL The HTTPS URL deep links are mirrored at.
+	//
+	// Example: https://links.acme.example
+	DeeplinkMirrorURL nullable.Nullable[string] `json:"deeplink_mirror_url,omitempty"`
+
+	// Description Optional description.
+	//
+	// Example: Weekly newsletter
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// LinkWrapEmail Whether links in emails are wrapped for tracking.
+	//
+	// Example: true
+	LinkWrapEmail nullable.Nullable[bool] `json:"link_wrap_email,omitempty"`
+
+	// LinkWrapPush Whether links in push notifications are wrapped for tracking.
+	//
+	// Example: false
+	LinkWrapPush nullable.Nullable[bool] `json:"link_wrap_push,omitempty"`
+
+	// Locale The project's default locale, a BCP 47 language tag.
+	//
+	// Example: en-GB
+	Locale string `json:"locale"`
+
+	// Name The project's name.
+	//
+	// Example: Newsletter
+	Name string `json:"name"`
+
+	// TextHelpMessage The SMS help message.
+	//
+	// Example: Reply HELP for help
+	TextHelpMessage nullable.Nullable[string] `json:"text_help_message,omitempty"`
+
+	// TextOptOutMessage The SMS opt-out message.
+	//
+	// Example: Reply STOP to opt out
+	TextOptOutMessage nullable.Nullable[string] `json:"text_opt_out_message,omitempty"`
+
+	// Timezone The project's time zone, an IANA zone name.
+	//
+	// Example: Europe/London
+	Timezone string `json:"timezone"`
+
+	// TrackOpensEmail Whether email opens are tracked.
+	//
+	// Example: true
+	TrackOpensEmail nullable.Nullable[bool] `json:"track_opens_email,omitempty"`
+
+	// WebsiteURL The project's website, HTTP or HTTPS (the scheme may be omitted).
+	//
+	// Example: https://acme.example
+	WebsiteURL nullable.Nullable[string] `json:"website_url,omitempty"`
+}
+
+// OrgProjectList One page of projects.
+type OrgProjectList struct {
+	// Limit The page size used.
+	//
+	// Example: 25
+	Limit int `json:"limit"`
+
+	// NextCursor Cursor for the next page; `null` at the end.
+	//
+	// Example: eyJ2IjoxfQ
+	NextCursor nullable.Nullable[string] `json:"nextCursor"`
+
+	// PrevCursor Cursor for the previous page; `null` on the first page.
+	PrevCursor nullable.Nullable[string] `json:"prevCursor"`
+
+	// Results The projects on this page.
+	Results []OrgProject `json:"results"`
+}
+
+// OrgProjectUpdate The fields to change; absent fields keep their value and `null` clears an optional field. Spotzee marks `name`, `locale` and `timezone` nullable; the reference server refuses `null` for them (`422 validation_failed`). Unknown fields are refused (`400 parameter_unknown`).
+type OrgProjectUpdate struct {
+	// DeeplinkMirrorURL The HTTPS URL deep links are mirrored at.
+	//
+	// Example: https://links.acme.example
+	DeeplinkMirrorURL nullable.Nullable[string] `json:"deeplink_mirror_url,omitempty"`
+
+	// Description Optional description.
+	//
+	// Example: Weekly newsletter
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// LinkWrapEmail Whether links in emails are wrapped for tracking.
+	//
+	// Example: true
+	LinkWrapEmail nullable.Nullable[bool] `json:"link_wrap_email,omitempty"`
+
+	// LinkWrapPush Whether links in push notifications are wrapped for tracking.
+	//
+	// Example: false
+	LinkWrapPush nullable.Nullable[bool] `json:"link_wrap_push,omitempty"`
+
+	// Locale The project's default locale, a BCP 47 language tag.
+	//
+	// Example: en-GB
+	Locale nullable.Nullable[string] `json:"locale,omitempty"`
+
+	// Name The project's name.
+	//
+	// Example: Newsletter
+	Name nullable.Nullable[string] `json:"name,omitempty"`
+
+	// TextHelpMessage The SMS help message.
+	//
+	// Example: Reply HELP for help
+	TextHelpMessage nullable.Nullable[string] `json:"text_help_message,omitempty"`
+
+	// TextOptOutMessage The SMS opt-out message.
+	//
+	// Example: Reply STOP to opt out
+	TextOptOutMessage nullable.Nullable[string] `json:"text_opt_out_message,omitempty"`
+
+	// Timezone The project's time zone, an IANA zone name.
+	//
+	// Example: Europe/London
+	Timezone nullable.Nullable[string] `json:"timezone,omitempty"`
+
+	// TrackOpensEmail Whether email opens are tracked.
+	//
+	// Example: true
+	TrackOpensEmail nullable.Nullable[bool] `json:"track_opens_email,omitempty"`
+
+	// WebsiteURL The project's website, HTTP or HTTPS (the scheme may be omitted).
+	//
+	// Example: https://acme.example
+	WebsiteURL nullable.Nullable[string] `json:"website_url,omitempty"`
+}
+
+// Organization An organisation.
+type Organization struct {
+	// CreatedAt When the organisation was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
+
+	// Domain The organisation's domain, if any.
+	//
+	// Example: acme.example
+	Domain nullable.Nullable[string] `json:"domain,omitempty"`
+
+	// ID Numeric organisation identifier.
+	//
+	// Example: 7
+	ID int64 `json:"id"`
+
+	// UpdatedAt When the organisation was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// Username The organisation's URL-safe slug.
+	//
+	// Example: acme
+	Username string `json:"username"`
+}
+
+// OrganizationAPIKey An organisation API key as every read returns it, value masked.
+type OrganizationAPIKey struct {
+	// CreatedAt When the key was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
+
+	// Description Optional description.
+	//
+	// Example: Provisions projects
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// ID Numeric organisation API key identifier.
+	//
+	// Example: 31
+	ID int64 `json:"id"`
+
+	// Name Human-readable label.
+	//
+	// Example: Terraform
+	Name string `json:"name"`
+
+	// OrganizationID The organisation the key belongs to.
+	//
+	// Example: 7
+	OrganizationID int64 `json:"organization_id"`
+
+	// Role An organisation role, narrowest to broadest: `member` < `admin` < `owner`.
+	//
+	// Example: admin
+	Role OrganizationRole `json:"role"`
+
+	// UpdatedAt When the key was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// Value The key value, prefixed with `ok_`. Returned in full only on creation; reads return a masked form (the prefix and the last four characters).
+	//
+	// Example: ok_****S1T2
+	Value string `json:"value"`
+}
+
+// OrganizationAPIKeyCreate The organisation key to create. Unknown fields are refused (`400 parameter_unknown`).
+type OrganizationAPIKeyCreate struct {
+	// Description Optional description.
+	//
+	// Example: Provisions projects
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// Name Human-readable label.
+	//
+	// Example: Terraform
+	Name string `json:"name"`
+
+	// Role Role of the new key; `admin` when omitted, capped at the caller's role.
+	Role *OrganizationRole `json:"role,omitempty"`
+}
+
+// OrganizationAPIKeyCreated A newly created organisation API key: the fields of `OrganizationApiKey`, with
+// `value` in full. Spotzee's spec names this response `OrganizationApiKey`; this
+// document gives it a schema of its own so that the generated types tell the one
+// full-value response apart from masked reads.
+type OrganizationAPIKeyCreated struct {
+	// CreatedAt When the key was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
+
+	// Description Optional description.
+	//
+	// Example: Provisions projects
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// ID Numeric organisation API key identifier.
+	//
+	// Example: 31
+	ID int64 `json:"id"`
+
+	// Name Human-readable label.
+	//
+	// Example: Terraform
+	Name string `json:"name"`
+
+	// OrganizationID The organisation the key belongs to.
+	//
+	// Example: 7
+	OrganizationID int64 `json:"organization_id"`
+
+	// Role An organisation role, narrowest to broadest: `member` < `admin` < `owner`.
+	//
+	// Example: admin
+	Role OrganizationRole `json:"role"`
+
+	// UpdatedAt When the key was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// Value The full key value, prefixed with `ok_`. Shown exactly once.
+	//
+	// Example: ok_01HXY7Z9K8M5J2N4P6Q8R0S1T2
+	Value string `json:"value"`
+}
+
+// OrganizationAPIKeyList One page of organisation API keys.
+type OrganizationAPIKeyList struct {
+	// Limit The page size used.
+	//
+	// Example: 25
+	Limit int `json:"limit"`
+
+	// NextCursor Cursor for the next page; `null` at the end.
+	//
+	// Example: eyJ2IjoxfQ
+	NextCursor nullable.Nullable[string] `json:"nextCursor"`
+
+	// PrevCursor Cursor for the previous page; `null` on the first page.
+	PrevCursor nullable.Nullable[string] `json:"prevCursor"`
+
+	// Results The keys on this page, values masked.
+	Results []OrganizationAPIKey `json:"results"`
+}
+
+// OrganizationAPIKeyRevokeResponse Spotzee documents this as a revocation acknowledgement and publishes no schema,
+// so any JSON value is accepted here. The reference server answers `{id, revoked:
+// true, revoked_at}`; these properties describe that answer and constrain
+// nothing else.
+type OrganizationAPIKeyRevokeResponse struct {
+	// ID The revoked key's identifier.
+	//
+	// Example: 31
+	ID *int64 `json:"id,omitempty"`
+
+	// Revoked Always `true` from the reference server.
+	//
+	// Example: true
+	Revoked *bool `json:"revoked,omitempty"`
+
+	// RevokedAt When the key was revoked.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	RevokedAt *string `json:"revoked_at,omitempty"`
+}
+
+// OrganizationAPIKeyUpdate The fields to change; absent fields keep their value. Spotzee marks `name` nullable; the reference server refuses `null` for it (`422 validation_failed`). `description` may be `null` to clear it. Unknown fields are refused (`400 parameter_unknown`).
+type OrganizationAPIKeyUpdate struct {
+	// Description New description, or `null` to clear it.
+	//
+	// Example: Provisions projects
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// Name New label; empty is `400 parameter_invalid_empty`.
+	//
+	// Example: Terraform
+	Name nullable.Nullable[string] `json:"name,omitempty"`
+
+	// Role An organisation role, narrowest to broadest: `member` < `admin` < `owner`.
+	//
+	// Example: admin
+	Role *OrganizationRole `json:"role,omitempty"`
+}
+
+// OrganizationCallerRole The calling organisation key's role.
+//
+// Example: owner
+type OrganizationCallerRole string
+
+// OrganizationRole An organisation role, narrowest to broadest: `member` < `admin` < `owner`.
+//
+// Example: admin
+type OrganizationRole string
+
 // PageDirection Which page to fetch relative to `cursor`.
 //
 // Example: next
 type PageDirection string
+
+// Project The project the calling secret key belongs to.
+type Project struct {
+	// CreatedAt When the project was created.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	CreatedAt nullable.Nullable[string] `json:"created_at"`
+
+	// DeeplinkMirrorURL The HTTPS URL deep links are mirrored at.
+	//
+	// Example: https://links.acme.example
+	DeeplinkMirrorURL nullable.Nullable[string] `json:"deeplink_mirror_url,omitempty"`
+
+	// Description Optional description.
+	//
+	// Example: Weekly newsletter
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// HasProvider Whether a delivery provider is configured. Always false on the reference server.
+	//
+	// Example: false
+	HasProvider bool `json:"has_provider"`
+
+	// ID Numeric project identifier.
+	//
+	// Example: 123
+	ID int64 `json:"id"`
+
+	// LinkWrapEmail Whether links in emails are wrapped for tracking.
+	//
+	// Example: true
+	LinkWrapEmail nullable.Nullable[bool] `json:"link_wrap_email,omitempty"`
+
+	// LinkWrapPush Whether links in push notifications are wrapped for tracking.
+	//
+	// Example: false
+	LinkWrapPush nullable.Nullable[bool] `json:"link_wrap_push,omitempty"`
+
+	// Locale The project's default locale, a BCP 47 language tag.
+	//
+	// Example: en-GB
+	Locale string `json:"locale"`
+
+	// Name The project's name.
+	//
+	// Example: Newsletter
+	Name string `json:"name"`
+
+	// OrganizationID The organisation the project belongs to.
+	//
+	// Example: 7
+	OrganizationID int64 `json:"organization_id"`
+
+	// Role A project role, narrowest to broadest: `support` < `smtpproxy` < `editor` < `publisher` < `admin`. Managing API keys needs `admin`.
+	//
+	// Example: admin
+	Role ProjectRole `json:"role"`
+
+	// TextHelpMessage The SMS help message.
+	//
+	// Example: Reply HELP for help
+	TextHelpMessage nullable.Nullable[string] `json:"text_help_message,omitempty"`
+
+	// TextOptOutMessage The SMS opt-out message.
+	//
+	// Example: Reply STOP to opt out
+	TextOptOutMessage nullable.Nullable[string] `json:"text_opt_out_message,omitempty"`
+
+	// Timezone The project's time zone, an IANA zone name.
+	//
+	// Example: Europe/London
+	Timezone string `json:"timezone"`
+
+	// TrackOpensEmail Whether email opens are tracked.
+	//
+	// Example: true
+	TrackOpensEmail nullable.Nullable[bool] `json:"track_opens_email,omitempty"`
+
+	// UpdatedAt When the project was last changed.
+	//
+	// Example: 2026-04-28T09:30:00Z
+	UpdatedAt nullable.Nullable[string] `json:"updated_at"`
+
+	// WebsiteURL The project's website, HTTP or HTTPS (the scheme may be omitted).
+	//
+	// Example: https://acme.example
+	WebsiteURL nullable.Nullable[string] `json:"website_url,omitempty"`
+}
 
 // ProjectAPIKey A project-scoped API key as every read returns it, value masked. Scope (public/secret) controls what endpoints it can call; role gates write access.
 type ProjectAPIKey struct {
@@ -520,6 +1117,9 @@ type Limit = int
 // Example: next
 type Page = PageDirection
 
+// ProjectID Example: 123
+type ProjectID = int64
+
 // Query defines model for Query.
 type Query = string
 
@@ -598,11 +1198,161 @@ type UpdateProjectAPIKeyParams struct {
 	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
 }
 
+// GetCurrentProjectParams defines parameters for GetCurrentProject.
+type GetCurrentProjectParams struct {
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// ListOrganizationAPIKeysParams defines parameters for ListOrganizationAPIKeys.
+type ListOrganizationAPIKeysParams struct {
+	// Cursor Opaque cursor from a previous page's `nextCursor` or `prevCursor`.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Page Direction to walk relative to `cursor`; `next` when omitted.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// Limit Page size, 1 to 100 (default 25); `-1` asks for every matching key. Above 100 is `400 parameter_invalid_format`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Sort Field to order by; a leading `-` sorts descending. The reference server accepts `id`, `name`, `created_at` and `updated_at` and refuses others with `400 parameter_invalid_format`.
+	Sort *Sort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Direction Sort order for `sort`; `asc` unless `sort` has a `-` prefix.
+	Direction *Direction `form:"direction,omitempty" json:"direction,omitempty"`
+
+	// Q Free-text search, case-insensitive, over `name` and `description`.
+	Q *Query `form:"q,omitempty" json:"q,omitempty"`
+
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// CreateOrganizationAPIKeyParams defines parameters for CreateOrganizationAPIKey.
+type CreateOrganizationAPIKeyParams struct {
+	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`. Rolling out; today Spotzee ignores it.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// RevokeOrganizationAPIKeyParams defines parameters for RevokeOrganizationAPIKey.
+type RevokeOrganizationAPIKeyParams struct {
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// GetOrganizationAPIKeyParams defines parameters for GetOrganizationAPIKey.
+type GetOrganizationAPIKeyParams struct {
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// UpdateOrganizationAPIKeyParams defines parameters for UpdateOrganizationAPIKey.
+type UpdateOrganizationAPIKeyParams struct {
+	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`. Rolling out; today Spotzee ignores it.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// GetCurrentOrganizationParams defines parameters for GetCurrentOrganization.
+type GetCurrentOrganizationParams struct {
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// ListProjectsParams defines parameters for ListProjects.
+type ListProjectsParams struct {
+	// Cursor Opaque cursor from a previous page's `nextCursor` or `prevCursor`.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Page Direction to walk relative to `cursor`; `next` when omitted.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// Limit Page size, 1 to 100 (default 25); `-1` asks for every matching key. Above 100 is `400 parameter_invalid_format`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Sort Field to order by; a leading `-` sorts descending. The reference server accepts `id`, `name`, `created_at` and `updated_at` and refuses others with `400 parameter_invalid_format`.
+	Sort *Sort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Direction Sort order for `sort`; `asc` unless `sort` has a `-` prefix.
+	Direction *Direction `form:"direction,omitempty" json:"direction,omitempty"`
+
+	// Q Free-text search, case-insensitive, over `name` and `description`.
+	Q *Query `form:"q,omitempty" json:"q,omitempty"`
+
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// CreateProjectParams defines parameters for CreateProject.
+type CreateProjectParams struct {
+	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`. Rolling out; today Spotzee ignores it.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
+// UpdateProjectParams defines parameters for UpdateProject.
+type UpdateProjectParams struct {
+	// IdempotencyKey 1 to 255 characters chosen by the client (a UUID is typical), scoped to the calling API key and kept 24 hours. Same key and same body replays the original response; another body is `409 idempotency_key_mismatch`; while the first request runs, `409 idempotency_in_progress`. Empty or longer than 255 is `400 idempotency_key_invalid`. Rolling out; today Spotzee ignores it.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// SpotzeeVersion API version as an ISO date `YYYY-MM-DD`; omitted means the current release `2026-04-28`. Not a date is `400 parameter_invalid_format`; a date that is not a release is `400 version_unsupported` (rolling out; today Spotzee accepts any value).
+	SpotzeeVersion *SpotzeeVersion `json:"Spotzee-Version,omitempty"`
+
+	// XSpotzeeClientType The kind of client calling, one of `mcp`, `mobile`, `sdk-js`, `sdk-android`, `sdk-ios`, `cli`, `unknown`. Any other value counts as `unknown`. `mcp` doubles the per-key rate limits.
+	XSpotzeeClientType *ClientType `json:"x-spotzee-client-type,omitempty"`
+}
+
 // CreateProjectAPIKeyJSONRequestBody defines body for CreateProjectAPIKey for application/json ContentType.
 type CreateProjectAPIKeyJSONRequestBody = ProjectAPIKeyCreate
 
 // UpdateProjectAPIKeyJSONRequestBody defines body for UpdateProjectAPIKey for application/json ContentType.
 type UpdateProjectAPIKeyJSONRequestBody = ProjectAPIKeyUpdate
+
+// CreateOrganizationAPIKeyJSONRequestBody defines body for CreateOrganizationAPIKey for application/json ContentType.
+type CreateOrganizationAPIKeyJSONRequestBody = OrganizationAPIKeyCreate
+
+// UpdateOrganizationAPIKeyJSONRequestBody defines body for UpdateOrganizationAPIKey for application/json ContentType.
+type UpdateOrganizationAPIKeyJSONRequestBody = OrganizationAPIKeyUpdate
+
+// CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
+type CreateProjectJSONRequestBody = OrgProjectCreate
+
+// UpdateProjectJSONRequestBody defines body for UpdateProject for application/json ContentType.
+type UpdateProjectJSONRequestBody = OrgProjectUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -621,6 +1371,36 @@ type ServerInterface interface {
 	// UpdateProjectAPIKey Update an API key
 	// (PATCH /keys/{keyId})
 	UpdateProjectAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params UpdateProjectAPIKeyParams)
+	// GetCurrentProject Get the current project
+	// (GET /me)
+	GetCurrentProject(w http.ResponseWriter, r *http.Request, params GetCurrentProjectParams)
+	// ListOrganizationAPIKeys List organisation API keys
+	// (GET /organizations/api-keys)
+	ListOrganizationAPIKeys(w http.ResponseWriter, r *http.Request, params ListOrganizationAPIKeysParams)
+	// CreateOrganizationAPIKey Create an organisation API key
+	// (POST /organizations/api-keys)
+	CreateOrganizationAPIKey(w http.ResponseWriter, r *http.Request, params CreateOrganizationAPIKeyParams)
+	// RevokeOrganizationAPIKey Revoke an organisation API key
+	// (DELETE /organizations/api-keys/{keyId})
+	RevokeOrganizationAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params RevokeOrganizationAPIKeyParams)
+	// GetOrganizationAPIKey Get an organisation API key
+	// (GET /organizations/api-keys/{keyId})
+	GetOrganizationAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params GetOrganizationAPIKeyParams)
+	// UpdateOrganizationAPIKey Update an organisation API key
+	// (PATCH /organizations/api-keys/{keyId})
+	UpdateOrganizationAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params UpdateOrganizationAPIKeyParams)
+	// GetCurrentOrganization Get the current organisation
+	// (GET /organizations/me)
+	GetCurrentOrganization(w http.ResponseWriter, r *http.Request, params GetCurrentOrganizationParams)
+	// ListProjects List the organisation's projects
+	// (GET /projects)
+	ListProjects(w http.ResponseWriter, r *http.Request, params ListProjectsParams)
+	// CreateProject Create a project
+	// (POST /projects)
+	CreateProject(w http.ResponseWriter, r *http.Request, params CreateProjectParams)
+	// UpdateProject Update a project
+	// (PATCH /projects/{projectId})
+	UpdateProject(w http.ResponseWriter, r *http.Request, projectID ProjectID, params UpdateProjectParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -1075,6 +1855,874 @@ func (siw *ServerInterfaceWrapper) UpdateProjectAPIKey(w http.ResponseWriter, r 
 	handler.ServeHTTP(w, r)
 }
 
+// GetCurrentProject operation middleware
+func (siw *ServerInterfaceWrapper) GetCurrentProject(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCurrentProjectParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCurrentProject(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOrganizationAPIKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListOrganizationAPIKeys(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOrganizationAPIKeysParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", r.URL.Query(), &params.Page, runtime.BindQueryParameterOptions{Type: "", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "page"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "page", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", r.URL.Query(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "sort"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "sort", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "direction" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "direction", r.URL.Query(), &params.Direction, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "direction"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "direction", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", r.URL.Query(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "q"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "q", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOrganizationAPIKeys(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateOrganizationAPIKey operation middleware
+func (siw *ServerInterfaceWrapper) CreateOrganizationAPIKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOrganizationAPIKeyParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateOrganizationAPIKey(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeOrganizationAPIKey operation middleware
+func (siw *ServerInterfaceWrapper) RevokeOrganizationAPIKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "keyId" -------------
+	var keyID KeyID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "keyId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeOrganizationAPIKeyParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeOrganizationAPIKey(w, r, keyID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOrganizationAPIKey operation middleware
+func (siw *ServerInterfaceWrapper) GetOrganizationAPIKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "keyId" -------------
+	var keyID KeyID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "keyId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOrganizationAPIKeyParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOrganizationAPIKey(w, r, keyID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateOrganizationAPIKey operation middleware
+func (siw *ServerInterfaceWrapper) UpdateOrganizationAPIKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "keyId" -------------
+	var keyID KeyID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", r.PathValue("keyId"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "keyId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateOrganizationAPIKeyParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateOrganizationAPIKey(w, r, keyID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetCurrentOrganization operation middleware
+func (siw *ServerInterfaceWrapper) GetCurrentOrganization(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCurrentOrganizationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCurrentOrganization(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListProjects operation middleware
+func (siw *ServerInterfaceWrapper) ListProjects(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListProjectsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", r.URL.Query(), &params.Page, runtime.BindQueryParameterOptions{Type: "", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "page"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "page", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", r.URL.Query(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "sort"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "sort", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "direction" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "direction", r.URL.Query(), &params.Direction, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "direction"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "direction", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", r.URL.Query(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "q"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "q", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListProjects(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateProject operation middleware
+func (siw *ServerInterfaceWrapper) CreateProject(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateProjectParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateProject(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateProject operation middleware
+func (siw *ServerInterfaceWrapper) UpdateProject(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "projectId" -------------
+	var projectID ProjectID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "projectId", r.PathValue("projectId"), &projectID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "projectId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateProjectParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	// ------------- Optional header parameter "Spotzee-Version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Spotzee-Version")]; found {
+		var SpotzeeVersion SpotzeeVersion
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Spotzee-Version", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Spotzee-Version", valueList[0], &SpotzeeVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Spotzee-Version", Err: err})
+			return
+		}
+
+		params.SpotzeeVersion = &SpotzeeVersion
+
+	}
+
+	// ------------- Optional header parameter "x-spotzee-client-type" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("x-spotzee-client-type")]; found {
+		var XSpotzeeClientType ClientType
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "x-spotzee-client-type", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "x-spotzee-client-type", valueList[0], &XSpotzeeClientType, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "x-spotzee-client-type", Err: err})
+			return
+		}
+
+		params.XSpotzeeClientType = &XSpotzeeClientType
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateProject(w, r, projectID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -1200,6 +2848,16 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/keys/{keyId}", wrapper.RevokeProjectAPIKey)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/keys/{keyId}", wrapper.GetProjectAPIKey)
 	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/keys/{keyId}", wrapper.UpdateProjectAPIKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/me", wrapper.GetCurrentProject)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/organizations/me", wrapper.GetCurrentOrganization)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/organizations/api-keys", wrapper.ListOrganizationAPIKeys)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/organizations/api-keys", wrapper.CreateOrganizationAPIKey)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/organizations/api-keys/{keyId}", wrapper.RevokeOrganizationAPIKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/organizations/api-keys/{keyId}", wrapper.GetOrganizationAPIKey)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/organizations/api-keys/{keyId}", wrapper.UpdateOrganizationAPIKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/projects", wrapper.ListProjects)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/projects", wrapper.CreateProject)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/projects/{projectId}", wrapper.UpdateProject)
 
 	return m
 }
@@ -2759,6 +4417,3114 @@ func (response UpdateProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitUp
 	return err
 }
 
+type GetCurrentProjectRequestObject struct {
+	Params GetCurrentProjectParams
+}
+
+type GetCurrentProjectResponseObject interface {
+	VisitGetCurrentProjectResponse(w http.ResponseWriter) error
+}
+
+type GetCurrentProject200ResponseHeaders struct {
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type GetCurrentProject200JSONResponse struct {
+	Body    Project
+	Headers GetCurrentProject200ResponseHeaders
+}
+
+func (response GetCurrentProject200JSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentProject400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentProject400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentProject400ResponseHeaders
+}
+
+func (response GetCurrentProject400ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentProject401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentProject401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentProject401ResponseHeaders
+}
+
+func (response GetCurrentProject401ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentProject403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentProject403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentProject403ResponseHeaders
+}
+
+func (response GetCurrentProject403ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentProject404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentProject404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentProject404ResponseHeaders
+}
+
+func (response GetCurrentProject404ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentProject409ResponseHeaders struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentProject409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentProject409ResponseHeaders
+}
+
+func (response GetCurrentProject409ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentProject422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentProject422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentProject422ResponseHeaders
+}
+
+func (response GetCurrentProject422ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentProject429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type GetCurrentProject429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentProject429ResponseHeaders
+}
+
+func (response GetCurrentProject429ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentProject500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentProject500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentProject500ResponseHeaders
+}
+
+func (response GetCurrentProject500ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeysRequestObject struct {
+	Params ListOrganizationAPIKeysParams
+}
+
+type ListOrganizationAPIKeysResponseObject interface {
+	VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error
+}
+
+type ListOrganizationAPIKeys200ResponseHeaders struct {
+	SpotzeeVersion      *string
+	XLimit              *int
+	XPage               *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+	XTotalCount         *int
+}
+
+type ListOrganizationAPIKeys200JSONResponse struct {
+	Body    OrganizationAPIKeyList
+	Headers ListOrganizationAPIKeys200ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys200JSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XLimit != nil {
+		w.Header().Set("X-Limit", fmt.Sprint(*response.Headers.XLimit))
+	}
+	if response.Headers.XPage != nil {
+		w.Header().Set("X-Page", fmt.Sprint(*response.Headers.XPage))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	if response.Headers.XTotalCount != nil {
+		w.Header().Set("X-Total-Count", fmt.Sprint(*response.Headers.XTotalCount))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeys400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListOrganizationAPIKeys400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListOrganizationAPIKeys400ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys400ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeys401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListOrganizationAPIKeys401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListOrganizationAPIKeys401ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys401ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeys403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListOrganizationAPIKeys403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListOrganizationAPIKeys403ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys403ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeys404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListOrganizationAPIKeys404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListOrganizationAPIKeys404ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys404ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeys409ResponseHeaders struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListOrganizationAPIKeys409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListOrganizationAPIKeys409ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys409ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeys422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListOrganizationAPIKeys422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListOrganizationAPIKeys422ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys422ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeys429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type ListOrganizationAPIKeys429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListOrganizationAPIKeys429ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys429ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrganizationAPIKeys500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListOrganizationAPIKeys500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListOrganizationAPIKeys500ResponseHeaders
+}
+
+func (response ListOrganizationAPIKeys500ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKeyRequestObject struct {
+	Params CreateOrganizationAPIKeyParams
+	Body   *CreateOrganizationAPIKeyJSONRequestBody
+}
+
+type CreateOrganizationAPIKeyResponseObject interface {
+	VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateOrganizationAPIKey200ResponseHeaders struct {
+	IdempotentReplayed  *string
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type CreateOrganizationAPIKey200JSONResponse struct {
+	Body    OrganizationAPIKeyCreated
+	Headers CreateOrganizationAPIKey200ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey200JSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKey400ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateOrganizationAPIKey400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateOrganizationAPIKey400ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKey401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type CreateOrganizationAPIKey401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateOrganizationAPIKey401ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKey403ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateOrganizationAPIKey403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateOrganizationAPIKey403ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey403ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKey404ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateOrganizationAPIKey404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateOrganizationAPIKey404ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey404ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKey409ResponseHeaders struct {
+	IdempotentReplayed *string
+	RetryAfter         *int
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateOrganizationAPIKey409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateOrganizationAPIKey409ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey409ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKey422ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateOrganizationAPIKey422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateOrganizationAPIKey422ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey422ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKey429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type CreateOrganizationAPIKey429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateOrganizationAPIKey429ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey429ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrganizationAPIKey500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type CreateOrganizationAPIKey500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateOrganizationAPIKey500ResponseHeaders
+}
+
+func (response CreateOrganizationAPIKey500ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKeyRequestObject struct {
+	KeyID  KeyID `json:"keyId"`
+	Params RevokeOrganizationAPIKeyParams
+}
+
+type RevokeOrganizationAPIKeyResponseObject interface {
+	VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeOrganizationAPIKey200ResponseHeaders struct {
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type RevokeOrganizationAPIKey200JSONResponse struct {
+	Body    OrganizationAPIKeyRevokeResponse
+	Headers RevokeOrganizationAPIKey200ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey200JSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKey400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type RevokeOrganizationAPIKey400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeOrganizationAPIKey400ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey400ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKey401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type RevokeOrganizationAPIKey401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeOrganizationAPIKey401ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey401ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKey403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type RevokeOrganizationAPIKey403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeOrganizationAPIKey403ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey403ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKey404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type RevokeOrganizationAPIKey404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeOrganizationAPIKey404ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey404ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKey409ResponseHeaders struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type RevokeOrganizationAPIKey409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeOrganizationAPIKey409ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey409ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKey422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type RevokeOrganizationAPIKey422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeOrganizationAPIKey422ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey422ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKey429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type RevokeOrganizationAPIKey429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeOrganizationAPIKey429ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey429ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOrganizationAPIKey500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type RevokeOrganizationAPIKey500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers RevokeOrganizationAPIKey500ResponseHeaders
+}
+
+func (response RevokeOrganizationAPIKey500ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKeyRequestObject struct {
+	KeyID  KeyID `json:"keyId"`
+	Params GetOrganizationAPIKeyParams
+}
+
+type GetOrganizationAPIKeyResponseObject interface {
+	VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type GetOrganizationAPIKey200ResponseHeaders struct {
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type GetOrganizationAPIKey200JSONResponse struct {
+	Body    OrganizationAPIKey
+	Headers GetOrganizationAPIKey200ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey200JSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKey400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetOrganizationAPIKey400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetOrganizationAPIKey400ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey400ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKey401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetOrganizationAPIKey401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetOrganizationAPIKey401ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey401ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKey403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetOrganizationAPIKey403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetOrganizationAPIKey403ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey403ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKey404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetOrganizationAPIKey404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetOrganizationAPIKey404ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey404ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKey409ResponseHeaders struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetOrganizationAPIKey409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetOrganizationAPIKey409ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey409ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKey422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetOrganizationAPIKey422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetOrganizationAPIKey422ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey422ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKey429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type GetOrganizationAPIKey429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetOrganizationAPIKey429ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey429ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganizationAPIKey500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetOrganizationAPIKey500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetOrganizationAPIKey500ResponseHeaders
+}
+
+func (response GetOrganizationAPIKey500ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKeyRequestObject struct {
+	KeyID  KeyID `json:"keyId"`
+	Params UpdateOrganizationAPIKeyParams
+	Body   *UpdateOrganizationAPIKeyJSONRequestBody
+}
+
+type UpdateOrganizationAPIKeyResponseObject interface {
+	VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error
+}
+
+type UpdateOrganizationAPIKey200ResponseHeaders struct {
+	IdempotentReplayed  *string
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type UpdateOrganizationAPIKey200JSONResponse struct {
+	Body    OrganizationAPIKey
+	Headers UpdateOrganizationAPIKey200ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey200JSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKey400ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateOrganizationAPIKey400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateOrganizationAPIKey400ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey400ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKey401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type UpdateOrganizationAPIKey401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateOrganizationAPIKey401ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey401ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKey403ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateOrganizationAPIKey403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateOrganizationAPIKey403ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey403ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKey404ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateOrganizationAPIKey404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateOrganizationAPIKey404ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey404ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKey409ResponseHeaders struct {
+	IdempotentReplayed *string
+	RetryAfter         *int
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateOrganizationAPIKey409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateOrganizationAPIKey409ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey409ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKey422ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateOrganizationAPIKey422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateOrganizationAPIKey422ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey422ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKey429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type UpdateOrganizationAPIKey429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateOrganizationAPIKey429ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey429ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganizationAPIKey500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type UpdateOrganizationAPIKey500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateOrganizationAPIKey500ResponseHeaders
+}
+
+func (response UpdateOrganizationAPIKey500ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganizationRequestObject struct {
+	Params GetCurrentOrganizationParams
+}
+
+type GetCurrentOrganizationResponseObject interface {
+	VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error
+}
+
+type GetCurrentOrganization200ResponseHeaders struct {
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type GetCurrentOrganization200JSONResponse struct {
+	Body    OrgMeResponse
+	Headers GetCurrentOrganization200ResponseHeaders
+}
+
+func (response GetCurrentOrganization200JSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganization400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentOrganization400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentOrganization400ResponseHeaders
+}
+
+func (response GetCurrentOrganization400ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganization401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentOrganization401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentOrganization401ResponseHeaders
+}
+
+func (response GetCurrentOrganization401ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganization403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentOrganization403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentOrganization403ResponseHeaders
+}
+
+func (response GetCurrentOrganization403ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganization404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentOrganization404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentOrganization404ResponseHeaders
+}
+
+func (response GetCurrentOrganization404ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganization409ResponseHeaders struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentOrganization409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentOrganization409ResponseHeaders
+}
+
+func (response GetCurrentOrganization409ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganization422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentOrganization422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentOrganization422ResponseHeaders
+}
+
+func (response GetCurrentOrganization422ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganization429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type GetCurrentOrganization429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentOrganization429ResponseHeaders
+}
+
+func (response GetCurrentOrganization429ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCurrentOrganization500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type GetCurrentOrganization500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers GetCurrentOrganization500ResponseHeaders
+}
+
+func (response GetCurrentOrganization500ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjectsRequestObject struct {
+	Params ListProjectsParams
+}
+
+type ListProjectsResponseObject interface {
+	VisitListProjectsResponse(w http.ResponseWriter) error
+}
+
+type ListProjects200ResponseHeaders struct {
+	SpotzeeVersion      *string
+	XLimit              *int
+	XPage               *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+	XTotalCount         *int
+}
+
+type ListProjects200JSONResponse struct {
+	Body    OrgProjectList
+	Headers ListProjects200ResponseHeaders
+}
+
+func (response ListProjects200JSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XLimit != nil {
+		w.Header().Set("X-Limit", fmt.Sprint(*response.Headers.XLimit))
+	}
+	if response.Headers.XPage != nil {
+		w.Header().Set("X-Page", fmt.Sprint(*response.Headers.XPage))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	if response.Headers.XTotalCount != nil {
+		w.Header().Set("X-Total-Count", fmt.Sprint(*response.Headers.XTotalCount))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects400ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListProjects400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjects400ResponseHeaders
+}
+
+func (response ListProjects400ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListProjects401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjects401ResponseHeaders
+}
+
+func (response ListProjects401ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects403ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListProjects403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjects403ResponseHeaders
+}
+
+func (response ListProjects403ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects404ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListProjects404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjects404ResponseHeaders
+}
+
+func (response ListProjects404ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects409ResponseHeaders struct {
+	RetryAfter     *int
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListProjects409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjects409ResponseHeaders
+}
+
+func (response ListProjects409ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects422ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListProjects422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjects422ResponseHeaders
+}
+
+func (response ListProjects422ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type ListProjects429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjects429ResponseHeaders
+}
+
+func (response ListProjects429ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type ListProjects500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers ListProjects500ResponseHeaders
+}
+
+func (response ListProjects500ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProjectRequestObject struct {
+	Params CreateProjectParams
+	Body   *CreateProjectJSONRequestBody
+}
+
+type CreateProjectResponseObject interface {
+	VisitCreateProjectResponse(w http.ResponseWriter) error
+}
+
+type CreateProject200ResponseHeaders struct {
+	IdempotentReplayed  *string
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type CreateProject200JSONResponse struct {
+	Body    OrgProject
+	Headers CreateProject200ResponseHeaders
+}
+
+func (response CreateProject200JSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProject400ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateProject400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProject400ResponseHeaders
+}
+
+func (response CreateProject400ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProject401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type CreateProject401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProject401ResponseHeaders
+}
+
+func (response CreateProject401ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProject403ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateProject403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProject403ResponseHeaders
+}
+
+func (response CreateProject403ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProject404ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateProject404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProject404ResponseHeaders
+}
+
+func (response CreateProject404ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProject409ResponseHeaders struct {
+	IdempotentReplayed *string
+	RetryAfter         *int
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateProject409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProject409ResponseHeaders
+}
+
+func (response CreateProject409ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProject422ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type CreateProject422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProject422ResponseHeaders
+}
+
+func (response CreateProject422ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProject429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type CreateProject429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProject429ResponseHeaders
+}
+
+func (response CreateProject429ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProject500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type CreateProject500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers CreateProject500ResponseHeaders
+}
+
+func (response CreateProject500ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProjectRequestObject struct {
+	ProjectID ProjectID `json:"projectId"`
+	Params    UpdateProjectParams
+	Body      *UpdateProjectJSONRequestBody
+}
+
+type UpdateProjectResponseObject interface {
+	VisitUpdateProjectResponse(w http.ResponseWriter) error
+}
+
+type UpdateProject200ResponseHeaders struct {
+	IdempotentReplayed  *string
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type UpdateProject200JSONResponse struct {
+	Body    OrgProject
+	Headers UpdateProject200ResponseHeaders
+}
+
+func (response UpdateProject200JSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProject400ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProject400ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProject400ResponseHeaders
+}
+
+func (response UpdateProject400ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProject401ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type UpdateProject401ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProject401ResponseHeaders
+}
+
+func (response UpdateProject401ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProject403ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProject403ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProject403ResponseHeaders
+}
+
+func (response UpdateProject403ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProject404ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProject404ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProject404ResponseHeaders
+}
+
+func (response UpdateProject404ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProject409ResponseHeaders struct {
+	IdempotentReplayed *string
+	RetryAfter         *int
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProject409ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProject409ResponseHeaders
+}
+
+func (response UpdateProject409ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProject422ResponseHeaders struct {
+	IdempotentReplayed *string
+	SpotzeeVersion     *string
+	XRequestID         *string
+}
+
+type UpdateProject422ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProject422ResponseHeaders
+}
+
+func (response UpdateProject422ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProject429ResponseHeaders struct {
+	RetryAfter          int
+	SpotzeeVersion      *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int
+	XRateLimitTier      *string
+	XRequestID          *string
+}
+
+type UpdateProject429ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProject429ResponseHeaders
+}
+
+func (response UpdateProject429ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRateLimitLimit != nil {
+		w.Header().Set("X-RateLimit-Limit", fmt.Sprint(*response.Headers.XRateLimitLimit))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
+	if response.Headers.XRateLimitTier != nil {
+		w.Header().Set("X-RateLimit-Tier", fmt.Sprint(*response.Headers.XRateLimitTier))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProject500ResponseHeaders struct {
+	SpotzeeVersion *string
+	XRequestID     *string
+}
+
+type UpdateProject500ApplicationProblemPlusJSONResponse struct {
+	Body    ErrorResponse
+	Headers UpdateProject500ResponseHeaders
+}
+
+func (response UpdateProject500ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.SpotzeeVersion != nil {
+		w.Header().Set("Spotzee-Version", fmt.Sprint(*response.Headers.SpotzeeVersion))
+	}
+	if response.Headers.XRequestID != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestID))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListProjectAPIKeys List API keys
@@ -2776,6 +7542,36 @@ type StrictServerInterface interface {
 	// UpdateProjectAPIKey Update an API key
 	// (PATCH /keys/{keyId})
 	UpdateProjectAPIKey(ctx context.Context, request UpdateProjectAPIKeyRequestObject) (UpdateProjectAPIKeyResponseObject, error)
+	// GetCurrentProject Get the current project
+	// (GET /me)
+	GetCurrentProject(ctx context.Context, request GetCurrentProjectRequestObject) (GetCurrentProjectResponseObject, error)
+	// ListOrganizationAPIKeys List organisation API keys
+	// (GET /organizations/api-keys)
+	ListOrganizationAPIKeys(ctx context.Context, request ListOrganizationAPIKeysRequestObject) (ListOrganizationAPIKeysResponseObject, error)
+	// CreateOrganizationAPIKey Create an organisation API key
+	// (POST /organizations/api-keys)
+	CreateOrganizationAPIKey(ctx context.Context, request CreateOrganizationAPIKeyRequestObject) (CreateOrganizationAPIKeyResponseObject, error)
+	// RevokeOrganizationAPIKey Revoke an organisation API key
+	// (DELETE /organizations/api-keys/{keyId})
+	RevokeOrganizationAPIKey(ctx context.Context, request RevokeOrganizationAPIKeyRequestObject) (RevokeOrganizationAPIKeyResponseObject, error)
+	// GetOrganizationAPIKey Get an organisation API key
+	// (GET /organizations/api-keys/{keyId})
+	GetOrganizationAPIKey(ctx context.Context, request GetOrganizationAPIKeyRequestObject) (GetOrganizationAPIKeyResponseObject, error)
+	// UpdateOrganizationAPIKey Update an organisation API key
+	// (PATCH /organizations/api-keys/{keyId})
+	UpdateOrganizationAPIKey(ctx context.Context, request UpdateOrganizationAPIKeyRequestObject) (UpdateOrganizationAPIKeyResponseObject, error)
+	// GetCurrentOrganization Get the current organisation
+	// (GET /organizations/me)
+	GetCurrentOrganization(ctx context.Context, request GetCurrentOrganizationRequestObject) (GetCurrentOrganizationResponseObject, error)
+	// ListProjects List the organisation's projects
+	// (GET /projects)
+	ListProjects(ctx context.Context, request ListProjectsRequestObject) (ListProjectsResponseObject, error)
+	// CreateProject Create a project
+	// (POST /projects)
+	CreateProject(ctx context.Context, request CreateProjectRequestObject) (CreateProjectResponseObject, error)
+	// UpdateProject Update a project
+	// (PATCH /projects/{projectId})
+	UpdateProject(ctx context.Context, request UpdateProjectRequestObject) (UpdateProjectResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -2963,6 +7759,310 @@ func (sh *strictHandler) UpdateProjectAPIKey(w http.ResponseWriter, r *http.Requ
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateProjectAPIKeyResponseObject); ok {
 		if err := validResponse.VisitUpdateProjectAPIKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCurrentProject operation middleware
+func (sh *strictHandler) GetCurrentProject(w http.ResponseWriter, r *http.Request, params GetCurrentProjectParams) {
+	var request GetCurrentProjectRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCurrentProject(ctx, request.(GetCurrentProjectRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCurrentProject")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetCurrentProjectResponseObject); ok {
+		if err := validResponse.VisitGetCurrentProjectResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOrganizationAPIKeys operation middleware
+func (sh *strictHandler) ListOrganizationAPIKeys(w http.ResponseWriter, r *http.Request, params ListOrganizationAPIKeysParams) {
+	var request ListOrganizationAPIKeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrganizationAPIKeys(ctx, request.(ListOrganizationAPIKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrganizationAPIKeys")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOrganizationAPIKeysResponseObject); ok {
+		if err := validResponse.VisitListOrganizationAPIKeysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateOrganizationAPIKey operation middleware
+func (sh *strictHandler) CreateOrganizationAPIKey(w http.ResponseWriter, r *http.Request, params CreateOrganizationAPIKeyParams) {
+	var request CreateOrganizationAPIKeyRequestObject
+
+	request.Params = params
+
+	var body CreateOrganizationAPIKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOrganizationAPIKey(ctx, request.(CreateOrganizationAPIKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOrganizationAPIKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateOrganizationAPIKeyResponseObject); ok {
+		if err := validResponse.VisitCreateOrganizationAPIKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeOrganizationAPIKey operation middleware
+func (sh *strictHandler) RevokeOrganizationAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params RevokeOrganizationAPIKeyParams) {
+	var request RevokeOrganizationAPIKeyRequestObject
+
+	request.KeyID = keyID
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeOrganizationAPIKey(ctx, request.(RevokeOrganizationAPIKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeOrganizationAPIKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeOrganizationAPIKeyResponseObject); ok {
+		if err := validResponse.VisitRevokeOrganizationAPIKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOrganizationAPIKey operation middleware
+func (sh *strictHandler) GetOrganizationAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params GetOrganizationAPIKeyParams) {
+	var request GetOrganizationAPIKeyRequestObject
+
+	request.KeyID = keyID
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOrganizationAPIKey(ctx, request.(GetOrganizationAPIKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOrganizationAPIKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOrganizationAPIKeyResponseObject); ok {
+		if err := validResponse.VisitGetOrganizationAPIKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateOrganizationAPIKey operation middleware
+func (sh *strictHandler) UpdateOrganizationAPIKey(w http.ResponseWriter, r *http.Request, keyID KeyID, params UpdateOrganizationAPIKeyParams) {
+	var request UpdateOrganizationAPIKeyRequestObject
+
+	request.KeyID = keyID
+	request.Params = params
+
+	var body UpdateOrganizationAPIKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateOrganizationAPIKey(ctx, request.(UpdateOrganizationAPIKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateOrganizationAPIKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateOrganizationAPIKeyResponseObject); ok {
+		if err := validResponse.VisitUpdateOrganizationAPIKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCurrentOrganization operation middleware
+func (sh *strictHandler) GetCurrentOrganization(w http.ResponseWriter, r *http.Request, params GetCurrentOrganizationParams) {
+	var request GetCurrentOrganizationRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCurrentOrganization(ctx, request.(GetCurrentOrganizationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCurrentOrganization")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetCurrentOrganizationResponseObject); ok {
+		if err := validResponse.VisitGetCurrentOrganizationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListProjects operation middleware
+func (sh *strictHandler) ListProjects(w http.ResponseWriter, r *http.Request, params ListProjectsParams) {
+	var request ListProjectsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProjects(ctx, request.(ListProjectsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProjects")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListProjectsResponseObject); ok {
+		if err := validResponse.VisitListProjectsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateProject operation middleware
+func (sh *strictHandler) CreateProject(w http.ResponseWriter, r *http.Request, params CreateProjectParams) {
+	var request CreateProjectRequestObject
+
+	request.Params = params
+
+	var body CreateProjectJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateProject(ctx, request.(CreateProjectRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateProject")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateProjectResponseObject); ok {
+		if err := validResponse.VisitCreateProjectResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateProject operation middleware
+func (sh *strictHandler) UpdateProject(w http.ResponseWriter, r *http.Request, projectID ProjectID, params UpdateProjectParams) {
+	var request UpdateProjectRequestObject
+
+	request.ProjectID = projectID
+	request.Params = params
+
+	var body UpdateProjectJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateProject(ctx, request.(UpdateProjectRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateProject")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateProjectResponseObject); ok {
+		if err := validResponse.VisitUpdateProjectResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

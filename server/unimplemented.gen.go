@@ -88,3 +88,53 @@ func (Unimplemented) GetProjectAPIKey(ctx context.Context, request GetProjectAPI
 func (Unimplemented) UpdateProjectAPIKey(ctx context.Context, request UpdateProjectAPIKeyRequestObject) (UpdateProjectAPIKeyResponseObject, error) {
 	return nil, &NotImplementedError{Operation: "UpdateProjectAPIKey", Method: "PATCH", Path: "/keys/{keyId}"}
 }
+
+// GetCurrentProject answers (GET /me) with a *NotImplementedError.
+func (Unimplemented) GetCurrentProject(ctx context.Context, request GetCurrentProjectRequestObject) (GetCurrentProjectResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "GetCurrentProject", Method: "GET", Path: "/me"}
+}
+
+// ListOrganizationAPIKeys answers (GET /organizations/api-keys) with a *NotImplementedError.
+func (Unimplemented) ListOrganizationAPIKeys(ctx context.Context, request ListOrganizationAPIKeysRequestObject) (ListOrganizationAPIKeysResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "ListOrganizationAPIKeys", Method: "GET", Path: "/organizations/api-keys"}
+}
+
+// CreateOrganizationAPIKey answers (POST /organizations/api-keys) with a *NotImplementedError.
+func (Unimplemented) CreateOrganizationAPIKey(ctx context.Context, request CreateOrganizationAPIKeyRequestObject) (CreateOrganizationAPIKeyResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "CreateOrganizationAPIKey", Method: "POST", Path: "/organizations/api-keys"}
+}
+
+// RevokeOrganizationAPIKey answers (DELETE /organizations/api-keys/{keyId}) with a *NotImplementedError.
+func (Unimplemented) RevokeOrganizationAPIKey(ctx context.Context, request RevokeOrganizationAPIKeyRequestObject) (RevokeOrganizationAPIKeyResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "RevokeOrganizationAPIKey", Method: "DELETE", Path: "/organizations/api-keys/{keyId}"}
+}
+
+// GetOrganizationAPIKey answers (GET /organizations/api-keys/{keyId}) with a *NotImplementedError.
+func (Unimplemented) GetOrganizationAPIKey(ctx context.Context, request GetOrganizationAPIKeyRequestObject) (GetOrganizationAPIKeyResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "GetOrganizationAPIKey", Method: "GET", Path: "/organizations/api-keys/{keyId}"}
+}
+
+// UpdateOrganizationAPIKey answers (PATCH /organizations/api-keys/{keyId}) with a *NotImplementedError.
+func (Unimplemented) UpdateOrganizationAPIKey(ctx context.Context, request UpdateOrganizationAPIKeyRequestObject) (UpdateOrganizationAPIKeyResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "UpdateOrganizationAPIKey", Method: "PATCH", Path: "/organizations/api-keys/{keyId}"}
+}
+
+// GetCurrentOrganization answers (GET /organizations/me) with a *NotImplementedError.
+func (Unimplemented) GetCurrentOrganization(ctx context.Context, request GetCurrentOrganizationRequestObject) (GetCurrentOrganizationResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "GetCurrentOrganization", Method: "GET", Path: "/organizations/me"}
+}
+
+// ListProjects answers (GET /projects) with a *NotImplementedError.
+func (Unimplemented) ListProjects(ctx context.Context, request ListProjectsRequestObject) (ListProjectsResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "ListProjects", Method: "GET", Path: "/projects"}
+}
+
+// CreateProject answers (POST /projects) with a *NotImplementedError.
+func (Unimplemented) CreateProject(ctx context.Context, request CreateProjectRequestObject) (CreateProjectResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "CreateProject", Method: "POST", Path: "/projects"}
+}
+
+// UpdateProject answers (PATCH /projects/{projectId}) with a *NotImplementedError.
+func (Unimplemented) UpdateProject(ctx context.Context, request UpdateProjectRequestObject) (UpdateProjectResponseObject, error) {
+	return nil, &NotImplementedError{Operation: "UpdateProject", Method: "PATCH", Path: "/projects/{projectId}"}
+}

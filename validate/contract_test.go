@@ -59,6 +59,7 @@ func maskedKey() server.ProjectAPIKey {
 // stub is a StrictServerInterface whose answers each test chooses; a nil
 // function answers with a valid success response.
 type stub struct {
+	server.Unimplemented
 	list   func(ctx context.Context) server.ListProjectAPIKeysResponseObject
 	create func(ctx context.Context) server.CreateProjectAPIKeyResponseObject
 	get    func(ctx context.Context) server.GetProjectAPIKeyResponseObject

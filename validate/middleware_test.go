@@ -279,3 +279,38 @@ func TestMiddlewareMethodNotAllowedOnCollection(t *testing.T) {
 	}
 	assert.False(t, seen.called)
 }
+
+// TestSurfaces: a path with servers of its own (the admin surface) is
+// routed only under its server's path, the others only under the client's.
+func TestSurfaces(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		method, path string
+		wantRouted   bool
+	}{
+		{"GET", "/api/admin/organizations/me", true},
+		{"GET", "/api/admin/projects", true},
+		{"PATCH", "/api/admin/projects/3", true},
+		{"GET", "/api/client/me", true},
+		{"GET", "/api/client/keys", true},
+		{"GET", "/api/client/organizations/me", false},
+		{"GET", "/api/client/projects", false},
+		{"GET", "/api/admin/keys", false},
+		{"GET", "/api/admin/me", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			t.Parallel()
+			h, seen := newGuarded(t)
+			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req.Header.Set("Authorization", bearer)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			assert.Equal(t, tt.wantRouted, seen.called, "%d %s", rec.Code, rec.Body.String())
+			if !tt.wantRouted {
+				assert.Equal(t, http.StatusNotFound, rec.Code)
+				assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
+			}
+		})
+	}
+}

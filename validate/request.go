@@ -37,10 +37,10 @@ func (e *Exchange) OperationID() string { return e.input.Route.Operation.Operati
 // methods, 401 for a missing bearer, 400 or 422 for bad input); r's body is
 // then consumed.
 func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchange, error) {
-	rr := v.routed(r)
-	route, pathParams, err := v.findRoute(rr)
+	rr, base := v.routed(r)
+	route, pathParams, err := v.findRoute(rr, base)
 	if err != nil {
-		return nil, routeError(err, v.allowed(rr))
+		return nil, routeError(err, v.allowed(rr, base))
 	}
 	if err := v.readBody(r, rr, route.Operation); err != nil {
 		return nil, err
@@ -197,11 +197,15 @@ func (v *Validator) checkEmpty(op *openapi3.Operation, header http.Header, query
 	return nil
 }
 
-// findRoute finds r's operation. Unlike the bare router it refuses an empty
-// path parameter, so /keys is never /keys/{keyId} with keyId "".
-func (v *Validator) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
+// findRoute finds r's operation under the surface base it was requested at.
+// Unlike the bare router it refuses an empty path parameter, so /keys is
+// never /keys/{keyId} with keyId "", and a path of another surface.
+func (v *Validator) findRoute(r *http.Request, base string) (*routers.Route, map[string]string, error) {
 	route, params, err := v.router.FindRoute(r)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := v.onSurface(route, base); err != nil {
 		return nil, nil, err
 	}
 	for _, value := range params {
@@ -259,11 +263,11 @@ func (v *Validator) checkNulls(op *openapi3.Operation, r *http.Request) error {
 }
 
 // allowed lists the methods the spec defines on r's path, for Allow.
-func (v *Validator) allowed(r *http.Request) []string {
+func (v *Validator) allowed(r *http.Request, base string) []string {
 	var methods []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := &http.Request{Method: m, URL: r.URL, Header: http.Header{}}
-		if _, _, err := v.findRoute(probe); err == nil {
+		if _, _, err := v.findRoute(probe, base); err == nil {
 			methods = append(methods, m)
 		}
 	}

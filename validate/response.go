@@ -51,10 +51,13 @@ func (e *ResponseViolation) Unwrap() error { return e.Err }
 // response to a request that was not itself validated. It returns the
 // catalogue error of an unknown path or method.
 func (v *Validator) Match(r *http.Request) (*Exchange, error) {
-	rr := v.routed(r)
+	rr, base := v.routed(r)
 	route, pathParams, err := v.router.FindRoute(rr)
+	if err == nil {
+		err = v.onSurface(route, base)
+	}
 	if err != nil {
-		return nil, routeError(err, v.allowed(rr))
+		return nil, routeError(err, v.allowed(rr, base))
 	}
 	return &Exchange{input: &openapi3filter.RequestValidationInput{
 		Request: rr, PathParams: pathParams, Route: route, Options: v.options,

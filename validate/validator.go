@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -69,7 +71,11 @@ type Validator struct {
 	auth    Authenticator
 	// reference is set by WithReferenceProfile.
 	reference bool
-	options   *openapi3filter.Options
+	// surface maps each path template to the base path it is served under;
+	// prefixes lists those bases, longest first.
+	surface  map[string]string
+	prefixes []string
+	options  *openapi3filter.Options
 	// queryParams lists, per operation, the query parameters it declares.
 	queryParams map[*openapi3.Operation]map[string]bool
 	// emptyChecked lists, per operation, the header and query parameters
@@ -164,6 +170,29 @@ func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
 		return nil, fmt.Errorf("validate: invalid spec: %w", err)
 	}
 	// Route on the path alone: the server URL names the production host.
+	// A path item with servers of its own (the admin surface) is routed
+	// under their URL's path; the others under v.prefix.
+	v.surface = map[string]string{}
+	for template, item := range doc.Paths.Map() {
+		if len(item.Servers) > 0 {
+			u, err := url.Parse(item.Servers[0].URL)
+			if err != nil {
+				return nil, fmt.Errorf("validate: path %s: server URL: %w", template, err)
+			}
+			v.surface[template] = strings.TrimSuffix(u.Path, "/")
+			item.Servers = nil
+		} else {
+			v.surface[template] = v.prefix
+		}
+	}
+	seen := map[string]bool{}
+	for _, base := range v.surface {
+		if base != "" && !seen[base] {
+			seen[base] = true
+			v.prefixes = append(v.prefixes, base)
+		}
+	}
+	slices.SortFunc(v.prefixes, func(a, b string) int { return len(b) - len(a) })
 	doc.Servers = nil
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
@@ -256,17 +285,30 @@ func BearerToken(header string) (string, bool) {
 	return token, true
 }
 
-// routed returns a shallow copy of r whose path has the prefix stripped,
-// for the router and kin-openapi to see.
-func (v *Validator) routed(r *http.Request) *http.Request {
-	if v.prefix == "" || !strings.HasPrefix(r.URL.Path, v.prefix+"/") {
-		return r
+// routed returns a shallow copy of r whose path has its surface's base path
+// stripped, for the router and kin-openapi to see, and that base ("" when
+// the path starts with none: it is then routed as it is).
+func (v *Validator) routed(r *http.Request) (*http.Request, string) {
+	for _, base := range v.prefixes {
+		if !strings.HasPrefix(r.URL.Path, base+"/") {
+			continue
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path = strings.TrimPrefix(u.Path, base)
+		u.RawPath = ""
+		r2.URL = &u
+		return r2, base
 	}
-	r2 := new(http.Request)
-	*r2 = *r
-	u := *r.URL
-	u.Path = strings.TrimPrefix(u.Path, v.prefix)
-	u.RawPath = ""
-	r2.URL = &u
-	return r2
+	return r, ""
+}
+
+// onSurface refuses a route found under the base path of another surface
+// (an admin path under /api/client, say) as an unknown path.
+func (v *Validator) onSurface(route *routers.Route, base string) error {
+	if base != "" && v.surface[route.Path] != base {
+		return &routers.RouteError{Reason: routers.ErrPathNotFound.Error()}
+	}
+	return nil
 }
