@@ -16,8 +16,11 @@ const Version = "0.1.0"
 
 // Defaults used by [New].
 const (
-	// DefaultBaseURL is Spotzee's production client API.
+	// DefaultBaseURL is Spotzee's production client API (project keys).
 	DefaultBaseURL = "https://apix.spotzee.com/api/client"
+	// DefaultAdminBaseURL is Spotzee's production admin API (organisation
+	// keys), the base URL of [NewAdmin].
+	DefaultAdminBaseURL = "https://apix.spotzee.com/api/admin"
 	// DefaultAPIVersion is the Spotzee-Version this SDK is written against.
 	DefaultAPIVersion = "2026-04-28"
 	// DefaultClientType is the x-spotzee-client-type sent by default.
@@ -53,6 +56,16 @@ type core struct {
 // apiKey is empty or not a valid header value, baseURL is not an absolute
 // http(s) URL, or an option fails.
 func New(baseURL, apiKey string, opts ...Option) (*API, error) {
+	c, err := newCore(baseURL, DefaultBaseURL, apiKey, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &API{core: c}, nil
+}
+
+// newCore builds what API and Admin share: settings, the retrying doer and
+// the generated client for baseURL (def when empty).
+func newCore(baseURL, def, apiKey string, opts []Option) (*core, error) {
 	if apiKey == "" {
 		return nil, errors.New("spotzee: new client: empty API key")
 	}
@@ -60,7 +73,7 @@ func New(baseURL, apiKey string, opts ...Option) (*API, error) {
 		return nil, errors.New("spotzee: new client: API key contains white space or control characters")
 	}
 	if baseURL == "" {
-		baseURL = DefaultBaseURL
+		baseURL = def
 	}
 	s := defaultSettings(baseURL)
 	for _, o := range opts {
@@ -112,7 +125,7 @@ func New(baseURL, apiKey string, opts ...Option) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spotzee: new client: %w", err)
 	}
-	return &API{core: &core{
+	return &core{
 		baseURL:    s.baseURL,
 		maskedKey:  maskKey(apiKey),
 		version:    s.version,
@@ -120,7 +133,7 @@ func New(baseURL, apiKey string, opts ...Option) (*API, error) {
 		userAgent:  s.userAgent,
 		raw:        raw,
 		redact:     redact,
-	}}, nil
+	}, nil
 }
 
 // headerEditor sets the bearer token and the SDK's headers on every request;

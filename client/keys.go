@@ -19,7 +19,7 @@ func (c *API) ListKeys(ctx context.Context, params *ListProjectAPIKeysParams, op
 		return nil, fmt.Errorf("spotzee: list keys: %w", err)
 	}
 	var page ProjectAPIKeyList
-	err = c.do(ctx, "list keys", &page, o, func(ctx context.Context) (*http.Response, error) {
+	err = c.core.do(ctx, "list keys", &page, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.ListProjectAPIKeys(ctx, params)
 	})
 	if err != nil {
@@ -40,7 +40,7 @@ func (c *API) CreateKey(ctx context.Context, body ProjectAPIKeyCreate, opts ...C
 	}
 	params := &CreateProjectAPIKeyParams{IdempotencyKey: o.idempotencyKey}
 	var created ProjectAPIKeyCreated
-	err = c.do(ctx, "create key", &created, o, func(ctx context.Context) (*http.Response, error) {
+	err = c.core.do(ctx, "create key", &created, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.CreateProjectAPIKey(ctx, params, body)
 	})
 	if err != nil {
@@ -59,7 +59,7 @@ func (c *API) GetKey(ctx context.Context, id int64, opts ...CallOption) (*Projec
 		return nil, fmt.Errorf("spotzee: get key %d: %w", id, err)
 	}
 	var key ProjectAPIKey
-	err = c.do(ctx, fmt.Sprintf("get key %d", id), &key, o, func(ctx context.Context) (*http.Response, error) {
+	err = c.core.do(ctx, fmt.Sprintf("get key %d", id), &key, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.GetProjectAPIKey(ctx, id, nil)
 	})
 	if err != nil {
@@ -81,7 +81,7 @@ func (c *API) UpdateKey(ctx context.Context, id int64, body ProjectAPIKeyUpdate,
 	}
 	params := &UpdateProjectAPIKeyParams{IdempotencyKey: o.idempotencyKey}
 	var key ProjectAPIKey
-	err = c.do(ctx, fmt.Sprintf("update key %d", id), &key, o, func(ctx context.Context) (*http.Response, error) {
+	err = c.core.do(ctx, fmt.Sprintf("update key %d", id), &key, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.UpdateProjectAPIKey(ctx, id, params, body)
 	})
 	if err != nil {
@@ -102,7 +102,7 @@ func (c *API) RevokeKey(ctx context.Context, id int64, opts ...CallOption) (*API
 		return nil, fmt.Errorf("spotzee: revoke key %d: %w", id, err)
 	}
 	var rev APIKeyRevokeResponse
-	err = c.do(ctx, fmt.Sprintf("revoke key %d", id), &rev, o, func(ctx context.Context) (*http.Response, error) {
+	err = c.core.do(ctx, fmt.Sprintf("revoke key %d", id), &rev, o, func(ctx context.Context) (*http.Response, error) {
 		return c.core.raw.RevokeProjectAPIKey(ctx, id, nil)
 	})
 	if err != nil {
@@ -114,7 +114,7 @@ func (c *API) RevokeKey(ctx context.Context, id int64, opts ...CallOption) (*API
 // do runs one typed call: send, then decode a 2xx body into out or turn any
 // other status into an *APIError, filling o.response with the metadata when
 // set. op names the call in wrapped errors.
-func (c *API) do(ctx context.Context, op string, out any, o callOptions, send func(context.Context) (*http.Response, error)) error {
+func (c *core) do(ctx context.Context, op string, out any, o callOptions, send func(context.Context) (*http.Response, error)) error {
 	info := &callInfo{}
 	resp, err := send(context.WithValue(ctx, callInfoKey{}, info))
 	if err != nil {
@@ -129,7 +129,7 @@ func (c *API) do(ctx context.Context, op string, out any, o callOptions, send fu
 		*o.response = newResponse(resp, info.attempts)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(resp, body, info.attempts, c.core.redact)
+		return newAPIError(resp, body, info.attempts, c.redact)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("spotzee: %s: decode %d response (request_id %q): %w",

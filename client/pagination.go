@@ -50,22 +50,43 @@ func (c *API) AllKeysBackward(ctx context.Context, cursor string, params *ListPr
 
 // walk is the loop under AllKeys and AllKeysBackward.
 func (c *API) walk(ctx context.Context, params *ListProjectAPIKeysParams, dir PageDirection, start *string) iter.Seq2[ProjectAPIKey, error] {
+	return walkPages(ctx, "list keys", params, dir, start,
+		func(ctx context.Context, p *ListProjectAPIKeysParams) ([]ProjectAPIKey, nullable.Nullable[string], nullable.Nullable[string], error) {
+			page, err := c.ListKeys(ctx, p)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			return page.Results, page.NextCursor, page.PrevCursor, nil
+		})
+}
+
+// fetchPage fetches one page of a list with the list parameters p: its
+// items and cursors.
+type fetchPage[T any] func(ctx context.Context, p *ListProjectAPIKeysParams) ([]T, nullable.Nullable[string], nullable.Nullable[string], error)
+
+// walkPages is the loop under every iterator: it follows the cursors of
+// direction dir from start, yielding items (each page back to front when
+// walking backward), and stops at the first error, a null cursor, a break,
+// or a server handing back the cursor it was given. The list parameters of
+// every list operation have the same fields, so they travel as
+// ListProjectAPIKeysParams.
+func walkPages[T any](ctx context.Context, op string, params *ListProjectAPIKeysParams, dir PageDirection, start *string, fetch fetchPage[T]) iter.Seq2[T, error] {
 	var base ListProjectAPIKeysParams
 	if params != nil {
 		base = *params
 	}
 	backward := dir == PageDirectionPrev
-	return func(yield func(ProjectAPIKey, error) bool) {
+	return func(yield func(T, error) bool) {
+		var zero T
 		p := base
 		p.Page = &dir
 		p.Cursor = start
 		for {
-			page, err := c.ListKeys(ctx, &p)
+			results, next, prev, err := fetch(ctx, &p)
 			if err != nil {
-				yield(ProjectAPIKey{}, err)
+				yield(zero, err)
 				return
 			}
-			results := page.Results
 			if backward {
 				results = slices.Clone(results)
 				slices.Reverse(results)
@@ -75,16 +96,16 @@ func (c *API) walk(ctx context.Context, params *ListProjectAPIKeysParams, dir Pa
 					return
 				}
 			}
-			following := page.NextCursor
+			following := next
 			if backward {
-				following = page.PrevCursor
+				following = prev
 			}
 			cur, ok := cursorValue(following)
 			if !ok {
 				return
 			}
 			if p.Cursor != nil && *p.Cursor == cur {
-				yield(ProjectAPIKey{}, fmt.Errorf("spotzee: list keys: the server returned the cursor it was given (%q); stopping", cur))
+				yield(zero, fmt.Errorf("spotzee: %s: the server returned the cursor it was given (%q); stopping", op, cur))
 				return
 			}
 			p.Cursor = &cur
