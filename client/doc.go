@@ -89,4 +89,35 @@
 // [WithIdempotencyKey]) that stays the same on every attempt. Retry-After is
 // honoured; otherwise the SDK backs off exponentially with full jitter. See
 // [RetryPolicy]. A cancelled context stops everything at once.
+//
+// # Retrying creates against today's Spotzee
+//
+// Spotzee documents Idempotency-Key but has not switched it on yet: today
+// production ignores the header. So a create whose response is lost (a reset
+// connection, a timeout, a 5xx from a proxy after the API had answered) and
+// that the SDK retries creates a second key. A repeated PATCH sets the same
+// fields again and a repeated revoke answers 404, so only creates duplicate. Until the rollout, for creates that must happen once:
+//
+//   - turn automatic POST retries off with [WithAutoIdempotencyKeys](false)
+//     (a POST without an Idempotency-Key is never retried), or keep them but
+//     accept that a duplicate can appear and revoke it;
+//   - put a unique marker in the key's name or description (a deploy id, a
+//     UUID), and after an ambiguous failure — an error that is not an
+//     [*APIError] — look the key up with [API.AllKeys] and the marker as
+//     ListProjectAPIKeysParams.Q before creating again. A duplicate found
+//     later can be revoked; its value was only ever in the lost response.
+//
+// An [*APIError] is not ambiguous: the API answered, and nothing was created
+// for a 4xx. The reference server's ProfileCurrent (spotzee-keys serve
+// --profile current, spotzeetest.WithProfile) behaves like today's
+// production, to test this against; its default profile behaves as after
+// the rollout, where the same Idempotency-Key replays the first response.
+//
+// # Rate limits
+//
+// Today production enforces per-IP edge limits (a 429 rate_limited with
+// Retry-After whose body has no request_id; [APIError.RequestID] then comes
+// from the X-Request-Id header, if any); the per-key limits and their
+// X-RateLimit-* headers are rolling out. The SDK treats both the same way:
+// a 429 is retried after Retry-After, up to RetryPolicy.MaxRetryAfter.
 package client

@@ -42,6 +42,8 @@ type state struct {
 	rated         bool
 	// replayOf, when set, is the request id of the response being replayed.
 	replayOf string
+	// edgeLimited is set when the edge limits refused the request.
+	edgeLimited bool
 }
 
 type stateKey struct{}
@@ -69,8 +71,10 @@ func ClientType(header string) string {
 var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 // checkVersion returns the version a request asks for, or the catalogue
-// error for a value that is not a date or not a release.
-func checkVersion(h http.Header) (string, error) {
+// error for a value that is not one date (both profiles) or, under
+// ProfileRollout, not a release. Under ProfileCurrent an unknown date is
+// accepted and served (and echoed) as asked.
+func checkVersion(h http.Header, p Profile) (string, error) {
 	values := h.Values("Spotzee-Version")
 	if len(values) == 0 {
 		return CurrentVersion, nil
@@ -80,7 +84,7 @@ func checkVersion(h http.Header) (string, error) {
 		return CurrentVersion, spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "Spotzee-Version",
 			"Spotzee-Version must be one date, YYYY-MM-DD.")
 	}
-	if !KnownVersions[v] {
+	if !KnownVersions[v] && p.rollout() {
 		return CurrentVersion, spotzee.ParamErrorf(spotzee.CodeVersionUnsupported, "Spotzee-Version",
 			"Spotzee-Version %s is not a release of this API; the current release is %s.", v, CurrentVersion)
 	}
@@ -131,56 +135,57 @@ func (w *stampWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *stampWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// conventions is the outermost layer: request id, version, client type,
-// panic recovery and the access log.
-func conventions(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		st := &state{
-			requestID:  "req_" + ulid.Make(start),
-			clientType: ClientType(r.Header.Get("x-spotzee-client-type")),
-			method:     r.Method,
-		}
-		w := &stampWriter{ResponseWriter: rw, st: st}
-		version, verr := checkVersion(r.Header)
-		st.version = version
-		w.Header().Set(problem.RequestIDHeader, st.requestID)
-		w.Header().Set("Spotzee-Version", st.version)
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
+// conventions is the outermost layer: request id, panic recovery and the
+// access log. Every response carries X-Request-Id and Spotzee-Version (the
+// current release until profileConventions reads the request's).
+func conventions(log *slog.Logger) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			st := &state{
+				requestID:  "req_" + ulid.Make(start),
+				version:    CurrentVersion,
+				clientType: ClientType(r.Header.Get("x-spotzee-client-type")),
+				method:     r.Method,
+			}
+			w := &stampWriter{ResponseWriter: rw, st: st}
+			w.Header().Set(problem.RequestIDHeader, st.requestID)
+			w.Header().Set("Spotzee-Version", st.version)
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					log.ErrorContext(r.Context(), "panic serving request",
+						slog.String("request_id", st.requestID), slog.String("panic", fmt.Sprint(p)),
+						slog.String("stack", string(debug.Stack())))
+					if !w.wroteHeader {
+						clear(w.Header())
+						w.Header().Set(problem.RequestIDHeader, st.requestID)
+						problem.Write(w, spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred."))
+					}
 				}
-				log.ErrorContext(r.Context(), "panic serving request",
-					slog.String("request_id", st.requestID), slog.String("panic", fmt.Sprint(p)),
-					slog.String("stack", string(debug.Stack())))
-				if !w.wroteHeader {
-					clear(w.Header())
-					w.Header().Set(problem.RequestIDHeader, st.requestID)
-					problem.Write(w, spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred."))
+				attrs := []slog.Attr{
+					slog.String("request_id", st.requestID),
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.Path),
+					slog.Int("status", w.status),
+					slog.Int("bytes", w.bytes),
+					slog.Duration("duration", time.Since(start)),
+					slog.String("client_type", st.clientType),
 				}
-			}
-			attrs := []slog.Attr{
-				slog.String("request_id", st.requestID),
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", w.status),
-				slog.Int("bytes", w.bytes),
-				slog.Duration("duration", time.Since(start)),
-				slog.String("client_type", st.clientType),
-			}
-			if st.authenticated {
-				attrs = append(attrs, slog.Int64("api_key_id", st.caller.ID), slog.Int64("project_id", st.caller.ProjectID))
-			}
-			if st.replayOf != "" {
-				attrs = append(attrs, slog.String("replay_of", st.replayOf))
-			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
-		}()
-		if verr != nil {
-			problem.Write(w, verr)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
-	})
+				if st.authenticated {
+					attrs = append(attrs, slog.Int64("api_key_id", st.caller.ID), slog.Int64("project_id", st.caller.ProjectID))
+				}
+				if st.replayOf != "" {
+					attrs = append(attrs, slog.String("replay_of", st.replayOf))
+				}
+				if st.edgeLimited {
+					attrs = append(attrs, slog.Bool("edge_limited", true))
+				}
+				log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			}()
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/problem"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
@@ -27,9 +28,15 @@ const APIPrefix = "/api/client"
 type Config struct {
 	// Service is the keys domain logic (required).
 	Service *keys.Service
+	// Profile is the behaviour profile ("" means ProfileRollout). Under
+	// ProfileCurrent, Limiter and Idempotency are not used.
+	Profile Profile
+	// Edge enforces the per-IP edge limits, in every profile; nil turns
+	// them off.
+	Edge *edgelimit.Limiter
 	// Tiers looks up a project's rate-limit tier (required with Limiter).
 	Tiers TierSource
-	// Limiter enforces rate limits; nil turns them off.
+	// Limiter enforces per-key rate limits; nil turns them off.
 	Limiter *ratelimit.Limiter
 	// Idempotency keeps idempotency records; nil ignores Idempotency-Key.
 	Idempotency spotzee.IdempotencyStore
@@ -51,10 +58,18 @@ type Config struct {
 // NewHandler returns the whole reference server: the API under APIPrefix,
 // the spec at /api/openapi.yaml and /api/openapi.json, and /healthz. Every
 // error it answers is problem+json. It returns an error when the
-// configuration is incomplete or the spec does not load.
+// configuration is incomplete, the profile is unknown or the spec does not
+// load.
 func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.Service == nil {
 		return nil, errors.New("httpapi: Config.Service is required")
+	}
+	profile, err := ParseProfile(string(cfg.Profile))
+	if err != nil {
+		return nil, err
+	}
+	if !profile.rollout() {
+		cfg.Limiter, cfg.Idempotency = nil, nil
 	}
 	if cfg.Limiter != nil && cfg.Tiers == nil {
 		return nil, errors.New("httpapi: Config.Tiers is required with a Limiter")
@@ -132,7 +147,24 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	}))
 	mux.HandleFunc("/", notFound)
-	return conventions(log, canonicalPaths(mux)), nil
+
+	// The request pipeline, outermost first; the one place its order is
+	// written (the README's "check order" follows it):
+	//  1. conventions: request id, access log, panic recovery;
+	//  2. the per-IP edge limits (429 without request_id), before anything
+	//     else looks at the request, as Spotzee's edge does;
+	//  3. the profile's conventions: Spotzee-Version (400), and under
+	//     ProfileCurrent the Idempotency-Key dropped;
+	//  4. canonical paths and routes (404/405);
+	//  5. under APIPrefix, v.Middleware: body size and encoding (400),
+	//     authentication (401), per-key rate limit (429), role (403),
+	//     parameters and body (400/422); then idempotency and the handlers.
+	return chain(mux,
+		conventions(log),
+		edgeLimits(cfg.Edge),
+		profileConventions(profile),
+		canonicalPaths,
+	), nil
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {

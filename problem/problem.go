@@ -26,7 +26,8 @@ type FieldError struct {
 
 // Body is the error envelope of the spec's ErrorResponse schema, as the
 // reference server always sends it: Error mirrors Message (Spotzee's legacy
-// field), and Title, Type and RequestID are always set.
+// field), and Title and Type are always set; RequestID is set on every error
+// but the edge's 429 (WriteEdge), as Spotzee's docs show it.
 type Body struct {
 	Status    string       `json:"status"`
 	Code      spotzee.Code `json:"code"`
@@ -34,7 +35,7 @@ type Body struct {
 	Message   string       `json:"message"`
 	Error     string       `json:"error"`
 	Type      string       `json:"type"`
-	RequestID string       `json:"request_id"`
+	RequestID string       `json:"request_id,omitempty"`
 	Param     string       `json:"param,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty"`
 }
@@ -73,7 +74,18 @@ func From(err error, requestID string) Body {
 // from the X-Request-Id header already set on w (empty when none is).
 // Retry-After is set when err carries one.
 func Write(w http.ResponseWriter, err error) {
-	body := From(err, w.Header().Get(RequestIDHeader))
+	write(w, err, w.Header().Get(RequestIDHeader))
+}
+
+// WriteEdge renders err as Spotzee's edge answers its per-IP limits: the
+// same envelope as Write without request_id in the body (the edge refuses
+// the request before the API assigns one), whatever headers w carries.
+func WriteEdge(w http.ResponseWriter, err error) {
+	write(w, err, "")
+}
+
+func write(w http.ResponseWriter, err error, requestID string) {
+	body := From(err, requestID)
 	h := w.Header()
 	status := body.Code.Status()
 	var e *spotzee.Error

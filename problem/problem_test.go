@@ -72,3 +72,37 @@ func TestCatalogue(t *testing.T) {
 	assert.Equal(t, http.StatusPaymentRequired, spotzee.CodeQuotaExceeded.Status())
 	assert.False(t, spotzee.Code("nope").Known())
 }
+
+func TestWriteEdge(t *testing.T) {
+	t.Parallel()
+	limited := spotzee.Errorf(spotzee.CodeRateLimited, "Too many requests from this IP address.")
+	limited.RetryAfter = 7
+	tests := []struct {
+		name      string
+		write     func(http.ResponseWriter, error)
+		requestID bool // body carries request_id
+	}{
+		{"Write", problem.Write, true},
+		{"WriteEdge", problem.WriteEdge, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			rec.Header().Set("X-Request-Id", "req_01HXY7Z9K8M5J2N4P6Q8R0S1T2")
+			tt.write(rec, limited)
+			assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+			assert.Equal(t, "7", rec.Header().Get("Retry-After"))
+			assert.Equal(t, problem.ContentType, rec.Header().Get("Content-Type"))
+			var body map[string]any
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			for _, f := range []string{"status", "code", "message", "error", "title", "type"} {
+				assert.Contains(t, body, f)
+			}
+			assert.Equal(t, "rate_limited", body["code"])
+			assert.Equal(t, body["message"], body["error"])
+			_, has := body["request_id"]
+			assert.Equal(t, tt.requestID, has)
+		})
+	}
+}

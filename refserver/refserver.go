@@ -15,12 +15,30 @@ import (
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/httpapi"
 	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/sqlite"
 	"github.com/spotzeekit/spotzee-keys/validate"
 )
+
+// Profile is the behaviour profile: see httpapi.Profile.
+type Profile = httpapi.Profile
+
+// The behaviour profiles.
+const (
+	// ProfileRollout enforces everything Spotzee documents (the default).
+	ProfileRollout = httpapi.ProfileRollout
+	// ProfileCurrent is Spotzee's production as documented today:
+	// Idempotency-Key ignored, any well-formed Spotzee-Version accepted, no
+	// per-key rate limits.
+	ProfileCurrent = httpapi.ProfileCurrent
+)
+
+// ParseProfile returns the profile named s ("" means ProfileRollout), or an
+// error naming the valid values.
+func ParseProfile(s string) (Profile, error) { return httpapi.ParseProfile(s) }
 
 // SecretSize is the length of the server secret.
 const SecretSize = 32
@@ -34,8 +52,15 @@ type Config struct {
 	// outside the database and across restarts; nil makes a random one, so
 	// cursors and cached responses do not survive a restart.
 	Secret []byte
-	// RateLimits configures the limiter; RateLimits.Disabled turns it off.
+	// Profile is the behaviour profile ("" means ProfileRollout).
+	Profile Profile
+	// RateLimits configures the per-key limiter; RateLimits.Disabled turns
+	// it off. ProfileCurrent never enforces per-key limits.
 	RateLimits ratelimit.Config
+	// EdgeLimits configures the per-IP edge limits, enforced in every
+	// profile; nil means none (spotzee-keys serve turns Spotzee's
+	// documented limits on by default). Its Now defaults to the clock.
+	EdgeLimits *edgelimit.Config
 	// ValidateResponses validates every response against the spec.
 	ValidateResponses bool
 	// OnResponseViolation is called with each response violation.
@@ -54,8 +79,8 @@ type Server struct {
 }
 
 // Open opens the database (applying migrations) and assembles the server.
-// It returns an error if the database cannot be opened or the secret has
-// the wrong size.
+// It returns an error if the database cannot be opened, the secret has
+// the wrong size, the profile is unknown or an edge rule is malformed.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
 	secret := cfg.Secret
 	if secret == nil {
@@ -69,13 +94,27 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
+	profile, err := ParseProfile(string(cfg.Profile))
+	if err != nil {
+		return nil, fmt.Errorf("refserver: %w", err)
+	}
+	var edge *edgelimit.Limiter
+	if cfg.EdgeLimits != nil {
+		ec := *cfg.EdgeLimits
+		if ec.Now == nil {
+			ec.Now = now
+		}
+		if edge, err = edgelimit.New(ec); err != nil {
+			return nil, fmt.Errorf("refserver: %w", err)
+		}
+	}
 	db, err := sqlite.Open(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
 	svc := keys.New(db, derive(secret, "cursor-hmac"), keys.WithClock(now))
 	var limiter *ratelimit.Limiter
-	if !cfg.RateLimits.Disabled {
+	if !cfg.RateLimits.Disabled && profile == ProfileRollout {
 		rl := cfg.RateLimits
 		if rl.Now == nil {
 			rl.Now = now
@@ -84,9 +123,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	handler, err := httpapi.NewHandler(httpapi.Config{
 		Service:             svc,
+		Profile:             profile,
+		Edge:                edge,
 		Tiers:               db,
 		Limiter:             limiter,
-		Idempotency:         db,
+		Idempotency:         idempotencyStore(profile, db),
 		IdempotencySecret:   derive(secret, "idempotency-aes-256-gcm"),
 		ValidateResponses:   cfg.ValidateResponses,
 		OnResponseViolation: cfg.OnResponseViolation,
@@ -98,6 +139,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
 	return &Server{db: db, svc: svc, handler: handler}, nil
+}
+
+// idempotencyStore returns db under ProfileRollout and nil (Idempotency-Key
+// ignored) under ProfileCurrent.
+func idempotencyStore(p Profile, db *sqlite.DB) spotzee.IdempotencyStore {
+	if p != ProfileRollout {
+		return nil
+	}
+	return db
 }
 
 // derive returns a 32-byte subkey of secret for one purpose.

@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oapi-codegen/nullable"
 	"github.com/stretchr/testify/assert"
@@ -18,6 +20,7 @@ import (
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/client"
+	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
@@ -283,4 +286,66 @@ func mustGet(t *testing.T, c *client.ClientWithResponses, id int64) client.Proje
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode())
 	return *resp.JSON200
+}
+
+func TestOpenProfilesAndEdgeLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		mod     func(*refserver.Config)
+		wantErr bool
+		// rateHeaders: a request carries X-RateLimit-* (per-key limits on).
+		rateHeaders bool
+		// secondStatus: the status of a second request (edge limit of 1).
+		secondStatus int
+	}{
+		{"default profile is rollout", func(c *refserver.Config) { c.RateLimits = ratelimit.Config{} }, false, true, http.StatusOK},
+		{"current has no per-key limits", func(c *refserver.Config) {
+			c.RateLimits, c.Profile = ratelimit.Config{}, refserver.ProfileCurrent
+		}, false, false, http.StatusOK},
+		{"edge limits in rollout", func(c *refserver.Config) {
+			c.EdgeLimits = &edgelimit.Config{Rules: []edgelimit.Rule{{Prefix: "/api/", Limit: 1, Window: time.Minute}}}
+		}, false, false, http.StatusTooManyRequests},
+		{"edge limits in current", func(c *refserver.Config) {
+			c.Profile = refserver.ProfileCurrent
+			c.EdgeLimits = &edgelimit.Config{Rules: []edgelimit.Rule{{Prefix: "/api/", Limit: 1, Window: time.Minute}}}
+		}, false, false, http.StatusTooManyRequests},
+		{"disabled edge limits", func(c *refserver.Config) { c.EdgeLimits = &edgelimit.Config{Disabled: true} }, false, false, http.StatusOK},
+		{"unknown profile", func(c *refserver.Config) { c.Profile = "today" }, true, false, 0},
+		{"bad edge rule", func(c *refserver.Config) {
+			c.EdgeLimits = &edgelimit.Config{Rules: []edgelimit.Rule{{Prefix: "/api/", Limit: 0, Window: time.Minute}}}
+		}, true, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := quietConfig(":memory:", nil)
+			tt.mod(&cfg)
+			srv, err := refserver.Open(t.Context(), cfg)
+			if tt.wantErr {
+				assert.Error(t, err)
+				assert.Nil(t, srv)
+				return
+			}
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = srv.Close() })
+			b, _, err := srv.BootstrapIfEmpty(t.Context())
+			require.NoError(t, err)
+			hs := httptest.NewServer(srv.Handler())
+			t.Cleanup(hs.Close)
+			get := func() *http.Response {
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+"/api/client/keys", nil)
+				require.NoError(t, err)
+				req.Header.Set("Authorization", "Bearer "+b.Admin.Value)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				_ = resp.Body.Close()
+				return resp
+			}
+			first := get()
+			require.Equal(t, http.StatusOK, first.StatusCode)
+			assert.Equal(t, tt.rateHeaders, first.Header.Get("X-RateLimit-Limit") != "")
+			assert.Equal(t, tt.secondStatus, get().StatusCode)
+		})
+	}
 }

@@ -56,7 +56,7 @@ func freeAddr(tb testing.TB) string {
 // serve starts the binary on db and waits until it listens.
 func serve(tb testing.TB, bin, db string) *process {
 	tb.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", freeAddr(tb), "--db", db, "--rate-limits", "off")
+	cmd := exec.Command(bin, "serve", "--addr", freeAddr(tb), "--db", db, "--rate-limits", "off", "--edge-limits", "off")
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SPOTZEE_KEYS_SECRET=") {
 			cmd.Env = append(cmd.Env, kv) // the secret comes from db + ".secret"

@@ -20,6 +20,7 @@ import (
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/client"
+	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
@@ -56,7 +57,21 @@ type Option func(*options)
 // throttled).
 func WithRateLimits(c ratelimit.Config) Option { return func(o *options) { o.cfg.RateLimits = c } }
 
-// WithClock sets the server clock, for idempotency expiry and timestamps.
+// WithProfile sets the behaviour profile (default refserver.ProfileRollout,
+// everything Spotzee documents; refserver.ProfileCurrent is production as
+// documented today, what to test retry safety against).
+func WithProfile(p refserver.Profile) Option { return func(o *options) { o.cfg.Profile = p } }
+
+// WithEdgeLimits turns on the per-IP edge limits (off by default, so tests
+// are not throttled); the zero edgelimit.Config is Spotzee's documented
+// limits. Its clock defaults to WithClock's. An edge 429 has no request_id
+// in its body, which the reference profile allows.
+func WithEdgeLimits(c edgelimit.Config) Option {
+	return func(o *options) { o.cfg.EdgeLimits = &c }
+}
+
+// WithClock sets the server clock, for idempotency expiry, timestamps and
+// rate-limit windows.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.cfg.Now = now } }
 
 // WithLogger sets the server logger (default: discard).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 )
@@ -35,9 +36,40 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rateRead := fs.Int("rate-limit-read", 0, "override: read requests allowed per window for every key (0: by tier)")
 	rateWrite := fs.Int("rate-limit-write", 0, "override: write requests allowed per window for every key (0: by tier)")
 	rateWindow := fs.Duration("rate-window", 10*time.Second, "rate-limit sliding window")
+	profileName := fs.String("profile", string(refserver.ProfileRollout), `behaviour profile: "rollout" (everything Spotzee documents) or "current" (production today: Idempotency-Key ignored, any well-formed Spotzee-Version accepted, no per-key limits)`)
+	edgeLimits := fs.String("edge-limits", "on", `per-IP edge limits, in both profiles: "on" or "off"`)
+	edgeClientLimit := fs.Int("edge-client-limit", edgelimit.ClientRule.Limit, "edge limit: requests per -edge-client-window per IP under /api/client/")
+	edgeClientWindow := fs.Duration("edge-client-window", edgelimit.ClientRule.Window, "edge limit: window of -edge-client-limit")
+	edgeAPILimit := fs.Int("edge-api-limit", edgelimit.APIRule.Limit, "edge limit: requests per -edge-api-window per IP under /api/")
+	edgeAPIWindow := fs.Duration("edge-api-window", edgelimit.APIRule.Window, "edge limit: window of -edge-api-limit")
+	trustedProxyHeader := fs.String("trusted-proxy-header", "", "count edge limits by the right-most address of this header (e.g. X-Forwarded-For) set by a proxy you trust; default: the connection's address")
 	validateResponses := fs.Bool("validate-responses", false, "validate every response against the spec (a violation becomes a 500 and an error log)")
 	logFormat := fs.String("log-format", "text", `access log format: "text" or "json"`)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	profile, err := refserver.ParseProfile(*profileName)
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys serve: --profile: %v\n", err)
+		return 2
+	}
+	var edge *edgelimit.Config
+	switch *edgeLimits {
+	case "on":
+		edge = &edgelimit.Config{
+			Rules: []edgelimit.Rule{
+				{Prefix: edgelimit.ClientRule.Prefix, Limit: *edgeClientLimit, Window: *edgeClientWindow},
+				{Prefix: edgelimit.APIRule.Prefix, Limit: *edgeAPILimit, Window: *edgeAPIWindow},
+			},
+			TrustedProxyHeader: *trustedProxyHeader,
+		}
+		if err := edge.Validate(); err != nil {
+			fmt.Fprintf(stderr, "spotzee-keys serve: edge limits: %v\n", err)
+			return 2
+		}
+	case "off":
+	default:
+		fmt.Fprintf(stderr, "spotzee-keys serve: --edge-limits must be on or off, got %q\n", *edgeLimits)
 		return 2
 	}
 	log := newLogger(stderr, *logFormat)
@@ -51,7 +83,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		rl.Override = &ratelimit.Limits{ReadPerWindow: *rateRead, WritePerWindow: *rateWrite}
 	}
 	srv, err := refserver.Open(ctx, refserver.Config{
-		DBPath: *dbPath, Secret: secret, RateLimits: rl, ValidateResponses: *validateResponses, Logger: log,
+		DBPath: *dbPath, Secret: secret, Profile: profile, RateLimits: rl, EdgeLimits: edge,
+		ValidateResponses: *validateResponses, Logger: log,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
@@ -87,6 +120,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "Serving the Spotzee API-keys reference server on http://%s/api/client (spec: /api/openapi.json)\n", ln.Addr())
+	log.Info("serving", slog.String("profile", string(profile)), slog.Bool("edge_limits", edge != nil))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

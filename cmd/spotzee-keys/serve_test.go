@@ -341,6 +341,10 @@ func TestServeBinary(t *testing.T) {
 		t.Parallel()
 		for _, args := range [][]string{
 			{"serve", "--no-such-flag"},
+			{"serve", "--profile", "today"},
+			{"serve", "--edge-limits", "maybe"},
+			{"serve", "--edge-api-limit", "0"},
+			{"serve", "--edge-client-window", "0s"},
 			{"bootstrap", "--no-such-flag"},
 			{"frobnicate"},
 			{},
@@ -353,4 +357,82 @@ func TestServeBinary(t *testing.T) {
 			assert.Equal(t, 2, exit.ExitCode(), "%v is a usage error", args)
 		}
 	})
+}
+
+// serveDo sends one raw request to the API at root with key (none when
+// empty) and the given headers, and returns the response and its body.
+func serveDo(t *testing.T, root, key, method, path, body string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, root+path, r)
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, data
+}
+
+// TestServeProfileCurrent runs `serve --profile current` with a small edge
+// budget: Idempotency-Key has no effect, an unknown version date is
+// accepted and echoed, no X-RateLimit-* headers (per-key limits are on by
+// default but not in this profile), and past the per-IP budget the edge 429
+// without request_id.
+func TestServeProfileCurrent(t *testing.T) {
+	t.Parallel()
+	bin := buildServeBinary(t)
+	dir := t.TempDir()
+	p := startServe(t, bin, dir, "serve", "--addr", "127.0.0.1:0", "--db", ":memory:", "--validate-responses",
+		"--profile", "current", "--edge-api-limit", "6", "--edge-api-window", "1h")
+	admin := p.waitFor(t, serveKeyLine)
+	root := "http://" + p.waitFor(t, serveServingLine)
+	waitHealthy(t, root) // /healthz is outside /api/: it does not count
+
+	for range 2 {
+		resp, body := serveDo(t, root, admin, http.MethodPost, "/api/client/keys", `{"name":"twice"}`, "Idempotency-Key", "same")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
+		assert.Empty(t, resp.Header.Get("Idempotent-Replayed"))
+		assert.Empty(t, resp.Header.Get("X-RateLimit-Limit"), "no per-key limits in the current profile")
+	}
+	resp, body := serveDo(t, root, admin, http.MethodGet, "/api/client/keys?q=twice", "", "Spotzee-Version", "2031-01-01")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
+	assert.Equal(t, "2031-01-01", resp.Header.Get("Spotzee-Version"))
+	var page struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal(body, &page))
+	assert.Len(t, page.Results, 2, "the retried create made a second key")
+
+	for range 3 { // 4th to 6th requests: authenticated or not, still in budget
+		resp, _ = serveDo(t, root, "", http.MethodGet, "/api/client/keys", "")
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	}
+	resp, body = serveDo(t, root, admin, http.MethodGet, "/api/client/keys", "")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "body: %s", body)
+	assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+	var problemBody map[string]any
+	require.NoError(t, json.Unmarshal(body, &problemBody))
+	assert.Equal(t, "rate_limited", problemBody["code"])
+	assert.NotContains(t, problemBody, "request_id")
+	resp, _ = serveDo(t, root, "", http.MethodGet, "/healthz", "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	p.stop(t)
+	assert.Contains(t, p.stderr.String(), "profile=current")
+	assert.Contains(t, p.stderr.String(), "edge_limited=true")
+	assertAccessLogs(t, p.stderr.String(), admin)
 }

@@ -38,6 +38,9 @@ const (
 	// childProfileEnv, when set, is the file the child writes a CPU profile
 	// of its whole serving life to.
 	childProfileEnv = "SPOTZEE_LOAD_CPUPROFILE"
+	// childBehaviourEnv is the server's behaviour profile (rollout or
+	// current; empty means rollout).
+	childBehaviourEnv = "SPOTZEE_LOAD_PROFILE"
 )
 
 // ready is the line a child prints on stdout once it serves.
@@ -49,6 +52,8 @@ type ready struct {
 	FirstID  int64   `json:"first_id,omitempty"`
 	Keys     int     `json:"keys,omitempty"`
 	SeedSecs float64 `json:"seed_seconds,omitempty"`
+	// Profile is the server's behaviour profile (server only).
+	Profile refserver.Profile `json:"profile,omitempty"`
 }
 
 // runChild serves until stdin is closed (the parent is done or gone) or its
@@ -142,7 +147,13 @@ func openServer(ctx context.Context) (*refserver.Server, ready, error) {
 	if os.Getenv(childLogEnv) == "1" {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	profile, err := refserver.ParseProfile(os.Getenv(childBehaviourEnv))
+	if err != nil {
+		return nil, ready{}, err
+	}
+	// No edge limits: every request comes from one loopback address.
 	ref, err := refserver.Open(ctx, refserver.Config{
+		Profile:           profile,
 		DBPath:            path,
 		RateLimits:        ratelimit.Config{Disabled: true},
 		ValidateResponses: os.Getenv(childValidateEnv) == "1",
@@ -171,7 +182,7 @@ func openServer(ctx context.Context) (*refserver.Server, ready, error) {
 			return nil, ready{}, fmt.Errorf("seeded ids are not contiguous at %d", i)
 		}
 	}
-	return ref, ready{AdminKey: b.Admin.Value, FirstID: ids[0], Keys: n, SeedSecs: time.Since(start).Seconds()}, nil
+	return ref, ready{AdminKey: b.Admin.Value, FirstID: ids[0], Keys: n, SeedSecs: time.Since(start).Seconds(), Profile: profile}, nil
 }
 
 // child is a running child process.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spotzeekit/spotzee-keys/bench"
+	"github.com/spotzeekit/spotzee-keys/refserver"
 )
 
 // config is what the flags say.
@@ -34,6 +35,8 @@ type config struct {
 	accessLog   bool
 	timeout     time.Duration
 	profile     string
+	// behaviour is the reference server's behaviour profile.
+	behaviour refserver.Profile
 }
 
 // Target thresholds, checked on every run.
@@ -64,8 +67,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.accessLog, "access-log", false, "format the server's access log (written to io.Discard)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "hard limit on the whole run")
 	fs.StringVar(&c.profile, "server-cpuprofile", "", "write a CPU profile of the reference server (seeding excluded) to this file")
+	behaviour := fs.String("profile", string(refserver.ProfileRollout), `the reference server's behaviour profile: "rollout" or "current"`)
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	var err error
+	if c.behaviour, err = refserver.ParseProfile(*behaviour); err != nil {
+		return c, fmt.Errorf("-profile: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -178,8 +186,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "spotzee-load %s\n", time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(stdout, "machine: %s; load average %s\n", bench.Machine(), bench.LoadAverage())
-	fmt.Fprintf(stdout, "load: %d connections, %v per scenario after a %v warm-up, at most %d requests each; rate limits off, response validation %s\n",
-		cfg.conns, cfg.duration, cfg.warmup, cfg.maxRequests, validation)
+	fmt.Fprintf(stdout, "load: %d connections, %v per scenario after a %v warm-up, at most %d requests each; profile %s, per-key and edge rate limits off, response validation %s\n",
+		cfg.conns, cfg.duration, cfg.warmup, cfg.maxRequests, cfg.behaviour, validation)
 
 	var bare *child
 	if cfg.bare {
@@ -195,6 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		childKeysEnv + "=" + strconv.Itoa(cfg.keys),
 		childValidateEnv + "=" + boolEnv(cfg.validate),
 		childLogEnv + "=" + boolEnv(cfg.accessLog),
+		childBehaviourEnv + "=" + string(cfg.behaviour),
 	}
 	if cfg.profile != "" {
 		abs, err := filepath.Abs(cfg.profile)
@@ -209,8 +218,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer srv.stop()
 	seeded, _ := bench.ProcessMemory(srv.pid())
-	fmt.Fprintf(stdout, "server: reference server in child process %d on %s, SQLite file, %d keys seeded in %.1f s, RSS then %s\n\n",
-		srv.pid(), srv.ready.Addr, srv.ready.Keys, srv.ready.SeedSecs, bench.MiB(seeded.Current))
+	fmt.Fprintf(stdout, "server: reference server (profile %s) in child process %d on %s, SQLite file, %d keys seeded in %.1f s, RSS then %s\n\n",
+		srv.ready.Profile, srv.pid(), srv.ready.Addr, srv.ready.Keys, srv.ready.SeedSecs, bench.MiB(seeded.Current))
 
 	var results []result
 	for _, s := range cfg.scenarios {

@@ -12,13 +12,16 @@
 //	             [-warmup 1s] [-slice 250ms] [-scenarios get,list,patch]
 //	             [-bare=true] [-validate-responses] [-access-log]
 //	             [-server-cpuprofile FILE] [-timeout 10m]
+//	             [-profile rollout|current]
 //
 // Each server runs in a child process — this program re-executed, with
 // SPOTZEE_LOAD_CHILD set — so that the peak RSS it reports (VmHWM from
 // /proc/<pid>/status) is the server's alone, not the load generator's, and
 // so that the bare handler and the reference server run the same way. The
 // reference server is refserver.Open on a SQLite file in a temporary
-// directory, rate limits off, served by net/http on 127.0.0.1:0 with the
+// directory, in the behaviour profile -profile names (rollout by default),
+// per-key and per-IP edge rate limits off (all the load comes from one
+// address), served by net/http on 127.0.0.1:0 with the
 // timeouts of spotzee-keys serve; its access log is discarded unless
 // -access-log formats it (to io.Discard). Its keys are seeded in one
 // transaction (bench.SeedKeysFile). PATCH requests carry no

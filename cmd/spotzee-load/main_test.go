@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spotzeekit/spotzee-keys/refserver"
 )
 
 // TestMain lets the test binary serve as its own child process, as the
@@ -60,6 +62,9 @@ func TestMaxRequestsBound(t *testing.T) {
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("took %v with -max-requests 40", d)
 	}
+	if !strings.Contains(out.String(), "reference server (profile rollout)") {
+		t.Errorf("the server's profile is not reported:\n%s", &out)
+	}
 	if !regexp.MustCompile(`GET /keys/\{id\}\s+40\s`).MatchString(out.String()) {
 		t.Errorf("want exactly 40 requests:\n%s", &out)
 	}
@@ -74,6 +79,7 @@ func TestParseFlags(t *testing.T) {
 		{"-max-requests", "1", "-c", "4"},
 		{"-scenarios", "", "-bare=false"},
 		{"extra"},
+		{"-profile", "today"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
@@ -83,7 +89,32 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.conns != 16 || cfg.duration != 10*time.Second || cfg.keys != 1000 || len(cfg.scenarios) != 3 || !cfg.bare {
+	if cfg.conns != 16 || cfg.duration != 10*time.Second || cfg.keys != 1000 || len(cfg.scenarios) != 3 || !cfg.bare ||
+		cfg.behaviour != refserver.ProfileRollout {
 		t.Errorf("defaults: %+v", cfg)
+	}
+	if cfg, err := parseFlags([]string{"-profile", "current"}, io.Discard); err != nil || cfg.behaviour != refserver.ProfileCurrent {
+		t.Errorf("-profile current: %+v, %v", cfg, err)
+	}
+}
+
+// TestRunProfileCurrent: -profile reaches the server child, which reports
+// it, and the scenarios run without errors in that profile.
+func TestRunProfileCurrent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	code := run(ctx, []string{"-c", "2", "-d", "100ms", "-warmup", "0s", "-keys", "5", "-max-requests", "20",
+		"-scenarios", "get,patch", "-bare=false", "-profile", "current"}, &out, io.Discard)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, &out)
+	}
+	for _, want := range []string{"profile current, per-key and edge rate limits off", "reference server (profile current)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
+	}
+	if strings.Contains(out.String(), "error in") {
+		t.Errorf("requests failed:\n%s", &out)
 	}
 }
