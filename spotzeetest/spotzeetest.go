@@ -46,7 +46,8 @@ type Server struct {
 }
 
 type options struct {
-	cfg refserver.Config
+	cfg      refserver.Config
+	coverage validate.Recorder
 }
 
 // Option configures NewServer.
@@ -67,6 +68,11 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.cfg.Logger 
 func WithDB(path string, secret []byte) Option {
 	return func(o *options) { o.cfg.DBPath, o.cfg.Secret = path, secret }
 }
+
+// WithCoverage tells rec (typically a *coverage.Recorder) the operation and
+// status of every response the server sends to a request matching an
+// operation of the spec, whoever the client is.
+func WithCoverage(rec validate.Recorder) Option { return func(o *options) { o.coverage = rec } }
 
 // NewServer starts a reference server with one project and an admin key. A
 // response that breaks the spec fails the test. It calls t.Fatal on setup
@@ -114,7 +120,16 @@ func start(tb testing.TB, opts []Option) (*Server, error) {
 		_ = ref.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	hs := httptest.NewServer(ref.Handler())
+	handler := ref.Handler()
+	if o.coverage != nil {
+		v, err := validate.Default()
+		if err != nil {
+			_ = ref.Close()
+			return nil, err
+		}
+		handler = v.Observer(o.coverage)(handler)
+	}
+	hs := httptest.NewServer(handler)
 	s := &Server{
 		URL: hs.URL + "/api/client", RootURL: hs.URL,
 		ProjectID: b.Project.ID, AdminKey: b.Admin.Value,
