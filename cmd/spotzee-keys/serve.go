@@ -16,6 +16,7 @@ import (
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/faults"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 )
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rateWindow := fs.Duration("rate-window", 10*time.Second, "rate-limit sliding window")
 	validateResponses := fs.Bool("validate-responses", false, "validate every response against the spec (a violation becomes a 500 and an error log)")
 	logFormat := fs.String("log-format", "text", `access log format: "text" or "json"`)
+	faultEndpoint := fs.Bool("fault-endpoint", false, "enable POST "+faults.EndpointPath+" to script injected faults (test environments only)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -77,8 +79,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
 		return 1
 	}
+	handler, err := withFaultEndpoint(srv.Handler(), *faultEndpoint, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
+		return 1
+	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
