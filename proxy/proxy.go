@@ -46,7 +46,9 @@ type Config struct {
 	// Coverage receives every operation × status forwarded (default: a new
 	// coverage.Recorder over Validator's document).
 	Coverage *coverage.Recorder
-	// Transport sends requests upstream (default http.DefaultTransport).
+	// Transport sends requests upstream (default: a clone of
+	// http.DefaultTransport with DisableCompression, so no Accept-Encoding
+	// the client did not send is added).
 	Transport http.RoundTripper
 	// Logger receives a line per violation (default slog.Default()).
 	Logger *slog.Logger
@@ -126,12 +128,23 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DisableCompression = true
+		cfg.Transport = t
+	}
 	p := &Proxy{cfg: cfg, upstream: cfg.Upstream.Redacted(), pairs: map[pairKey]*pair{}, started: cfg.Now()}
 	target := cfg.Upstream
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
-			// Forward the client's headers as they are: no X-Forwarded-*.
+			// Rewrite strips the client's Forwarded and X-Forwarded-*
+			// headers: put them back, and add none.
+			for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+				if vals, ok := pr.In.Header[h]; ok {
+					pr.Out.Header[h] = vals
+				}
+			}
 		},
 		Transport:      cfg.Transport,
 		ModifyResponse: p.checkResponse,

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -142,6 +143,7 @@ func TestProxyReportsEveryViolationOfABrokenUpstream(t *testing.T) {
 			req.Header.Set("Authorization", "Bearer "+testKey)
 		}
 		req.Header.Set("Idempotency-Key", "idem-1")
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
 		if ex.body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -161,7 +163,7 @@ func TestProxyReportsEveryViolationOfABrokenUpstream(t *testing.T) {
 			assert.Equal(t, "Bearer "+testKey, got.header.Get("Authorization"), ex.name)
 		}
 		assert.Equal(t, "idem-1", got.header.Get("Idempotency-Key"), ex.name)
-		assert.Empty(t, got.header.Get("X-Forwarded-For"), ex.name)
+		assert.Equal(t, []string{"203.0.113.9"}, got.header.Values("X-Forwarded-For"), ex.name+": kept, nothing added")
 		got.mu.Unlock()
 	}
 
@@ -365,4 +367,47 @@ func BenchmarkProxy(b *testing.B) {
 	if n := p.Violations(); n != 0 {
 		b.Fatalf("%d violations", n)
 	}
+}
+
+func TestGzipResponsesAreValidatedAndPassedCompressed(t *testing.T) {
+	t.Parallel()
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, err := zw.Write([]byte(okKey))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Accept-Encoding") == "gzip" {
+			w.Header().Set("Content-Encoding", "gzip")
+			_, _ = w.Write(zipped.Bytes())
+			return
+		}
+		_, _ = w.Write([]byte(okKey))
+	}))
+	t.Cleanup(up.Close)
+	p, hs := newProxy(t, up.URL, io.Discard)
+
+	tests := []struct {
+		name, acceptEncoding string
+		want                 []byte
+	}{
+		{name: "gzip asked", acceptEncoding: "gzip", want: zipped.Bytes()},
+		{name: "identity", want: []byte(okKey)},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+"/api/client/keys/4", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		if tt.acceptEncoding != "" {
+			req.Header.Set("Accept-Encoding", tt.acceptEncoding)
+		}
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, body, tt.name)
+	}
+	assert.Zero(t, p.Violations())
 }
