@@ -21,6 +21,7 @@ import (
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/client"
 	"github.com/spotzeekit/spotzee-keys/edgelimit"
+	"github.com/spotzeekit/spotzee-keys/faults"
 	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
@@ -41,13 +42,16 @@ type Server struct {
 	// transport validates every request and response against the spec.
 	Client *client.ClientWithResponses
 
-	tb  testing.TB
-	ref *refserver.Server
-	hs  *httptest.Server
+	tb     testing.TB
+	ref    *refserver.Server
+	hs     *httptest.Server
+	faults *faults.Injector
 }
 
 type options struct {
-	cfg refserver.Config
+	cfg      refserver.Config
+	coverage validate.Recorder
+	faults   *faults.Injector
 }
 
 // Option configures NewServer.
@@ -82,6 +86,15 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.cfg.Logger 
 func WithDB(path string, secret []byte) Option {
 	return func(o *options) { o.cfg.DBPath, o.cfg.Secret = path, secret }
 }
+
+// WithCoverage tells rec (typically a *coverage.Recorder) the operation and
+// status of every response the server sends to a request matching an
+// operation of the spec, whoever the client is.
+func WithCoverage(rec validate.Recorder) Option { return func(o *options) { o.coverage = rec } }
+
+// WithFaults injects the faults scripted on in (default: a fresh Injector,
+// reachable with Server.Faults).
+func WithFaults(in *faults.Injector) Option { return func(o *options) { o.faults = in } }
 
 // NewServer starts a reference server with one project and an admin key. A
 // response that breaks the spec fails the test. It calls t.Fatal on setup
@@ -129,11 +142,26 @@ func start(tb testing.TB, opts []Option) (*Server, error) {
 		_ = ref.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	hs := httptest.NewServer(ref.Handler())
+	if o.faults == nil {
+		if o.faults, err = faults.New(nil); err != nil {
+			_ = ref.Close()
+			return nil, err
+		}
+	}
+	handler := o.faults.Middleware(ref.Handler())
+	if o.coverage != nil {
+		v, err := validate.Default()
+		if err != nil {
+			_ = ref.Close()
+			return nil, err
+		}
+		handler = v.Observer(o.coverage)(handler)
+	}
+	hs := httptest.NewServer(handler)
 	s := &Server{
 		URL: hs.URL + "/api/client", RootURL: hs.URL,
 		ProjectID: b.Project.ID, AdminKey: b.Admin.Value,
-		tb: tb, ref: ref, hs: hs,
+		tb: tb, ref: ref, hs: hs, faults: o.faults,
 	}
 	if b.Admin.Value == "" {
 		// An existing database: make a fresh admin key in project 1.
@@ -169,6 +197,10 @@ func (s *Server) Close() {
 	_ = s.ref.Close()
 	s.hs = nil
 }
+
+// Faults returns the fault injector in front of the reference server:
+// script failures per operation with Next, Sometimes or Add.
+func (s *Server) Faults() *faults.Injector { return s.faults }
 
 // Ref returns the assembled reference server (storage, service, handler).
 func (s *Server) Ref() *refserver.Server { return s.ref }

@@ -36,6 +36,7 @@ type middleware struct {
 	responses   bool
 	onViolation func(*http.Request, *ResponseViolation)
 	log         *slog.Logger
+	rec         Recorder
 }
 
 // Middleware returns net/http middleware that validates every request and
@@ -53,6 +54,13 @@ func (v *Validator) Middleware(opts ...MiddlewareOption) func(http.Handler) http
 }
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.rec != nil {
+		if opID := m.v.operationID(r); opID != "" {
+			sw := &statusWriter{ResponseWriter: w}
+			defer func() { m.rec.Record(opID, sw.statusCode()) }()
+			w = sw
+		}
+	}
 	if w.Header().Get(problem.RequestIDHeader) == "" {
 		w.Header().Set(problem.RequestIDHeader, "req_"+ulid.Make(time.Now()))
 	}

@@ -96,6 +96,7 @@ type Transport struct {
 	v            *Validator
 	base         http.RoundTripper
 	skipRequests bool
+	rec          Recorder
 }
 
 // TransportOption configures a Transport.
@@ -151,6 +152,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	_ = resp.Body.Close()
 	if err != nil {
 		return nil, fmt.Errorf("validate: read response body: %w", err)
+	}
+	if t.rec != nil {
+		t.rec.Record(ex.OperationID(), resp.StatusCode)
 	}
 	if verr := t.v.CheckResponse(ctx, ex, resp.StatusCode, resp.Header, body); verr != nil {
 		return nil, verr

@@ -4,6 +4,7 @@
 //	spotzee-keys serve [--addr 127.0.0.1:8080] [--db spotzee-keys.db]
 //	spotzee-keys bootstrap --db PATH [--project NAME]
 //	spotzee-keys keys list|create|get|update|revoke ...
+//	spotzee-keys proxy --upstream URL [--addr] [--profile] [--report-json F] [--report-junit F] [--fail-on-violation]
 package main
 
 import (
@@ -28,6 +29,7 @@ commands:
   serve      run the reference server (default: 127.0.0.1:8080, ./spotzee-keys.db)
   bootstrap  create a project with an admin secret key and print the key
   keys       list, create, get, update or revoke API keys through the API
+  proxy      a reverse proxy that checks every exchange against the contract
 
 Run "spotzee-keys <command> -h" for a command's flags.
 `
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runBootstrap(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], stdout, stderr)
+	case "proxy":
+		return runProxy(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -17,6 +17,7 @@ import (
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/edgelimit"
+	"github.com/spotzeekit/spotzee-keys/faults"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 )
@@ -45,6 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	trustedProxyHeader := fs.String("trusted-proxy-header", "", "count edge limits by the right-most address of this header (e.g. X-Forwarded-For) set by a proxy you trust; default: the connection's address")
 	validateResponses := fs.Bool("validate-responses", false, "validate every response against the spec (a violation becomes a 500 and an error log)")
 	logFormat := fs.String("log-format", "text", `access log format: "text" or "json"`)
+	faultEndpoint := fs.Bool("fault-endpoint", false, "enable POST "+faults.EndpointPath+" to script injected faults (test environments only)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -110,8 +112,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
 		return 1
 	}
+	handler, err := withFaultEndpoint(srv.Handler(), *faultEndpoint, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
+		return 1
+	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
