@@ -3,6 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 ADDR ?= 127.0.0.1:8080
 DB ?= spotzee-keys.db
+PROFILE ?= rollout
 
 .PHONY: help generate check-generated test vet build run tidy
 
@@ -25,8 +26,8 @@ vet: ## gofmt and go vet
 build: ## build the spotzee-keys binary into bin/
 	$(GO) build -o bin/spotzee-keys ./cmd/spotzee-keys
 
-run: ## run the reference server on the embedded SQLite default
-	$(GO) run ./cmd/spotzee-keys serve --addr $(ADDR) --db $(DB)
+run: ## run the reference server on the embedded SQLite default (PROFILE=current for today's Spotzee)
+	$(GO) run ./cmd/spotzee-keys serve --addr $(ADDR) --db $(DB) --profile $(PROFILE)
 
 tidy: ## go mod tidy
 	$(GO) mod tidy
