@@ -147,7 +147,6 @@ func TestReportCheckTextAndJSON(t *testing.T) {
 
 // fakeTB records Errorf calls.
 type fakeTB struct {
-	testing.TB
 	errors []string
 	logs   []string
 }
@@ -159,6 +158,8 @@ func (f *fakeTB) Errorf(format string, args ...any) {
 func (f *fakeTB) Logf(format string, args ...any) {
 	f.logs = append(f.logs, fmt.Sprintf(format, args...))
 }
+
+var _ coverage.TB = (*testing.T)(nil)
 
 func TestRequire(t *testing.T) {
 	t.Parallel()

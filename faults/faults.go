@@ -53,7 +53,7 @@ const (
 // string ("1s", "250ms").
 type Duration time.Duration
 
-// MarshalJSON implements json.Marshaler.
+// MarshalJSON implements json.Marshaler; it never fails.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // UnmarshalJSON implements json.Unmarshaler; it returns an error for
