@@ -183,7 +183,7 @@ func New(v *validate.Validator) (*Injector, error) {
 }
 
 // SetLogger sets the logger told of every injected fault (default
-// slog.Default()).
+// slog.Default()); call it before the Injector serves requests.
 func (in *Injector) SetLogger(l *slog.Logger) { in.log = l }
 
 // Add appends rules; the first rule that fires for a request wins. It
