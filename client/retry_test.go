@@ -17,7 +17,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/client"
+	"github.com/spotzeekit/spotzee-keys/faults"
+	"github.com/spotzeekit/spotzee-keys/spotzeetest"
 )
 
 const uuidV4Pattern = `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`
@@ -249,9 +252,8 @@ func TestRetryAfterHonoured(t *testing.T) {
 		first  reply
 		delays []time.Duration
 	}{
-		{"429 seconds", "list", reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "7"}}, []time.Duration{7 * time.Second}},
-		{"503 seconds", "get", reply{status: 503, code: client.ErrorCodeServiceUnavailable, header: map[string]string{"Retry-After": "2"}}, []time.Duration{2 * time.Second}},
-		{"409 in progress", "create", reply{status: 409, code: client.ErrorCodeIdempotencyInProgress, header: map[string]string{"Retry-After": "1"}}, []time.Duration{time.Second}},
+		// 429, 503 and 409 idempotency_in_progress with whole seconds:
+		// TestRetryAfterHonouredAgainstInjectedFaults.
 		{"zero", "update", reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "0"}}, []time.Duration{0}},
 		{"malformed falls back to backoff", "revoke", reply{status: 429, code: client.ErrorCodeRateLimited, header: map[string]string{"Retry-After": "soon"}}, []time.Duration{200 * time.Millisecond}},
 		{"absent: backoff", "list", reply{status: 500, code: client.ErrorCodeInternalError}, []time.Duration{200 * time.Millisecond}},
@@ -294,6 +296,48 @@ func TestRetryAfterHonoured(t *testing.T) {
 		assert.Equal(t, 1, srv.count())
 		assert.Empty(t, sl.recorded())
 	})
+}
+
+// TestRetryAfterHonouredAgainstInjectedFaults has the reference server
+// answer each retryable catalogue error once (faults injected through
+// spotzeetest) and checks the client waits the Retry-After, then succeeds.
+func TestRetryAfterHonouredAgainstInjectedFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		operation string
+		code      spotzee.Code
+		after     time.Duration
+		call      func(ctx context.Context, c *client.API, id int64) error
+	}{
+		{"429 seconds", "listProjectApiKeys", spotzee.CodeRateLimited, 7 * time.Second,
+			func(ctx context.Context, c *client.API, _ int64) error { _, err := c.ListKeys(ctx, nil); return err }},
+		{"503 seconds", "getProjectApiKey", spotzee.CodeServiceUnavailable, 2 * time.Second,
+			func(ctx context.Context, c *client.API, id int64) error { _, err := c.GetKey(ctx, id); return err }},
+		{"409 in progress", "createProjectApiKey", spotzee.CodeIdempotencyInProgress, time.Second,
+			func(ctx context.Context, c *client.API, _ int64) error {
+				_, err := c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "ci"})
+				return err
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := spotzeetest.NewServer(t)
+			sl := &sleeper{}
+			c, err := client.New(srv.URL, srv.AdminKey, client.WithSleep(sl.sleep),
+				client.WithJitter(func(c time.Duration) time.Duration { return c }))
+			require.NoError(t, err)
+			k, err := c.CreateKey(t.Context(), client.ProjectAPIKeyCreate{Name: "existing"})
+			require.NoError(t, err)
+			srv.Faults().Next(tt.operation, 1, faults.Error(tt.code, tt.after))
+
+			require.NoError(t, tt.call(t.Context(), c, k.ID))
+
+			assert.Equal(t, []time.Duration{tt.after}, sl.recorded())
+			assert.Equal(t, 1, srv.Faults().Injected(tt.operation))
+		})
+	}
 }
 
 func TestBackoffGrowsAndIsCapped(t *testing.T) {

@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -235,10 +234,18 @@ func (rep Report) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// Require fails tb (without stopping it) when rec has seen less than min
-// (0 to 1) of the documented pairs, logging the text report; it logs the
+// TB is the part of testing.TB that Require uses (so that this package
+// does not import testing into binaries).
+type TB interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
+// Require fails tb (Errorf: the test goes on) when rec has seen less than
+// min (0 to 1) of the documented pairs, with the text report; it logs the
 // summary otherwise.
-func Require(tb testing.TB, rec *Recorder, min float64) {
+func Require(tb TB, rec *Recorder, min float64) {
 	tb.Helper()
 	rep := rec.Report()
 	if err := rep.Check(min); err != nil {

@@ -7,12 +7,15 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/client"
 	"github.com/spotzeekit/spotzee-keys/coverage"
+	"github.com/spotzeekit/spotzee-keys/faults"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
 	"github.com/spotzeekit/spotzee-keys/validate"
 )
@@ -144,7 +147,6 @@ func TestReportCheckTextAndJSON(t *testing.T) {
 
 // fakeTB records Errorf calls.
 type fakeTB struct {
-	testing.TB
 	errors []string
 	logs   []string
 }
@@ -156,6 +158,8 @@ func (f *fakeTB) Errorf(format string, args ...any) {
 func (f *fakeTB) Logf(format string, args ...any) {
 	f.logs = append(f.logs, fmt.Sprintf(format, args...))
 }
+
+var _ coverage.TB = (*testing.T)(nil)
 
 func TestRequire(t *testing.T) {
 	t.Parallel()
@@ -193,4 +197,26 @@ func TestNewWithoutDocument(t *testing.T) {
 	rep := coverage.New(nil).Report()
 	assert.Equal(t, 1.0, rep.Ratio)
 	assert.NoError(t, rep.Check(1))
+}
+
+// TestInjectedFaultsCountAsSeen checks that spotzeetest records the
+// injected answers, and nothing for a dropped connection.
+func TestInjectedFaultsCountAsSeen(t *testing.T) {
+	t.Parallel()
+	rec, err := coverage.Default()
+	require.NoError(t, err)
+	srv := spotzeetest.NewServer(t, spotzeetest.WithCoverage(rec))
+	srv.Faults().
+		Next("listProjectApiKeys", 1, faults.Error(spotzee.CodeRateLimited, time.Second)).
+		Next("listProjectApiKeys", 1, faults.Drop())
+	for range 2 {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/keys", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+srv.AdminKey)
+		req.Close = true
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_ = resp.Body.Close()
+		}
+	}
+	assert.Equal(t, []string{"listProjectApiKeys 429"}, names(rec.Report().Seen))
 }

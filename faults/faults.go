@@ -53,7 +53,7 @@ const (
 // string ("1s", "250ms").
 type Duration time.Duration
 
-// MarshalJSON implements json.Marshaler.
+// MarshalJSON implements json.Marshaler; it never fails.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // UnmarshalJSON implements json.Unmarshaler; it returns an error for
@@ -183,7 +183,7 @@ func New(v *validate.Validator) (*Injector, error) {
 }
 
 // SetLogger sets the logger told of every injected fault (default
-// slog.Default()).
+// slog.Default()); call it before the Injector serves requests.
 func (in *Injector) SetLogger(l *slog.Logger) { in.log = l }
 
 // Add appends rules; the first rule that fires for a request wins. It

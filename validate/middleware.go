@@ -57,7 +57,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.rec != nil {
 		if opID := m.v.operationID(r); opID != "" {
 			sw := &statusWriter{ResponseWriter: w}
-			defer func() { m.rec.Record(opID, sw.statusCode()) }()
+			defer func() {
+				if !sw.hijacked {
+					m.rec.Record(opID, sw.statusCode())
+				}
+			}()
 			w = sw
 		}
 	}

@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 )
 
@@ -37,7 +39,9 @@ func (v *Validator) Observer(r Recorder) func(http.Handler) http.Handler {
 			}
 			sw := &statusWriter{ResponseWriter: w}
 			next.ServeHTTP(sw, req)
-			r.Record(opID, sw.statusCode())
+			if !sw.hijacked {
+				r.Record(opID, sw.statusCode())
+			}
 		})
 	}
 }
@@ -53,11 +57,23 @@ func (v *Validator) operationID(r *http.Request) string {
 	return route.Operation.OperationID
 }
 
-// statusWriter remembers the status a handler writes. Unwrap lets
-// http.ResponseController reach the Flusher and Hijacker beneath.
+// statusWriter remembers the status a handler writes, and whether it took
+// the connection over (no response then). Unwrap lets
+// http.ResponseController reach the Flusher and the rest beneath.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	hijacked bool
+}
+
+// Hijack implements http.Hijacker over the underlying writer; it returns
+// its error when that writer cannot be hijacked.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.hijacked = true
+	}
+	return conn, rw, err
 }
 
 func (w *statusWriter) WriteHeader(status int) {

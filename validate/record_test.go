@@ -128,7 +128,7 @@ func TestMiddlewareAndObserverRecord(t *testing.T) {
 	}
 }
 
-func TestObserverKeepsHijacker(t *testing.T) {
+func TestObserverKeepsHijackerAndRecordsNoResponse(t *testing.T) {
 	t.Parallel()
 	v, err := validate.Default()
 	require.NoError(t, err)
@@ -145,4 +145,5 @@ func TestObserverKeepsHijacker(t *testing.T) {
 		_ = resp.Body.Close()
 	}
 	assert.Error(t, err, "the connection was hijacked and closed")
+	assert.Empty(t, rec.list(), "no response, nothing recorded")
 }
