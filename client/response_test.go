@@ -54,22 +54,26 @@ func TestResponseMetadata(t *testing.T) {
 	require.NotNil(t, list.Limit)
 	assert.Equal(t, 25, *list.Limit)
 
-	for name, call := range map[string]func(*client.Response) error{
-		"get": func(r *client.Response) error {
+	for _, step := range []struct {
+		name string
+		call func(*client.Response) error
+	}{
+		{"get", func(r *client.Response) error {
 			_, err := api.GetKey(ctx, key.ID, client.WithResponse(r))
 			return err
-		},
-		"update": func(r *client.Response) error {
+		}},
+		{"update", func(r *client.Response) error {
 			_, err := api.UpdateKey(ctx, key.ID, client.ProjectAPIKeyUpdate{}, client.WithResponse(r))
 			return err
-		},
-		"revoke": func(r *client.Response) error {
+		}},
+		{"revoke", func(r *client.Response) error { // last: the key is gone after it
 			_, err := api.RevokeKey(ctx, key.ID, client.WithResponse(r))
 			return err
-		},
+		}},
 	} {
+		name := step.name
 		var r client.Response
-		require.NoError(t, call(&r), name)
+		require.NoError(t, step.call(&r), name)
 		assert.Regexp(t, reqIDPattern, r.RequestID, name)
 		assert.Nil(t, r.TotalCount, "%s: no list headers", name)
 	}

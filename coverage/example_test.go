@@ -22,6 +22,6 @@ func ExampleRecorder() {
 		fmt.Fprintln(os.Stdout, "below the threshold")
 	}
 	// Output:
-	// 2 of 45 pairs seen; first never seen: createProjectApiKey 400
+	// 2 of 135 pairs seen; first never seen: createOrganizationApiKey 200
 	// below the threshold
 }
