@@ -4,6 +4,9 @@
 //	spotzee-keys serve [--addr 127.0.0.1:8080] [--db spotzee-keys.db]
 //	spotzee-keys bootstrap --db PATH [--project NAME]
 //	spotzee-keys keys list|create|get|update|revoke ...
+//	spotzee-keys org me | org keys list|create|get|update|revoke ...
+//	spotzee-keys projects list|create|update ...
+//	spotzee-keys me
 package main
 
 import (
@@ -28,6 +31,9 @@ commands:
   serve      run the reference server (default: 127.0.0.1:8080, ./spotzee-keys.db)
   bootstrap  create a project with an admin secret key and print the key
   keys       list, create, get, update or revoke API keys through the API
+  org        the organisation (org me) and its keys (org keys ...), with an organisation key
+  projects   list, create or update the organisation's projects, with an organisation key
+  me         the project an API key belongs to
 
 Run "spotzee-keys <command> -h" for a command's flags.
 `
@@ -46,6 +52,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runBootstrap(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], stdout, stderr)
+	case "org":
+		return runOrg(ctx, args[1:], stdout, stderr)
+	case "projects":
+		return runProjects(ctx, args[1:], stdout, stderr)
+	case "me":
+		return runMe(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
