@@ -319,8 +319,7 @@ func idempotencyOption(fs *flag.FlagSet, key string) ([]client.CallOption, error
 	return []client.CallOption{client.WithIdempotencyKey(key)}, nil
 }
 
-// listFlagSet registers list's --limit, --sort, --q and --all on fs; what
-// names the items in the help ("keys", "projects").
+// listFlagSet is a list command's --limit, --sort, --q and --all.
 type listFlagSet struct {
 	fs    *flag.FlagSet
 	limit *int
@@ -329,6 +328,8 @@ type listFlagSet struct {
 	all   *bool
 }
 
+// newListFlags registers the list flags on fs; what names the items in
+// the help ("keys", "projects").
 func newListFlags(fs *flag.FlagSet, what string) *listFlagSet {
 	return &listFlagSet{
 		fs:    fs,
