@@ -5,6 +5,9 @@
 //	spotzee-keys bootstrap --db PATH [--project NAME]
 //	spotzee-keys keys list|create|get|update|revoke ...
 //	spotzee-keys proxy --upstream URL [--addr] [--profile] [--report-json F] [--report-junit F] [--fail-on-violation]
+//	spotzee-keys org me | org keys list|create|get|update|revoke ...
+//	spotzee-keys projects list|create|update ...
+//	spotzee-keys me
 package main
 
 import (
@@ -30,6 +33,9 @@ commands:
   bootstrap  create a project with an admin secret key and print the key
   keys       list, create, get, update or revoke API keys through the API
   proxy      a reverse proxy that checks every exchange against the contract
+  org        the organisation (org me) and its keys (org keys ...), with an organisation key
+  projects   list, create or update the organisation's projects, with an organisation key
+  me         the project an API key belongs to
 
 Run "spotzee-keys <command> -h" for a command's flags.
 `
@@ -50,6 +56,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runKeys(ctx, args[1:], stdout, stderr)
 	case "proxy":
 		return runProxy(ctx, args[1:], stdout, stderr)
+	case "org":
+		return runOrg(ctx, args[1:], stdout, stderr)
+	case "projects":
+		return runProjects(ctx, args[1:], stdout, stderr)
+	case "me":
+		return runMe(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
