@@ -110,6 +110,9 @@ func (f *fakeStore) UpdateKey(_ context.Context, projectID, id int64, u spotzee.
 	if u.Empty() {
 		return k, nil
 	}
+	if k.IsSystem && ((u.Role != nil && *u.Role != k.Role) || (u.Scope != nil && *u.Scope != k.Scope)) {
+		return spotzee.APIKey{}, spotzee.Errorf(spotzee.CodeStateConflict, "system key")
+	}
 	if u.Name != nil {
 		k.Name = *u.Name
 	}

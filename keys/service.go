@@ -165,8 +165,9 @@ func (s *Service) Get(ctx context.Context, caller spotzee.APIKey, id int64) (spo
 }
 
 // Update applies u to the live key id of caller's project. It returns
-// resource_missing for a key that is not there and parameter errors for bad
-// fields.
+// resource_missing for a key that is not there, parameter errors for bad
+// fields, and state_conflict for a change of a system key's role or scope
+// (its name and description are labels and may change).
 func (s *Service) Update(ctx context.Context, caller spotzee.APIKey, id int64, u spotzee.KeyUpdate) (spotzee.APIKey, error) {
 	if err := checkFields(u.Name, u.Scope, u.Role); err != nil {
 		return spotzee.APIKey{}, err

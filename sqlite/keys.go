@@ -216,8 +216,9 @@ func getKey(ctx context.Context, q queryRower, projectID, id int64) (spotzee.API
 // projectID in one statement, sets its updated_at to now, and returns the
 // updated key; an empty u changes nothing and returns the key as it is. It
 // returns a CodeResourceMissing *spotzee.Error when the key does not exist,
-// is revoked or belongs to another project, a storage error when the write
-// fails.
+// is revoked or belongs to another project, a CodeStateConflict one,
+// changing nothing, when u changes a system key's role or scope, and a
+// storage error when the write fails.
 func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
 	if u.Empty() {
 		return db.Key(ctx, projectID, id)
@@ -236,9 +237,15 @@ func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyU
 		role = string(*u.Role)
 	}
 	var k spotzee.APIKey
-	db.warm(ctx, db.w, sqlUpdateKey)
+	db.warm(ctx, db.w, sqlLiveKey, sqlUpdateKey)
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var err error
+		cur, err := getKey(ctx, db.inWrite(tx), projectID, id)
+		if err != nil {
+			return err
+		}
+		if err := checkSystemUpdate(cur, u); err != nil {
+			return err
+		}
 		k, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
 			sqlUpdateKey,
 			name, boolInt(u.SetDescription), desc, scope, role, formatTime(now), id, projectID))
@@ -248,9 +255,30 @@ func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyU
 		return spotzee.APIKey{}, keyMissing(id)
 	}
 	if err != nil {
-		return spotzee.APIKey{}, fmt.Errorf("sqlite: update key %d: %w", id, err)
+		return spotzee.APIKey{}, storageErr(err, "update key %d", id)
 	}
 	return k, nil
+}
+
+// checkSystemUpdate returns a CodeStateConflict *spotzee.Error when u would
+// change the role or the scope of the system key cur; its name and
+// description are labels and may change, and restating the current role or
+// scope is not a change.
+func checkSystemUpdate(cur spotzee.APIKey, u spotzee.KeyUpdate) error {
+	if !cur.IsSystem {
+		return nil
+	}
+	if (u.Role != nil && *u.Role != cur.Role) || (u.Scope != nil && *u.Scope != cur.Scope) {
+		e := spotzee.Errorf(spotzee.CodeStateConflict,
+			"API key %d is a system key: its role and scope cannot change (its name and description can).", cur.ID)
+		if u.Role != nil && *u.Role != cur.Role {
+			e.Param = "role"
+		} else {
+			e.Param = "scope"
+		}
+		return e
+	}
+	return nil
 }
 
 // RevokeKey revokes the live key id of project projectID at now (its

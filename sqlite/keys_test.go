@@ -216,6 +216,51 @@ func TestRevokeSystemKeyRefused(t *testing.T) {
 	assert.Equal(t, sys, got, "a refused revoke changes nothing")
 }
 
+func TestUpdateSystemKey(t *testing.T) {
+	t.Parallel()
+	admin, smtp := spotzee.RoleAdmin, spotzee.RoleSMTPProxy
+	public, secret := spotzee.ScopePublic, spotzee.ScopeSecret
+	tests := []struct {
+		name      string
+		update    spotzee.KeyUpdate
+		wantErr   bool
+		wantParam string
+	}{
+		{name: "role", update: spotzee.KeyUpdate{Role: &admin}, wantErr: true, wantParam: "role"},
+		{name: "scope", update: spotzee.KeyUpdate{Scope: &public}, wantErr: true, wantParam: "scope"},
+		{name: "name with role", update: spotzee.KeyUpdate{Name: ptr("x"), Role: &admin}, wantErr: true, wantParam: "role"},
+		{name: "name", update: spotzee.KeyUpdate{Name: ptr("Relay")}},
+		{name: "description", update: spotzee.KeyUpdate{SetDescription: true, Description: ptr("the relay")}},
+		{name: "same role and scope", update: spotzee.KeyUpdate{Role: &smtp, Scope: &secret}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openMem(t)
+			p := newProject(t, db)
+			sys := newKey(t, db, p.ID, "system", t0, func(k *spotzee.NewKey) {
+				k.IsSystem, k.Role, k.Scope = true, spotzee.RoleSMTPProxy, spotzee.ScopeSecret
+			})
+
+			got, err := db.UpdateKey(ctx, p.ID, sys.ID, tt.update, t0.Add(time.Hour))
+			if !tt.wantErr {
+				require.NoError(t, err)
+				assert.Equal(t, spotzee.RoleSMTPProxy, got.Role)
+				assert.Equal(t, spotzee.ScopeSecret, got.Scope)
+				return
+			}
+			requireCode(t, spotzee.CodeStateConflict, err)
+			var e *spotzee.Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, tt.wantParam, e.Param)
+			after, err := db.Key(ctx, p.ID, sys.ID)
+			require.NoError(t, err)
+			assert.Equal(t, sys, after, "a refused update changes nothing")
+		})
+	}
+}
+
 func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
