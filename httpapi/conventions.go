@@ -110,6 +110,12 @@ func (w *stampWriter) WriteHeader(status int) {
 	}
 	h.Set(problem.RequestIDHeader, id)
 	h.Set("Spotzee-Version", w.st.version)
+	if w.st.method == http.MethodPost && status/100 == 2 {
+		// The API's only successful POST is a create, whose body (first
+		// answer and idempotent replay alike) holds the full key value: no
+		// cache, shared or private, may keep it.
+		h.Set("Cache-Control", "no-store")
+	}
 	if w.st.rated && w.st.rate.Enforced {
 		h.Set("X-RateLimit-Limit", strconv.Itoa(w.st.rate.Limit))
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(w.st.rate.Remaining))

@@ -476,3 +476,35 @@ func encodings(value string) []string {
 	}
 	return out
 }
+
+func TestFullValueResponsesAreNotStored(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	tg := targetOf(srv)
+	body, created := createKey(t, tg, `{"name":"cache"}`, idem("no-store-1"))
+	id := idOf(t, body)
+
+	tests := []struct {
+		name        string
+		resp        response
+		wantNoStore bool
+	}{
+		{"create", created, true},
+		{"idempotent replay of the create", do(t, srv, call{Method: http.MethodPost, Path: "/keys", Body: `{"name":"cache"}`, Header: idem("no-store-1")}), true},
+		{"create without an idempotency key", do(t, srv, call{Method: http.MethodPost, Path: "/keys", Body: `{"name":"plain"}`}), true},
+		{"get (masked)", do(t, srv, call{Method: http.MethodGet, Path: keyPath(id)}), false},
+		{"list (masked)", do(t, srv, call{Method: http.MethodGet, Path: "/keys"}), false},
+		{"refused create", do(t, srv, call{Method: http.MethodPost, Path: "/keys", Body: `{}`}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.wantNoStore {
+				require.Equal(t, http.StatusOK, tt.resp.Status, "body: %s", tt.resp.Body)
+				assert.Equal(t, "no-store", tt.resp.Header.Get("Cache-Control"))
+				return
+			}
+			assert.Empty(t, tt.resp.Header.Get("Cache-Control"))
+		})
+	}
+}
