@@ -30,7 +30,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", "spotzee-keys.db", `SQLite database file, or ":memory:"`)
 	secretFile := fs.String("secret-file", "", "file holding the server secret (default: DB path + \".secret\"; created if absent; env "+SecretEnv+" overrides)")
-	keyFile := fs.String("bootstrap-key-file", "", "also write the first admin key to this file (mode 0600) on first start")
+	keyFile := fs.String("bootstrap-key-file", "", "also write the first admin key to this file on first start (mode 0600; an existing file's looser mode is tightened, with a warning)")
 	rateLimits := fs.String("rate-limits", "on", `"on" (the tiers) or "off"`)
 	rateRead := fs.Int("rate-limit-read", 0, "override: read requests allowed per window for every key (0: by tier)")
 	rateWrite := fs.Int("rate-limit-write", 0, "override: write requests allowed per window for every key (0: by tier)")
@@ -66,7 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if created {
 		fmt.Fprintf(stdout, "Created project %d with an admin secret key. It is shown once; store it now:\n\n  %s\n\n", b.Project.ID, b.Admin.Value)
 		if *keyFile != "" {
-			if err := os.WriteFile(*keyFile, []byte(b.Admin.Value+"\n"), 0o600); err != nil {
+			if err := writeBootstrapKeyFile(*keyFile, b.Admin.Value, log); err != nil {
 				fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
 				return 1
 			}
@@ -103,6 +103,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// writeBootstrapKeyFile writes value and a newline to path with mode 0600, whatever
+// the umask. A file that already exists with a looser mode is tightened to
+// 0600 before the key is written to it, with a warning: the key never sits
+// in a file others can read. It returns the error of opening, changing the
+// mode of or writing the file (the key is not in the error).
+func writeBootstrapKeyFile(path, value string, log *slog.Logger) error {
+	before, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("bootstrap key file: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("bootstrap key file: make it private (mode 0600): %w", err)
+	}
+	if statErr == nil && before.Mode().Perm()&^0o600 != 0 {
+		log.Warn("bootstrap key file was readable by others; its mode is now 0600",
+			slog.String("path", path), slog.String("previous_mode", before.Mode().Perm().String()))
+	}
+	if _, err := f.WriteString(value + "\n"); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("bootstrap key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bootstrap key file: %w", err)
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger {
