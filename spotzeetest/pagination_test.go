@@ -64,7 +64,7 @@ func (o order) compare(a, b client.ProjectAPIKey) int {
 	var c int
 	switch o.field {
 	case "name":
-		c = cmp.Compare(a.Name, b.Name)
+		c = cmp.Compare(nocase(a.Name), nocase(b.Name)) // the server's NOCASE order
 	case "created_at":
 		c = keyTime(a.CreatedAt).Compare(keyTime(b.CreatedAt))
 	case "updated_at":
@@ -689,4 +689,16 @@ func TestListQueryNonASCIICase(t *testing.T) {
 func keyTime(n nullable.Nullable[string]) time.Time {
 	ts, _ := client.ParseTimestamp(n)
 	return ts
+}
+
+// nocase folds s as SQLite's NOCASE collation, which orders names: ASCII
+// letters only.
+func nocase(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
