@@ -57,6 +57,6 @@ func (a *authenticator) internal(ctx context.Context, err error) error {
 	if code := spotzee.ErrorCode(err); code != spotzee.CodeInternalError {
 		return err
 	}
-	a.log.ErrorContext(ctx, "authentication failed", slog.String("request_id", RequestID(ctx)), slog.String("error", err.Error()))
+	logFault(ctx, a.log, "authentication failed", err)
 	return spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred.")
 }

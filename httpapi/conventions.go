@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -92,14 +93,45 @@ func checkVersion(h http.Header) (string, error) {
 // records the status for the access log.
 type stampWriter struct {
 	http.ResponseWriter
-	st          *state
+	st *state
+	// ctx is the request's context: once its client has gone, a 500 is not
+	// answered but logged as 499 (see StatusClientClosedRequest).
+	ctx         context.Context
 	status      int
 	wroteHeader bool
-	bytes       int
+	// dropped is set when the response is not sent: the client closed the
+	// request.
+	dropped bool
+	bytes   int
+}
+
+// StatusClientClosedRequest is the status the access log records for a
+// request whose client went away (its context cancelled) before the answer:
+// nginx's 499. It is never sent; a failure it caused is not a 500.
+const StatusClientClosedRequest = 499
+
+// clientGone reports whether the client of the request of ctx has closed it.
+func clientGone(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
+
+// logFault logs a fault serving the request of ctx at error level, or, when
+// the client has closed the request (which is then most likely the cause),
+// at info level as "client closed request".
+func logFault(ctx context.Context, log *slog.Logger, msg string, err error) {
+	if clientGone(ctx) {
+		log.InfoContext(ctx, msg+": client closed request", slog.String("request_id", RequestID(ctx)),
+			slog.Int("status", StatusClientClosedRequest), slog.String("error", err.Error()))
+		return
+	}
+	log.ErrorContext(ctx, msg, slog.String("request_id", RequestID(ctx)), slog.String("error", err.Error()))
 }
 
 func (w *stampWriter) WriteHeader(status int) {
 	if w.wroteHeader {
+		return
+	}
+	if status == http.StatusInternalServerError && w.ctx != nil && clientGone(w.ctx) {
+		// Nobody is there to read it, and it is no server fault.
+		w.wroteHeader, w.dropped, w.status = true, true, StatusClientClosedRequest
 		return
 	}
 	w.wroteHeader, w.status = true, status
@@ -129,6 +161,9 @@ func (w *stampWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	if w.dropped {
+		return len(p), nil
+	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += n
 	return n, err
@@ -147,7 +182,7 @@ func conventions(log *slog.Logger, next http.Handler) http.Handler {
 			clientType: ClientType(r.Header.Get("x-spotzee-client-type")),
 			method:     r.Method,
 		}
-		w := &stampWriter{ResponseWriter: rw, st: st}
+		w := &stampWriter{ResponseWriter: rw, st: st, ctx: r.Context()}
 		version, verr := checkVersion(r.Header)
 		st.version = version
 		w.Header().Set(problem.RequestIDHeader, st.requestID)
@@ -180,6 +215,9 @@ func conventions(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			if st.replayOf != "" {
 				attrs = append(attrs, slog.String("replay_of", st.replayOf))
+			}
+			if w.dropped {
+				attrs = append(attrs, slog.String("note", "client closed request"))
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()

@@ -79,7 +79,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 	onError := func(w http.ResponseWriter, r *http.Request, err error) {
 		if spotzee.ErrorCode(err) == spotzee.CodeInternalError {
-			log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())), slog.String("error", err.Error()))
+			logFault(r.Context(), log, "request failed", err)
 		}
 		problem.Write(w, err)
 	}

@@ -172,7 +172,7 @@ func (m *idempotency) replay(w http.ResponseWriter, r *http.Request, st *state, 
 }
 
 func (m *idempotency) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	m.log.ErrorContext(r.Context(), what, slog.String("request_id", RequestID(r.Context())), slog.String("error", err.Error()))
+	logFault(r.Context(), m.log, what, err)
 	problem.Write(w, spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred."))
 }
 
