@@ -105,6 +105,10 @@ type NewKey struct {
 	Hash        []byte
 	IsSystem    bool
 	CreatedAt   time.Time
+	// CallerID, when not 0, is the API key whose request creates this key:
+	// the store inserts it only if the caller is still a live secret admin
+	// key of the project when the write runs.
+	CallerID int64
 }
 
 // KeyUpdate lists the fields a PATCH changes; nil means unchanged. For the
@@ -191,8 +195,10 @@ func FormatSortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:0
 
 // Store keeps projects and keys. Implementations return an *Error with
 // CodeResourceMissing for a key that is absent, revoked or in another
-// project, and CodeStateConflict for revoking a system key; other errors are
-// storage faults.
+// project, CodeStateConflict for revoking a system key or a project's last
+// admin key, and CodeAuthenticationRequired or CodePermissionDenied when a
+// write's caller is no longer a live admin key; other errors are storage
+// faults.
 type Store interface {
 	// CreateProject creates a project named name on tier.
 	CreateProject(ctx context.Context, name string, tier Tier, now time.Time) (Project, error)
@@ -207,10 +213,15 @@ type Store interface {
 	// Key returns the live key id of project.
 	Key(ctx context.Context, projectID, id int64) (APIKey, error)
 	// UpdateKey applies u to the live key id of project; updated_at becomes
-	// now unless u is empty.
-	UpdateKey(ctx context.Context, projectID, id int64, u KeyUpdate, now time.Time) (APIKey, error)
-	// RevokeKey revokes the live key id of project at now.
-	RevokeKey(ctx context.Context, projectID, id int64, now time.Time) (APIKey, error)
+	// now unless u is empty. callerID, when not 0, is the API key whose
+	// request this is, re-checked inside the write (see CallerID of NewKey).
+	// A change of a system key's role or scope, or one leaving the project
+	// without a live secret admin key, is CodeStateConflict.
+	UpdateKey(ctx context.Context, callerID, projectID, id int64, u KeyUpdate, now time.Time) (APIKey, error)
+	// RevokeKey revokes the live key id of project at now, for callerID as
+	// in UpdateKey. Revoking a system key or the project's last live secret
+	// admin key is CodeStateConflict.
+	RevokeKey(ctx context.Context, callerID, projectID, id int64, now time.Time) (APIKey, error)
 	// ListKeys returns one page of a project's live keys.
 	ListKeys(ctx context.Context, q ListQuery) (KeyPage, error)
 }

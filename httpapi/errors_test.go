@@ -411,3 +411,29 @@ func TestAbsentBodyIsEmpty(t *testing.T) {
 	assert.Equal(t, "name", paramOf(p))
 	assert.Equal(t, keysBefore, liveKeys(t, srv.Ref().Store(), srv.ProjectID))
 }
+
+// TestLastAdminKeyStays: the API refuses to leave a project without an admin
+// secret key (409 state_conflict) until another admin key exists.
+func TestLastAdminKeyStays(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	var adminID int64
+	for _, k := range liveKeys(t, srv.Ref().Store(), srv.ProjectID) {
+		if k.Role == spotzee.RoleAdmin {
+			adminID = k.ID
+		}
+	}
+	require.NotZero(t, adminID)
+
+	for _, c := range []call{
+		{Method: http.MethodDelete, Path: keyPath(adminID)},
+		{Method: http.MethodPatch, Path: keyPath(adminID), Body: `{"role":"editor"}`},
+		{Method: http.MethodPatch, Path: keyPath(adminID), Body: `{"scope":"public"}`},
+	} {
+		p := requireProblem(t, do(t, srv, c), http.StatusConflict, spotzee.CodeStateConflict)
+		assert.Contains(t, p.Message, "last admin", "%s %s", c.Method, c.Body)
+	}
+	_, _ = createKey(t, targetOf(srv), `{"name":"second admin","role":"admin"}`, nil)
+	resp := do(t, srv, call{Method: http.MethodDelete, Path: keyPath(adminID)})
+	require.Equal(t, http.StatusOK, resp.Status, "with another admin key, the first may go: %s", resp.Body)
+}

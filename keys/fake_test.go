@@ -100,7 +100,7 @@ func (f *fakeStore) Key(_ context.Context, projectID, id int64) (spotzee.APIKey,
 	return k, nil
 }
 
-func (f *fakeStore) UpdateKey(_ context.Context, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
+func (f *fakeStore) UpdateKey(_ context.Context, _, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k, ok := f.keys[id]
@@ -130,7 +130,7 @@ func (f *fakeStore) UpdateKey(_ context.Context, projectID, id int64, u spotzee.
 	return k, nil
 }
 
-func (f *fakeStore) RevokeKey(_ context.Context, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
+func (f *fakeStore) RevokeKey(_ context.Context, _, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k, ok := f.keys[id]

@@ -112,12 +112,16 @@ type Created struct {
 }
 
 // Create makes a key in caller's project. It returns parameter errors for an
-// empty name or an unknown scope or role, and storage faults wrapped.
+// empty name or an unknown scope or role, authentication_required or
+// permission_denied when caller was revoked or demoted while the request ran
+// (the store re-checks it inside the write), and storage faults wrapped.
 func (s *Service) Create(ctx context.Context, caller spotzee.APIKey, in CreateInput) (Created, error) {
-	return s.create(ctx, caller.ProjectID, in, false)
+	return s.create(ctx, caller.ID, caller.ProjectID, in, false)
 }
 
-func (s *Service) create(ctx context.Context, projectID int64, in CreateInput, system bool) (Created, error) {
+// create makes a key in project projectID for the API key callerID (0 for
+// an operator).
+func (s *Service) create(ctx context.Context, callerID, projectID int64, in CreateInput, system bool) (Created, error) {
 	if in.Scope == "" {
 		in.Scope = spotzee.ScopeSecret
 	}
@@ -139,6 +143,7 @@ func (s *Service) create(ctx context.Context, projectID int64, in CreateInput, s
 		Hash:        HashValue(value),
 		IsSystem:    system,
 		CreatedAt:   s.Now(),
+		CallerID:    callerID,
 	})
 	if err != nil {
 		return Created{}, fmt.Errorf("keys: create: %w", err)
@@ -166,20 +171,23 @@ func (s *Service) Get(ctx context.Context, caller spotzee.APIKey, id int64) (spo
 
 // Update applies u to the live key id of caller's project. It returns
 // resource_missing for a key that is not there, parameter errors for bad
-// fields, and state_conflict for a change of a system key's role or scope
-// (its name and description are labels and may change).
+// fields, state_conflict for a change of a system key's role or scope (its
+// name and description are labels and may change) or for demoting or making
+// public the project's last admin secret key, and, like Create, an
+// authentication or permission error when caller changed meanwhile.
 func (s *Service) Update(ctx context.Context, caller spotzee.APIKey, id int64, u spotzee.KeyUpdate) (spotzee.APIKey, error) {
 	if err := checkFields(u.Name, u.Scope, u.Role); err != nil {
 		return spotzee.APIKey{}, err
 	}
-	return s.store.UpdateKey(ctx, caller.ProjectID, id, u, s.Now())
+	return s.store.UpdateKey(ctx, caller.ID, caller.ProjectID, id, u, s.Now())
 }
 
 // Revoke revokes the live key id of caller's project at once and for good.
-// It returns resource_missing for a key that is not there and state_conflict
-// for a system key.
+// It returns resource_missing for a key that is not there, state_conflict
+// for a system key or the project's last admin secret key, and, like Create,
+// an authentication or permission error when caller changed meanwhile.
 func (s *Service) Revoke(ctx context.Context, caller spotzee.APIKey, id int64) (spotzee.APIKey, error) {
-	return s.store.RevokeKey(ctx, caller.ProjectID, id, s.Now())
+	return s.store.RevokeKey(ctx, caller.ID, caller.ProjectID, id, s.Now())
 }
 
 // Bootstrapped is a new project with its system key and first admin key.
@@ -199,19 +207,31 @@ func (s *Service) Bootstrap(ctx context.Context, name string, tier spotzee.Tier)
 	if err != nil {
 		return Bootstrapped{}, fmt.Errorf("keys: create project: %w", err)
 	}
-	system, err := s.create(ctx, p.ID, CreateInput{Name: "SMTP proxy", Scope: spotzee.ScopeSecret, Role: spotzee.RoleSMTPProxy}, true)
+	system, err := s.create(ctx, 0, p.ID, CreateInput{Name: "SMTP proxy", Scope: spotzee.ScopeSecret, Role: spotzee.RoleSMTPProxy}, true)
 	if err != nil {
 		return Bootstrapped{}, err
 	}
-	admin, err := s.create(ctx, p.ID, CreateInput{Name: "Bootstrap admin key", Scope: spotzee.ScopeSecret, Role: spotzee.RoleAdmin}, false)
+	admin, err := s.create(ctx, 0, p.ID, CreateInput{Name: "Bootstrap admin key", Scope: spotzee.ScopeSecret, Role: spotzee.RoleAdmin}, false)
 	if err != nil {
 		return Bootstrapped{}, err
 	}
 	return Bootstrapped{Project: p, SystemKey: system.Key, Admin: admin}, nil
 }
 
+// RecoverAdmin creates an admin secret key, named "Recovery admin key", in
+// the existing project projectID and returns it with its value, bypassing the
+// caller checks: the operator's way back into a project whose admin keys are
+// all lost. It returns resource_missing for an unknown project and storage
+// faults wrapped.
+func (s *Service) RecoverAdmin(ctx context.Context, projectID int64) (Created, error) {
+	if _, err := s.store.Project(ctx, projectID); err != nil {
+		return Created{}, fmt.Errorf("keys: recover admin: %w", err)
+	}
+	return s.create(ctx, 0, projectID, CreateInput{Name: "Recovery admin key", Scope: spotzee.ScopeSecret, Role: spotzee.RoleAdmin}, false)
+}
+
 // AddKey creates a key in any project, bypassing the caller checks: for
 // operators and test helpers.
 func (s *Service) AddKey(ctx context.Context, projectID int64, in CreateInput) (Created, error) {
-	return s.create(ctx, projectID, in, false)
+	return s.create(ctx, 0, projectID, in, false)
 }

@@ -125,6 +125,14 @@ func (s *Server) Bootstrap(ctx context.Context, name string, tier spotzee.Tier) 
 	return s.svc.Bootstrap(ctx, name, tier)
 }
 
+// RecoverAdmin creates a new admin secret key in the existing project
+// projectID and returns it with its value once: the operator's recovery when
+// a project has lost its admin keys. It returns a resource_missing error for
+// an unknown project and storage errors.
+func (s *Server) RecoverAdmin(ctx context.Context, projectID int64) (keys.Created, error) {
+	return s.svc.RecoverAdmin(ctx, projectID)
+}
+
 // BootstrapIfEmpty bootstraps project 1 when the database has no project
 // yet; it reports false (and a zero value) when one exists.
 func (s *Server) BootstrapIfEmpty(ctx context.Context) (keys.Bootstrapped, bool, error) {

@@ -85,7 +85,7 @@ func seed(t *testing.T, db *sqlite.DB, projectID int64, n int) []spotzee.APIKey 
 		k := newKey(t, db, projectID, seedNames[i%len(seedNames)], t0.Add(time.Duration(i%5)*time.Second), nil)
 		if i%3 == 0 {
 			var err error
-			k, err = db.UpdateKey(ctx, projectID, k.ID, spotzee.KeyUpdate{Role: ptr(spotzee.RoleEditor)},
+			k, err = db.UpdateKey(ctx, 0, projectID, k.ID, spotzee.KeyUpdate{Role: ptr(spotzee.RoleEditor)},
 				t0.Add(time.Duration(10+i%2)*time.Second))
 			require.NoError(t, err)
 		}
@@ -144,7 +144,7 @@ func TestListKeysWalk(t *testing.T) {
 	p, other := newProject(t, db), newProject(t, db)
 	keys := seed(t, db, p.ID, 26)
 	for _, k := range keys[20:23] { // revoked keys never appear
-		_, err := db.RevokeKey(ctx, p.ID, k.ID, t0)
+		_, err := db.RevokeKey(ctx, 0, p.ID, k.ID, t0)
 		require.NoError(t, err)
 	}
 	live := slices.Concat(keys[:20], keys[23:])
@@ -226,7 +226,7 @@ func TestListKeysWalkWithChanges(t *testing.T) {
 							newKey(t, db, p.ID, seedNames[rng.IntN(len(seedNames))], at, nil)
 						}
 						for range min(2, len(volatile)) {
-							_, err := db.RevokeKey(ctx, p.ID, volatile[0].ID, t0.Add(time.Minute))
+							_, err := db.RevokeKey(ctx, 0, p.ID, volatile[0].ID, t0.Add(time.Minute))
 							require.NoError(t, err)
 							volatile = volatile[1:]
 						}
@@ -293,7 +293,7 @@ func TestListKeysTotalTracksChanges(t *testing.T) {
 	page, err := db.ListKeys(ctx, q)
 	require.NoError(t, err)
 	assert.Equal(t, 7, page.Total)
-	_, err = db.RevokeKey(ctx, p.ID, keys[6].ID, t0)
+	_, err = db.RevokeKey(ctx, 0, p.ID, keys[6].ID, t0)
 	require.NoError(t, err)
 	newKey(t, db, p.ID, "fresh", t0, nil)
 	newKey(t, db, p.ID, "fresh", t0, nil)
@@ -309,7 +309,7 @@ func TestListKeysEdges(t *testing.T) {
 	p, empty := newProject(t, db), newProject(t, db)
 	keys := seed(t, db, p.ID, 6) // ids ascending; listed by id unless said otherwise
 	gone := newKey(t, db, p.ID, "gone", t0, nil)
-	_, err := db.RevokeKey(ctx, p.ID, gone.ID, t0)
+	_, err := db.RevokeKey(ctx, 0, p.ID, gone.ID, t0)
 	require.NoError(t, err)
 	pos := func(k spotzee.APIKey) *spotzee.Position { return ptr(spotzee.PositionOf(k, spotzee.SortID)) }
 
@@ -382,7 +382,7 @@ func TestListKeysQuery(t *testing.T) {
 	back := mk(`Back\slash`, nil)
 	offer := mk("offer", ptr("Contains 50% OFF"))
 	revoked := mk("100% revoked", nil)
-	_, err := db.RevokeKey(ctx, p.ID, revoked.ID, t0)
+	_, err := db.RevokeKey(ctx, 0, p.ID, revoked.ID, t0)
 	require.NoError(t, err)
 	newKey(t, db, other.ID, "100% theirs", t0, nil)
 
@@ -450,11 +450,11 @@ func TestLiveKeyCountMatchesRows(t *testing.T) {
 		require.NoError(t, err)
 		ids = append(ids, k.ID)
 	}
-	_, err = db.RevokeKey(ctx, a.ID, ids[1], now)
+	_, err = db.RevokeKey(ctx, 0, a.ID, ids[1], now)
 	require.NoError(t, err)
-	_, err = db.RevokeKey(ctx, a.ID, ids[1], now) // already revoked: no change
+	_, err = db.RevokeKey(ctx, 0, a.ID, ids[1], now) // already revoked: no change
 	require.Error(t, err)
-	_, err = db.RevokeKey(ctx, b.ID, ids[3], now)
+	_, err = db.RevokeKey(ctx, 0, b.ID, ids[3], now)
 	require.NoError(t, err)
 
 	check := func(db *sqlite.DB) {

@@ -2,7 +2,7 @@
 // to it (or to Spotzee) from the command line.
 //
 //	spotzee-keys serve [--addr 127.0.0.1:8080] [--db spotzee-keys.db]
-//	spotzee-keys bootstrap --db PATH [--project NAME]
+//	spotzee-keys bootstrap --db PATH [--project NAME] [--project-id N]
 //	spotzee-keys keys list|create|get|update|revoke ...
 package main
 
@@ -27,6 +27,7 @@ const usage = `usage: spotzee-keys <command> [flags]
 commands:
   serve      run the reference server (default: 127.0.0.1:8080, ./spotzee-keys.db)
   bootstrap  create a project with an admin secret key and print the key
+             (--project-id N: a new admin key for an existing project)
   keys       list, create, get, update or revoke API keys through the API
 
 Run "spotzee-keys <command> -h" for a command's flags.

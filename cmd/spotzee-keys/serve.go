@@ -183,7 +183,16 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	dbPath := fs.String("db", "spotzee-keys.db", "SQLite database file")
 	project := fs.String("project", "Project", "name of the new project")
 	tier := fs.String("tier", "starter", "rate-limit tier: starter, professional or enterprise")
+	projectID := fs.Int64("project-id", 0, "recovery: add a new admin secret key to this existing project instead of creating a project")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "spotzee-keys bootstrap: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *projectID < 0 || (*projectID > 0 && (isSet(fs, "project") || isSet(fs, "tier"))) {
+		fmt.Fprintln(stderr, "spotzee-keys bootstrap: --project-id takes a positive project id, and not with --project or --tier")
 		return 2
 	}
 	srv, err := refserver.Open(ctx, refserver.Config{DBPath: *dbPath, RateLimits: ratelimit.Config{Disabled: true}})
@@ -192,6 +201,15 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	defer srv.Close()
+	if *projectID > 0 {
+		created, err := srv.RecoverAdmin(ctx, *projectID)
+		if err != nil {
+			fmt.Fprintf(stderr, "spotzee-keys bootstrap: project %d: %v\n", *projectID, err)
+			return 1
+		}
+		fmt.Fprintln(stdout, created.Value)
+		return 0
+	}
 	b, err := srv.Bootstrap(ctx, *project, spotzee.Tier(*tier))
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
