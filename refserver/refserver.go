@@ -51,6 +51,44 @@ type Server struct {
 	db      *sqlite.DB
 	svc     *keys.Service
 	handler http.Handler
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// DefaultPurgeInterval is how often RunPurger deletes expired idempotency
+// records by default.
+const DefaultPurgeInterval = 10 * time.Minute
+
+// PurgeExpired deletes the idempotency records expired now and returns how
+// many; it returns a storage error when the delete fails.
+func (s *Server) PurgeExpired(ctx context.Context) (int64, error) {
+	return s.db.PurgeIdempotent(ctx, s.now().UTC())
+}
+
+// RunPurger deletes expired idempotency records at once and then every
+// interval (DefaultPurgeInterval when not positive) until ctx is done, so the
+// table does not grow without bound while the server runs. A failed purge
+// is logged and retried at the next tick. It returns when ctx is done.
+func (s *Server) RunPurger(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultPurgeInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := s.PurgeExpired(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.ErrorContext(ctx, "purge expired idempotency records", slog.String("error", err.Error()))
+		case n > 0:
+			s.log.InfoContext(ctx, "purged expired idempotency records", slog.Int64("records", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Open opens the database (applying migrations) and assembles the server.
@@ -97,7 +135,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
-	return &Server{db: db, svc: svc, handler: handler}, nil
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{db: db, svc: svc, handler: handler, now: now, log: log}, nil
 }
 
 // derive returns a 32-byte subkey of secret for one purpose.

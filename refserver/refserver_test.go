@@ -2,15 +2,19 @@ package refserver_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/oapi-codegen/nullable"
 	"github.com/stretchr/testify/assert"
@@ -283,4 +287,55 @@ func mustGet(t *testing.T, c *client.ClientWithResponses, id int64) client.Proje
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode())
 	return *resp.JSON200
+}
+
+func TestRunPurgerDeletesExpiredIdempotencyRecords(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	var mu sync.Mutex
+	now := time.Date(2026, 4, 28, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cfg := quietConfig(":memory:", fixedSecret)
+	cfg.Now = clock
+	srv, err := refserver.Open(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	b, err := srv.Bootstrap(ctx, "P", spotzee.TierStarter)
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+
+	create := func(key string) {
+		req, err := http.NewRequest(http.MethodPost, hs.URL+"/api/client/keys", strings.NewReader(`{"name":"`+key+`"}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+b.Admin.Value)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	records := func() int {
+		n, err := srv.Store().IdempotencyRecords(ctx)
+		require.NoError(t, err)
+		return n
+	}
+	create("old")
+	mu.Lock()
+	now = now.Add(23 * time.Hour)
+	mu.Unlock()
+	create("recent")
+	require.Equal(t, 2, records())
+
+	mu.Lock()
+	now = now.Add(2 * time.Hour) // "old" is 25 h old, "recent" 2 h
+	mu.Unlock()
+	purgeCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); srv.RunPurger(purgeCtx, 10*time.Millisecond) }()
+	require.Eventually(t, func() bool { return records() == 1 }, 5*time.Second, 10*time.Millisecond)
+	stop()
+	<-done
+	assert.Equal(t, 1, records(), "the unexpired record stays")
 }

@@ -131,3 +131,13 @@ func (db *DB) PurgeIdempotent(ctx context.Context, now time.Time) (int64, error)
 	}
 	return n, nil
 }
+
+// IdempotencyRecords returns how many idempotency records the database
+// holds, expired or not; it returns a storage error when the read fails.
+func (db *DB) IdempotencyRecords(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM idempotency`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count idempotency records: %w", err)
+	}
+	return n, nil
+}

@@ -220,3 +220,33 @@ func TestIdempotencyConcurrentBegin(t *testing.T) {
 		})
 	}
 }
+
+func TestRevokeDeletesIdempotencyRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openMem(t)
+	p := newProject(t, db)
+	gone := newKey(t, db, p.ID, "revoked", t0, nil)
+	kept := newKey(t, db, p.ID, "kept", t0, nil)
+	for _, id := range []int64{gone.ID, kept.ID} {
+		for _, key := range []string{"done", "running"} {
+			_, created, err := db.BeginIdempotent(ctx, idemRecord(id, key, "r", t0), t0)
+			require.NoError(t, err)
+			require.True(t, created)
+		}
+		require.NoError(t, db.FinishIdempotent(ctx, id, "done", []byte("sealed")))
+	}
+	n, err := db.IdempotencyRecords(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+
+	_, err = db.RevokeKey(ctx, 0, p.ID, gone.ID, t0.Add(time.Minute))
+	require.NoError(t, err)
+
+	n, err = db.IdempotencyRecords(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the revoked key's records are gone, the other key's stay")
+	_, created, err := db.BeginIdempotent(ctx, idemRecord(kept.ID, "done", "r", t0), t0)
+	require.NoError(t, err)
+	assert.False(t, created, "the other key's record is still live")
+}

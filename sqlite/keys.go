@@ -174,7 +174,8 @@ var (
 		RETURNING ` + keyColumns
 	sqlRevokeKey = `UPDATE api_keys SET revoked_at = ?, updated_at = ? WHERE id = ?
 		RETURNING ` + keyColumns
-	sqlLiveKey = `SELECT ` + keyColumns + ` FROM api_keys
+	sqlDeleteKeyIdempotency = `DELETE FROM idempotency WHERE api_key_id = ?`
+	sqlLiveKey              = `SELECT ` + keyColumns + ` FROM api_keys
 		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`
 )
 
@@ -370,10 +371,10 @@ func checkSystemUpdate(cur spotzee.APIKey, u spotzee.KeyUpdate) error {
 // a CodeStateConflict one, changing nothing, when it is a system key or the
 // project's last live secret admin key, the errors of checkCaller when
 // callerID is not 0 and no longer a live admin key, and a storage error when
-// the write fails.
+// the write fails. The revoked key's idempotency records are deleted with it.
 func (db *DB) RevokeKey(ctx context.Context, callerID, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
 	var k spotzee.APIKey
-	db.warm(ctx, db.w, sqlLiveKey, sqlRevokeKey, sqlCaller, sqlOtherAdmins)
+	db.warm(ctx, db.w, sqlLiveKey, sqlRevokeKey, sqlCaller, sqlOtherAdmins, sqlDeleteKeyIdempotency)
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		q := db.inWrite(tx)
 		if err := checkCaller(ctx, q, callerID, projectID); err != nil {
@@ -394,6 +395,12 @@ func (db *DB) RevokeKey(ctx context.Context, callerID, projectID, id int64, now 
 		at := formatTime(now)
 		k, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
 			sqlRevokeKey, at, at, id))
+		if err != nil {
+			return err
+		}
+		// A revoked key never authenticates again: its cached responses
+		// (one may hold a full key value, encrypted) can never be replayed.
+		_, err = db.inWrite(tx).ExecContext(ctx, sqlDeleteKeyIdempotency, id)
 		return err
 	})
 	if err != nil {

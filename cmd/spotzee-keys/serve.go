@@ -37,6 +37,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rateWindow := fs.Duration("rate-window", 10*time.Second, "rate-limit sliding window")
 	validateResponses := fs.Bool("validate-responses", false, "validate every response against the spec (a violation becomes a 500 and an error log)")
 	logFormat := fs.String("log-format", "text", `access log format: "text" or "json"`)
+	purgeEvery := fs.Duration("purge-interval", refserver.DefaultPurgeInterval, "how often expired idempotency records are deleted")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -86,6 +87,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		srv.RunPurger(purgeCtx, *purgeEvery)
+	}()
+	defer func() { // before srv.Close
+		stopPurge()
+		<-purged
+	}()
 	fmt.Fprintf(stdout, "Serving the Spotzee API-keys reference server on http://%s/api/client (spec: /api/openapi.json)\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
