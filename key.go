@@ -250,6 +250,9 @@ type IdempotencyStore interface {
 	FinishIdempotent(ctx context.Context, apiKeyID int64, key string, response []byte) error
 	// AbandonIdempotent deletes a running record (its response is not cached).
 	AbandonIdempotent(ctx context.Context, apiKeyID int64, key string) error
+	// DiscardIdempotent deletes a finished record, for one whose response
+	// can no longer be opened (another server secret): it counts as expired.
+	DiscardIdempotent(ctx context.Context, apiKeyID int64, key string) error
 }
 
 // SecretStore keeps server-wide secrets (the cursor-signing and

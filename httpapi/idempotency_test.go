@@ -19,8 +19,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/httpapi"
+	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
+	"github.com/spotzeekit/spotzee-keys/sqlite"
 )
 
 func idem(key string) http.Header { return hdr("Idempotency-Key", key) }
@@ -509,4 +512,62 @@ func TestFullValueResponsesAreNotStored(t *testing.T) {
 			assert.Empty(t, tt.resp.Header.Get("Cache-Control"))
 		})
 	}
+}
+
+// TestIdempotencyRecordUnderAnotherSecret: a cached response sealed under
+// another server secret (a lost or changed secret) counts as expired: the
+// request runs again, no 500.
+func TestIdempotencyRecordUnderAnotherSecret(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "keys.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	cursorKey := bytes.Repeat([]byte{7}, 32)
+	b, err := keys.New(db, cursorKey).Bootstrap(ctx, "P", spotzee.TierStarter)
+	require.NoError(t, err)
+	logs := &syncBuffer{}
+	serve := func(secret byte) target {
+		h, err := httpapi.NewHandler(httpapi.Config{
+			Service: keys.New(db, cursorKey), Tiers: db, Idempotency: db,
+			IdempotencySecret: bytes.Repeat([]byte{secret}, 32), Logger: newJSONLogger(logs),
+		})
+		require.NoError(t, err)
+		hs := httptest.NewServer(h)
+		t.Cleanup(hs.Close)
+		return target{URL: hs.URL + httpapi.APIPrefix, RootURL: hs.URL, AdminKey: b.Admin.Value}
+	}
+	before, after := serve(1), serve(2)
+	first, _ := createKey(t, before, `{"name":"sealed"}`, idem("secret-1"))
+
+	tests := []struct {
+		name       string
+		tg         target
+		body       string
+		wantStatus int
+		wantReplay bool
+	}{
+		{"under the new secret: runs again", after, `{"name":"sealed"}`, http.StatusOK, false},
+		{"then replays under the new secret", after, `{"name":"sealed"}`, http.StatusOK, true},
+		{"another body is still a mismatch", after, `{"name":"other"}`, http.StatusConflict, false},
+	}
+	var again string
+	for _, tt := range tests {
+		// Not parallel: each step builds on the one before.
+		resp := tt.tg.do(t, call{Method: http.MethodPost, Path: "/keys", Body: tt.body, Header: idem("secret-1")})
+		require.Equal(t, tt.wantStatus, resp.Status, "%s: %s", tt.name, resp.Body)
+		assert.Equal(t, tt.wantReplay, resp.Header.Get("Idempotent-Replayed") == "true", tt.name)
+		if tt.wantStatus != http.StatusOK {
+			requireProblem(t, resp, tt.wantStatus, spotzee.CodeIdempotencyKeyMismatch)
+			continue
+		}
+		value := resp.json(t)["value"].(string)
+		assert.NotEqual(t, first["value"], value, "%s: not the old key's value", tt.name)
+		if again != "" {
+			assert.Equal(t, again, value, tt.name)
+		}
+		again = value
+	}
+	assert.NotContains(t, logs.String(), `"level":"ERROR"`)
+	assert.Contains(t, logs.String(), "treating it as expired")
 }

@@ -113,6 +113,17 @@ func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string)
 	return storageErr(err, "abandon idempotent request")
 }
 
+// DiscardIdempotent deletes the finished record (apiKeyID, key), if any; a
+// running record stays. It returns a storage error when the write fails.
+func (db *DB) DiscardIdempotent(ctx context.Context, apiKeyID int64, key string) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`DELETE FROM idempotency WHERE api_key_id = ? AND key = ? AND done = 1`, apiKeyID, key)
+		return err
+	})
+	return storageErr(err, "discard idempotent request")
+}
+
 // PurgeIdempotent deletes every record expired at now (ExpiresAt not after
 // now) and returns how many it deleted; it returns a storage error when the
 // write fails.

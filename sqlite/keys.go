@@ -409,6 +409,17 @@ func (db *DB) RevokeKey(ctx context.Context, callerID, projectID, id int64, now 
 	return k, nil
 }
 
+// HasProjects reports whether the database holds any project (and so data
+// that an earlier server secret may have sealed or signed); it returns a
+// storage error when the read fails.
+func (db *DB) HasProjects(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM projects)`).Scan(&ok); err != nil {
+		return false, fmt.Errorf("sqlite: has projects: %w", err)
+	}
+	return ok, nil
+}
+
 // CountKeys returns how many live keys project projectID has; it returns a
 // storage error when the read fails.
 func (db *DB) CountKeys(ctx context.Context, projectID int64) (int, error) {

@@ -18,6 +18,7 @@ import (
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
+	"github.com/spotzeekit/spotzee-keys/sqlite"
 )
 
 // SecretEnv names the environment variable that may hold the server secret
@@ -42,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := newLogger(stderr, *logFormat)
-	secret, err := loadSecret(*dbPath, *secretFile)
+	secret, err := loadSecret(ctx, *dbPath, *secretFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
 		return 1
@@ -154,8 +155,13 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 
 // loadSecret returns the server secret: from SPOTZEE_KEYS_SECRET, else from
 // the secret file (created with a random secret, mode 0600, when absent).
-// An in-memory database without either gets a random secret.
-func loadSecret(dbPath, secretFile string) ([]byte, error) {
+// An in-memory database without either gets a random secret. It refuses to
+// make a new secret for a database file that already holds data: its
+// cursors and cached responses belong to the secret that was lost, and a
+// silently new one would hide the loss. It returns an error naming the fix
+// then, and when the environment variable or the file is malformed or
+// cannot be read or written.
+func loadSecret(ctx context.Context, dbPath, secretFile string) ([]byte, error) {
 	if env := os.Getenv(SecretEnv); env != "" {
 		b, err := hex.DecodeString(strings.TrimSpace(env))
 		if err != nil || len(b) != refserver.SecretSize {
@@ -171,6 +177,18 @@ func loadSecret(dbPath, secretFile string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(secretFile)
 	if errors.Is(err, os.ErrNotExist) {
+		if dbPath != ":memory:" {
+			held, err := holdsData(ctx, dbPath)
+			if err != nil {
+				return nil, err
+			}
+			if held {
+				return nil, fmt.Errorf("secret file %s is missing, but database %s already holds data: "+
+					"restore the secret file (or set %s to its %d hex characters, or pass --secret-file), "+
+					"or move the database away to start afresh; a new secret is not made for existing data",
+					secretFile, dbPath, SecretEnv, 2*refserver.SecretSize)
+			}
+		}
 		secret := make([]byte, refserver.SecretSize)
 		_, _ = rand.Read(secret)
 		if err := os.WriteFile(secretFile, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
@@ -188,6 +206,28 @@ func loadSecret(dbPath, secretFile string) ([]byte, error) {
 	return b, nil
 }
 
+// holdsData reports whether the SQLite database file at path exists and
+// holds a project; it returns an error when the file cannot be read as a
+// database.
+func holdsData(ctx context.Context, path string) (bool, error) {
+	info, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if info.Size() == 0 {
+		return false, nil
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	return db.HasProjects(ctx)
+}
+
 func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -195,6 +235,7 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	project := fs.String("project", "Project", "name of the new project")
 	tier := fs.String("tier", "starter", "rate-limit tier: starter, professional or enterprise")
 	projectID := fs.Int64("project-id", 0, "recovery: add a new admin secret key to this existing project instead of creating a project")
+	secretFile := fs.String("secret-file", "", "file holding the server secret, created with a new database (default: DB path + \".secret\"; env "+SecretEnv+" overrides)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -205,6 +246,15 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *projectID < 0 || (*projectID > 0 && (isSet(fs, "project") || isSet(fs, "tier"))) {
 		fmt.Fprintln(stderr, "spotzee-keys bootstrap: --project-id takes a positive project id, and not with --project or --tier")
 		return 2
+	}
+	// A database bootstrap creates gets its secret file too, so that a later
+	// serve finds data and its secret together. Bootstrap itself seals and
+	// signs nothing: on an existing database it needs no secret.
+	if _, err := os.Stat(*dbPath); errors.Is(err, os.ErrNotExist) && *dbPath != ":memory:" {
+		if _, err := loadSecret(ctx, *dbPath, *secretFile); err != nil {
+			fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+			return 1
+		}
 	}
 	srv, err := refserver.Open(ctx, refserver.Config{DBPath: *dbPath, RateLimits: ratelimit.Config{Disabled: true}})
 	if err != nil {
