@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/problem"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
 )
 
@@ -436,4 +437,24 @@ func TestLastAdminKeyStays(t *testing.T) {
 	_, _ = createKey(t, targetOf(srv), `{"name":"second admin","role":"admin"}`, nil)
 	resp := do(t, srv, call{Method: http.MethodDelete, Path: keyPath(adminID)})
 	require.Equal(t, http.StatusOK, resp.Status, "with another admin key, the first may go: %s", resp.Body)
+}
+
+// TestManyBadFieldsMakeASmallError: a body with thousands of unknown fields
+// gets at most problem.MaxFieldErrors errors[] entries, not an error many
+// times its own size.
+func TestManyBadFieldsMakeASmallError(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	var b strings.Builder
+	b.WriteString(`{"name":"x"`)
+	for i := range 4000 {
+		fmt.Fprintf(&b, `,"u%d":0`, i)
+	}
+	b.WriteString(`}`)
+	require.Less(t, b.Len(), 64<<10, "under the body cap")
+
+	resp := do(t, srv, call{Method: http.MethodPost, Path: "/keys", Body: b.String()})
+	p := requireProblem(t, resp, http.StatusBadRequest, spotzee.CodeParameterUnknown)
+	assert.Len(t, p.Errors, problem.MaxFieldErrors)
+	assert.Less(t, len(resp.Body), 8<<10, "error body of %d bytes", len(resp.Body))
 }
