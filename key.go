@@ -109,6 +109,10 @@ type NewKey struct {
 	// the store inserts it only if the caller is still a live secret admin
 	// key of the project when the write runs.
 	CallerID int64
+	// MaxLiveKeys, when positive, is the project's key quota: the store
+	// refuses the insert with CodeQuotaExceeded when the project already has
+	// that many live keys.
+	MaxLiveKeys int
 }
 
 // KeyUpdate lists the fields a PATCH changes; nil means unchanged. For the

@@ -44,6 +44,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MaxKeysPerProject caps the live keys a project may hold for the API to
+	// create one (402 quota_exceeded beyond): 0 means keys.DefaultKeyQuota,
+	// a negative value no cap.
+	MaxKeysPerProject int
 }
 
 // Server is a running reference server's parts.
@@ -111,7 +115,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
-	svc := keys.New(db, derive(secret, "cursor-hmac"), keys.WithClock(now))
+	quota := cfg.MaxKeysPerProject
+	if quota == 0 {
+		quota = keys.DefaultKeyQuota
+	}
+	svc := keys.New(db, derive(secret, "cursor-hmac"), keys.WithClock(now), keys.WithKeyQuota(quota))
 	var limiter *ratelimit.Limiter
 	if !cfg.RateLimits.Disabled {
 		rl := cfg.RateLimits

@@ -22,9 +22,11 @@ import (
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/client"
+	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
+	"github.com/spotzeekit/spotzee-keys/validate"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -338,4 +340,42 @@ func TestRunPurgerDeletesExpiredIdempotencyRecords(t *testing.T) {
 	stop()
 	<-done
 	assert.Equal(t, 1, records(), "the unexpired record stays")
+}
+
+func TestKeyQuota(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cfg := quietConfig(":memory:", fixedSecret)
+	cfg.MaxKeysPerProject = 3
+	cfg.ValidateResponses = true
+	cfg.OnResponseViolation = func(_ *http.Request, v *validate.ResponseViolation) {
+		t.Errorf("response breaks the reference profile: %v", v)
+	}
+	srv, err := refserver.Open(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	b, err := srv.Bootstrap(ctx, "P", spotzee.TierStarter) // system and admin key: 2 of 3
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	c, err := client.New(hs.URL+"/api/client", b.Admin.Value, client.WithMaxAttempts(1))
+	require.NoError(t, err)
+
+	third, err := c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "third"})
+	require.NoError(t, err)
+	_, err = c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "fourth"})
+	var apiErr *client.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusPaymentRequired, apiErr.StatusCode)
+	assert.Equal(t, client.ErrorCodeQuotaExceeded, apiErr.Code)
+
+	// Operators are not capped; revoking makes room again.
+	operators, err := srv.Service().AddKey(ctx, b.Project.ID, keys.CreateInput{Name: "operator's"})
+	require.NoError(t, err)
+	_, err = c.RevokeKey(ctx, third.ID)
+	require.NoError(t, err)
+	_, err = c.RevokeKey(ctx, operators.Key.ID)
+	require.NoError(t, err)
+	_, err = c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "fourth"})
+	assert.NoError(t, err)
 }

@@ -119,9 +119,10 @@ func (db *DB) SetProjectTier(ctx context.Context, id int64, tier spotzee.Tier) e
 // CreateKey inserts k (created and updated at k.CreatedAt) and returns it with
 // its id. It returns a CodeResourceMissing *spotzee.Error when k's project
 // does not exist, a CodeResourceAlreadyExists one when a key with the same
-// hash exists, the errors of checkCaller when k.CallerID is not 0 and no
-// longer a live admin key, and a storage error otherwise, including for a
-// hash that is not a SHA-256.
+// hash exists, a CodeQuotaExceeded one when k.MaxLiveKeys is positive and
+// the project already has that many live keys, the errors of checkCaller
+// when k.CallerID is not 0 and no longer a live admin key, and a storage
+// error otherwise, including for a hash that is not a SHA-256.
 func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, error) {
 	if len(k.Hash) != sha256.Size {
 		return spotzee.APIKey{}, fmt.Errorf("sqlite: create key: hash is %d bytes, want a SHA-256 (%d)", len(k.Hash), sha256.Size)
@@ -132,9 +133,12 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 	}
 	now := formatTime(k.CreatedAt)
 	var key spotzee.APIKey
-	db.warm(ctx, db.w, sqlInsertKey, sqlCaller)
+	db.warm(ctx, db.w, sqlInsertKey, sqlCaller, sqlLiveKeyCount)
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if err := checkCaller(ctx, db.inWrite(tx), k.CallerID, k.ProjectID); err != nil {
+			return err
+		}
+		if err := checkQuota(ctx, db.inWrite(tx), k.ProjectID, k.MaxLiveKeys); err != nil {
 			return err
 		}
 		var err error
@@ -317,6 +321,32 @@ func checkCaller(ctx context.Context, q queryRower, callerID, projectID int64) e
 	case !spotzee.Role(role).AtLeast(spotzee.RoleAdmin):
 		return spotzee.Errorf(spotzee.CodePermissionDenied,
 			"Managing API keys needs the project admin role; this key became %s while this request ran.", role)
+	}
+	return nil
+}
+
+// sqlLiveKeyCount reads the trigger-kept live key count (migration 0002).
+const sqlLiveKeyCount = `SELECT live_keys FROM projects WHERE id = ?`
+
+// checkQuota returns a CodeQuotaExceeded *spotzee.Error when max is
+// positive and project projectID already has max live keys; nil for an
+// unknown project (the insert then fails on its foreign key), a storage
+// error when the read fails.
+func checkQuota(ctx context.Context, q queryRower, projectID int64, max int) error {
+	if max <= 0 {
+		return nil
+	}
+	var live int
+	err := q.QueryRowContext(ctx, sqlLiveKeyCount, projectID).Scan(&live)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if live >= max {
+		return spotzee.Errorf(spotzee.CodeQuotaExceeded,
+			"The project has %d live API keys, its quota; revoke keys it no longer uses before creating more.", live)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -508,4 +509,50 @@ func TestWritesRecheckTheCaller(t *testing.T) {
 			require.NoError(t, db.Close())
 		}
 	})
+}
+
+func TestCreateKeyQuota(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		live    int // live keys before the create
+		revoked int // revoked keys besides, which do not count
+		max     int
+		wantErr bool
+	}{
+		{name: "no quota", live: 5, max: 0},
+		{name: "below the quota", live: 2, max: 3},
+		{name: "at the quota", live: 3, max: 3, wantErr: true},
+		{name: "revoked keys do not count", live: 2, revoked: 4, max: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openMem(t)
+			p, other := newProject(t, db), newProject(t, db)
+			for range tt.live {
+				newKey(t, db, p.ID, "live", t0, nil)
+			}
+			for range tt.revoked {
+				k := newKey(t, db, p.ID, "revoked", t0, nil)
+				_, err := db.RevokeKey(ctx, 0, p.ID, k.ID, t0)
+				require.NoError(t, err)
+			}
+			newKey(t, db, other.ID, "another project's", t0, nil)
+
+			in, _ := newKeyInput(p.ID, "new", t0)
+			in.MaxLiveKeys = tt.max
+			_, err := db.CreateKey(ctx, in)
+			if !tt.wantErr {
+				require.NoError(t, err)
+				return
+			}
+			requireCode(t, spotzee.CodeQuotaExceeded, err)
+			assert.Equal(t, http.StatusPaymentRequired, spotzee.CodeQuotaExceeded.Status())
+			n, err := db.CountKeys(ctx, p.ID)
+			require.NoError(t, err)
+			assert.Equal(t, tt.live, n, "nothing inserted")
+		})
+	}
 }

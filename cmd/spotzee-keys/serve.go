@@ -16,6 +16,7 @@ import (
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 	"github.com/spotzeekit/spotzee-keys/sqlite"
@@ -38,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rateWindow := fs.Duration("rate-window", 10*time.Second, "rate-limit sliding window")
 	validateResponses := fs.Bool("validate-responses", false, "validate every response against the spec (a violation becomes a 500 and an error log)")
 	logFormat := fs.String("log-format", "text", `access log format: "text" or "json"`)
+	maxKeys := fs.Int("max-keys-per-project", keys.DefaultKeyQuota, "most live keys a project may hold for the API to create one (402 quota_exceeded beyond); 0 or less: no cap")
 	purgeEvery := fs.Duration("purge-interval", refserver.DefaultPurgeInterval, "how often expired idempotency records are deleted")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -54,6 +56,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	srv, err := refserver.Open(ctx, refserver.Config{
 		DBPath: *dbPath, Secret: secret, RateLimits: rl, ValidateResponses: *validateResponses, Logger: log,
+		MaxKeysPerProject: quotaConfig(*maxKeys),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
@@ -115,6 +118,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// quotaConfig maps the --max-keys-per-project flag (0 or less: no cap) to
+// refserver.Config.MaxKeysPerProject (0: the default, negative: no cap).
+func quotaConfig(flag int) int {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }
 
 // writeBootstrapKeyFile writes value and a newline to path with mode 0600, whatever
