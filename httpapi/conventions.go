@@ -35,6 +35,7 @@ type state struct {
 	requestID  string
 	version    string
 	clientType string
+	clientAddr string
 	method     string
 	caller     spotzee.APIKey
 	// authenticated is set once caller holds a live admin-or-lower key.
@@ -180,6 +181,7 @@ func conventions(log *slog.Logger, next http.Handler) http.Handler {
 		st := &state{
 			requestID:  "req_" + ulid.Make(start),
 			clientType: ClientType(r.Header.Get("x-spotzee-client-type")),
+			clientAddr: clientAddr(r.RemoteAddr),
 			method:     r.Method,
 		}
 		w := &stampWriter{ResponseWriter: rw, st: st, ctx: r.Context()}

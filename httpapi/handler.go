@@ -44,8 +44,18 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives access and error logs (default slog.Default()).
 	Logger *slog.Logger
-	// Now is the clock for idempotency expiry (default time.Now).
+	// Now is the clock for idempotency expiry and the authentication
+	// throttle (default time.Now).
 	Now func() time.Time
+	// AuthFailures is how many failed authentications (unknown, revoked or
+	// non-secret keys) one client address may make per AuthFailureWindow
+	// before its requests are refused with 429 until the window ends; 0 or
+	// less turns the throttle off (the default, so that tests sending bad
+	// keys on purpose are not throttled; `serve` turns it on).
+	AuthFailures int
+	// AuthFailureWindow is the throttle's window (default
+	// DefaultAuthFailureWindow).
+	AuthFailureWindow time.Duration
 }
 
 // NewHandler returns the whole reference server: the API under APIPrefix,
@@ -67,7 +77,8 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if now == nil {
 		now = time.Now
 	}
-	auth := &authenticator{svc: cfg.Service, limiter: cfg.Limiter, tiers: cfg.Tiers, log: log}
+	auth := &authenticator{svc: cfg.Service, limiter: cfg.Limiter, tiers: cfg.Tiers, log: log,
+		throttle: newAuthThrottle(cfg.AuthFailures, cfg.AuthFailureWindow, now)}
 	vopts := []validate.Option{validate.WithReferenceProfile(), validate.WithAuthenticator(auth.check)}
 	if cfg.MaxBodyBytes > 0 {
 		vopts = append(vopts, validate.WithMaxBodyBytes(cfg.MaxBodyBytes))

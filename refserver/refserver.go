@@ -44,6 +44,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// AuthFailures and AuthFailureWindow throttle failed authentications per
+	// client address (see httpapi.Config); AuthFailures 0 turns it off.
+	AuthFailures      int
+	AuthFailureWindow time.Duration
 	// MaxKeysPerProject caps the live keys a project may hold for the API to
 	// create one (402 quota_exceeded beyond): 0 means keys.DefaultKeyQuota,
 	// a negative value no cap.
@@ -138,6 +142,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		OnResponseViolation: cfg.OnResponseViolation,
 		Logger:              cfg.Logger,
 		Now:                 now,
+		AuthFailures:        cfg.AuthFailures,
+		AuthFailureWindow:   cfg.AuthFailureWindow,
 	})
 	if err != nil {
 		_ = db.Close()

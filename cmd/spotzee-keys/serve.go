@@ -16,6 +16,7 @@ import (
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/httpapi"
 	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
@@ -40,6 +41,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	validateResponses := fs.Bool("validate-responses", false, "validate every response against the spec (a violation becomes a 500 and an error log)")
 	logFormat := fs.String("log-format", "text", `access log format: "text" or "json"`)
 	maxKeys := fs.Int("max-keys-per-project", keys.DefaultKeyQuota, "most live keys a project may hold for the API to create one (402 quota_exceeded beyond); 0 or less: no cap")
+	maxConns := fs.Int("max-connections", refserver.DefaultMaxConnections, "most connections handled at once (more wait in the listen backlog); 0 or less: no cap")
+	authFailures := fs.Int("auth-failures", httpapi.DefaultAuthFailures, "failed authentications one client address may make per --auth-failure-window before its requests get 429; 0 or less: no throttle")
+	authWindow := fs.Duration("auth-failure-window", httpapi.DefaultAuthFailureWindow, "window of --auth-failures")
 	purgeEvery := fs.Duration("purge-interval", refserver.DefaultPurgeInterval, "how often expired idempotency records are deleted")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -57,6 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	srv, err := refserver.Open(ctx, refserver.Config{
 		DBPath: *dbPath, Secret: secret, RateLimits: rl, ValidateResponses: *validateResponses, Logger: log,
 		MaxKeysPerProject: quotaConfig(*maxKeys),
+		AuthFailures:      *authFailures, AuthFailureWindow: *authWindow,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
@@ -82,6 +87,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
 		return 1
 	}
+	ln = refserver.LimitListener(ln, *maxConns)
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
