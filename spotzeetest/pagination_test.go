@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -701,4 +702,43 @@ func nocase(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// TestLongNamesPaginate: a name sort's cursor carries the name, so the
+// longest names must still make cursors the server (and the validating
+// client) accept.
+func TestLongNamesPaginate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		char string
+	}{
+		{"escaped by JSON", `"`},
+		{"HTML-sensitive", "<"},
+		{"four-byte UTF-8", "\U0001F511"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := spotzeetest.NewServer(t)
+			for i := range 3 {
+				name := strings.Repeat(tt.char, 254) + strconv.Itoa(i)
+				_, err := srv.Client.CreateProjectAPIKeyWithResponse(t.Context(), nil, client.ProjectAPIKeyCreate{Name: name})
+				require.NoError(t, err)
+			}
+			p := &client.ListProjectAPIKeysParams{Limit: ptr(1), Sort: ptr("-name")}
+			seen := 0
+			for range 10 {
+				page := list(t, srv.Client, p).JSON200
+				seen += len(page.Results)
+				next, err := page.NextCursor.Get()
+				if err != nil || next == "" {
+					break
+				}
+				assert.LessOrEqual(t, len(next), keys.MaxCursorLength)
+				p.Cursor = &next
+			}
+			assert.Equal(t, 5, seen, "every key, one page at a time (3 long names, the system and admin keys)")
+		})
+	}
 }
