@@ -263,6 +263,14 @@ func TestRouterNotFound(t *testing.T) {
 		{Method: http.MethodGet, Path: "/../healthz"},
 		{Method: http.MethodGet, Path: "/healthz/", Root: true},
 		{Method: http.MethodGet, Path: "/organizations/api-keys"},
+		// An encoded slash: /keys/1 to the validator, no route to the router.
+		{Method: http.MethodGet, Path: "/keys%2F1"},
+		{Method: http.MethodGet, Path: "/keys%2f1"},
+		{Method: http.MethodPatch, Path: "/keys%2F1", Body: `{"name":"x"}`},
+		{Method: http.MethodDelete, Path: "/keys%2F1"},
+		{Method: http.MethodGet, Path: "/keys/1%2F"},
+		{Method: http.MethodGet, Path: "%2Fkeys"},
+		{Method: http.MethodGet, Path: "/healthz%2F", Root: true},
 	} {
 		t.Run(c.Method+" "+c.Path, func(t *testing.T) {
 			t.Parallel()

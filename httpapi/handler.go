@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -151,13 +152,17 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 }
 
 // canonicalPaths answers a path that is not in canonical form (a trailing
-// slash, an empty, "." or ".." segment, or the bare API prefix) with a 404
-// problem. The API has no such paths, and without this http.ServeMux would
-// answer them with a text/html redirect, and the generated router (which is
-// stricter than the validator's about trailing slashes) with a text/plain 404.
+// slash, an empty, "." or ".." segment, an encoded slash, or the bare API
+// prefix) with a 404 problem. The API has no such paths, and without this
+// http.ServeMux would answer them with a text/html redirect, and the
+// generated router (which is stricter than the validator's about trailing
+// slashes, and routes on the escaped path where the validator routes on the
+// decoded one: /keys%2F1 is /keys/1 to one and no route to the other) with
+// a text/plain 404.
 func canonicalPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p != path.Clean(p) || p == APIPrefix {
+		if p := r.URL.Path; p != path.Clean(p) || p == APIPrefix ||
+			strings.Contains(strings.ToUpper(r.URL.EscapedPath()), "%2F") {
 			notFound(w, r)
 			return
 		}
