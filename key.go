@@ -244,11 +244,19 @@ type IdempotencyRecord struct {
 	ExpiresAt time.Time
 }
 
+// IdempotencyLease is how long a running idempotency record holds its key:
+// longer than any request runs (the reference server's write timeout is 30
+// s), so a running record older than this was left by a process that died.
+const IdempotencyLease = 2 * time.Minute
+
 // IdempotencyStore keeps idempotency records.
 type IdempotencyStore interface {
 	// BeginIdempotent inserts a running record unless a live one (ExpiresAt
 	// after now) exists for (APIKeyID, Key); it reports the existing record
-	// and false in that case. An expired record is replaced.
+	// and false in that case. An expired record is replaced, and so is a
+	// running one begun IdempotencyLease or more before now: the process
+	// that ran it died (a crash or SIGKILL between the write and the cached
+	// response), and a retry must not be told "in progress" until expiry.
 	BeginIdempotent(ctx context.Context, rec IdempotencyRecord, now time.Time) (existing IdempotencyRecord, created bool, err error)
 	// FinishIdempotent stores the response of a running record.
 	FinishIdempotent(ctx context.Context, apiKeyID int64, key string, response []byte) error

@@ -33,8 +33,9 @@ func scanIdem(s scanner) (spotzee.IdempotencyRecord, error) {
 // BeginIdempotent inserts rec as a running record (Done false, no response;
 // CreatedAt now when zero) unless a live one (ExpiresAt after now) exists for
 // (rec.APIKeyID, rec.Key). It returns the record now stored and true when it
-// inserted rec or replaced an expired record, the existing record and false
-// otherwise. One statement decides, so of concurrent calls for the same key
+// inserted rec or replaced an expired record or a running one begun
+// spotzee.IdempotencyLease or more before now (left by a process that died),
+// the existing record and false otherwise. One statement decides, so of concurrent calls for the same key
 // exactly one gets true. It returns a storage error when the write fails.
 func (db *DB) BeginIdempotent(ctx context.Context, rec spotzee.IdempotencyRecord, now time.Time) (spotzee.IdempotencyRecord, bool, error) {
 	created := rec.CreatedAt
@@ -56,9 +57,10 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec spotzee.IdempotencyRecord
 				created_at   = excluded.created_at,
 				expires_at   = excluded.expires_at
 			WHERE idempotency.expires_at <= ?
+			   OR (idempotency.done = 0 AND idempotency.created_at <= ?)
 			RETURNING `+idemColumns,
 			rec.APIKeyID, rec.Key, rec.RequestHash, formatTime(created), formatTime(rec.ExpiresAt),
-			formatTime(now)))
+			formatTime(now), formatTime(now.Add(-spotzee.IdempotencyLease))))
 		if err == nil {
 			ok = true
 			return nil

@@ -113,7 +113,7 @@ func TestIdempotencyExpiry(t *testing.T) {
 		now      time.Time // of the second Begin; the first expires at t0+24h
 		replaced bool
 	}{
-		{"live running record stays", false, t0.Add(24*time.Hour - time.Nanosecond), false},
+		{"running record within its lease stays", false, t0.Add(spotzee.IdempotencyLease - time.Nanosecond), false},
 		{"live finished record stays", true, t0.Add(24*time.Hour - time.Nanosecond), false},
 		{"running record expiring now is replaced", false, t0.Add(24 * time.Hour), true},
 		{"expired finished record is replaced", true, t0.Add(48 * time.Hour), true},
@@ -249,4 +249,46 @@ func TestRevokeDeletesIdempotencyRecords(t *testing.T) {
 	_, created, err := db.BeginIdempotent(ctx, idemRecord(kept.ID, "done", "r", t0), t0)
 	require.NoError(t, err)
 	assert.False(t, created, "the other key's record is still live")
+}
+
+// TestIdempotencyRunningRecordLease: a running record left by a process
+// that died (crash or SIGKILL between the write and the cached response)
+// stops answering "in progress" after spotzee.IdempotencyLease.
+func TestIdempotencyRunningRecordLease(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		done        bool
+		after       time.Duration
+		wantCreated bool
+	}{
+		{"running, within the lease", false, spotzee.IdempotencyLease - time.Second, false},
+		{"running, at the lease", false, spotzee.IdempotencyLease, true},
+		{"running, long after", false, time.Hour, true},
+		{"finished, after the lease", true, time.Hour, false},
+		{"finished, after expiry", true, 24 * time.Hour, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openMem(t)
+			_, created, err := db.BeginIdempotent(ctx, idemRecord(1, "k", "first", t0), t0)
+			require.NoError(t, err)
+			require.True(t, created)
+			if tt.done {
+				require.NoError(t, db.FinishIdempotent(ctx, 1, "k", []byte("sealed")))
+			}
+
+			at := t0.Add(tt.after)
+			got, created, err := db.BeginIdempotent(ctx, idemRecord(1, "k", "retry", at), at)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantCreated, created)
+			if tt.wantCreated {
+				assert.Equal(t, running(idemRecord(1, "k", "retry", at)), got)
+			} else {
+				assert.Equal(t, hashOf("first"), got.RequestHash, "the first record stays")
+			}
+		})
+	}
 }
