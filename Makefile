@@ -26,8 +26,12 @@ vet: ## gofmt and go vet
 build: ## build the spotzee-keys binary into bin/
 	$(GO) build -o bin/spotzee-keys ./cmd/spotzee-keys
 
-run: ## run the reference server on the embedded SQLite default (PROFILE=current for today's Spotzee)
-	$(GO) run ./cmd/spotzee-keys serve --addr $(ADDR) --db $(DB) --profile $(PROFILE)
+# run builds the binary and execs it in the recipe's shell, so the server is
+# make's own child: a signal to make (SIGTERM, or SIGINT from the terminal)
+# reaches it, and it shuts down instead of being orphaned as `go run`'s
+# grandchild was.
+run: build ## build, then run the reference server on the embedded SQLite default (PROFILE=current for today's Spotzee)
+	exec ./bin/spotzee-keys serve --addr $(ADDR) --db $(DB) --profile $(PROFILE)
 
 tidy: ## go mod tidy
 	$(GO) mod tidy

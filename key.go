@@ -105,6 +105,14 @@ type NewKey struct {
 	Hash        []byte
 	IsSystem    bool
 	CreatedAt   time.Time
+	// CallerID, when not 0, is the API key whose request creates this key:
+	// the store inserts it only if the caller is still a live secret admin
+	// key of the project when the write runs.
+	CallerID int64
+	// MaxLiveKeys, when positive, is the project's key quota: the store
+	// refuses the insert with CodeQuotaExceeded when the project already has
+	// that many live keys.
+	MaxLiveKeys int
 }
 
 // KeyUpdate lists the fields a PATCH changes; nil means unchanged. For the
@@ -191,8 +199,10 @@ func FormatSortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:0
 
 // Store keeps projects and keys. Implementations return an *Error with
 // CodeResourceMissing for a key that is absent, revoked or in another
-// project, and CodeStateConflict for revoking a system key; other errors are
-// storage faults.
+// project, CodeStateConflict for revoking a system key or a project's last
+// admin key, and CodeAuthenticationRequired or CodePermissionDenied when a
+// write's caller is no longer a live admin key; other errors are storage
+// faults.
 type Store interface {
 	// CreateProject creates a project named name on tier.
 	CreateProject(ctx context.Context, name string, tier Tier, now time.Time) (Project, error)
@@ -207,10 +217,15 @@ type Store interface {
 	// Key returns the live key id of project.
 	Key(ctx context.Context, projectID, id int64) (APIKey, error)
 	// UpdateKey applies u to the live key id of project; updated_at becomes
-	// now unless u is empty.
-	UpdateKey(ctx context.Context, projectID, id int64, u KeyUpdate, now time.Time) (APIKey, error)
-	// RevokeKey revokes the live key id of project at now.
-	RevokeKey(ctx context.Context, projectID, id int64, now time.Time) (APIKey, error)
+	// now unless u is empty. callerID, when not 0, is the API key whose
+	// request this is, re-checked inside the write (see CallerID of NewKey).
+	// A change of a system key's role or scope, or one leaving the project
+	// without a live secret admin key, is CodeStateConflict.
+	UpdateKey(ctx context.Context, callerID, projectID, id int64, u KeyUpdate, now time.Time) (APIKey, error)
+	// RevokeKey revokes the live key id of project at now, for callerID as
+	// in UpdateKey. Revoking a system key or the project's last live secret
+	// admin key is CodeStateConflict.
+	RevokeKey(ctx context.Context, callerID, projectID, id int64, now time.Time) (APIKey, error)
 	// ListKeys returns one page of a project's live keys.
 	ListKeys(ctx context.Context, q ListQuery) (KeyPage, error)
 }
@@ -229,16 +244,27 @@ type IdempotencyRecord struct {
 	ExpiresAt time.Time
 }
 
+// IdempotencyLease is how long a running idempotency record holds its key:
+// longer than any request runs (the reference server's write timeout is 30
+// s), so a running record older than this was left by a process that died.
+const IdempotencyLease = 2 * time.Minute
+
 // IdempotencyStore keeps idempotency records.
 type IdempotencyStore interface {
 	// BeginIdempotent inserts a running record unless a live one (ExpiresAt
 	// after now) exists for (APIKeyID, Key); it reports the existing record
-	// and false in that case. An expired record is replaced.
+	// and false in that case. An expired record is replaced, and so is a
+	// running one begun IdempotencyLease or more before now: the process
+	// that ran it died (a crash or SIGKILL between the write and the cached
+	// response), and a retry must not be told "in progress" until expiry.
 	BeginIdempotent(ctx context.Context, rec IdempotencyRecord, now time.Time) (existing IdempotencyRecord, created bool, err error)
 	// FinishIdempotent stores the response of a running record.
 	FinishIdempotent(ctx context.Context, apiKeyID int64, key string, response []byte) error
 	// AbandonIdempotent deletes a running record (its response is not cached).
 	AbandonIdempotent(ctx context.Context, apiKeyID int64, key string) error
+	// DiscardIdempotent deletes a finished record, for one whose response
+	// can no longer be opened (another server secret): it counts as expired.
+	DiscardIdempotent(ctx context.Context, apiKeyID int64, key string) error
 }
 
 // SecretStore keeps server-wide secrets (the cursor-signing and

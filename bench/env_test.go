@@ -299,12 +299,12 @@ func (s projectStore) Key(ctx context.Context, projectID, id int64) (spotzee.API
 	return s.Store.Key(ctx, s.p(projectID), id)
 }
 
-func (s projectStore) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
-	return s.Store.UpdateKey(ctx, s.p(projectID), id, u, now)
+func (s projectStore) UpdateKey(ctx context.Context, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
+	return s.Store.UpdateKey(ctx, callerID, s.p(projectID), id, u, now)
 }
 
-func (s projectStore) RevokeKey(ctx context.Context, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
-	return s.Store.RevokeKey(ctx, s.p(projectID), id, now)
+func (s projectStore) RevokeKey(ctx context.Context, callerID, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
+	return s.Store.RevokeKey(ctx, callerID, s.p(projectID), id, now)
 }
 
 func (s projectStore) ListKeys(ctx context.Context, q spotzee.ListQuery) (spotzee.KeyPage, error) {

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
 )
@@ -101,5 +104,69 @@ func TestAccessLog(t *testing.T) {
 	all := logs.String()
 	for _, secret := range []string{srv.AdminKey, value, unknownKey, "Bearer", "Basic", "Authorization", "authorization"} {
 		assert.NotContains(t, all, secret)
+	}
+}
+
+// TestClientClosedRequest: a client that goes away while its request runs
+// is logged as 499 "client closed request" at info level, and no 500 or
+// error is logged.
+func TestClientClosedRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		c    call
+	}{
+		{"create", call{Method: http.MethodPost, Path: "/keys", Body: `{"name":"gone"}`}},
+		{"create with an idempotency key", call{Method: http.MethodPost, Path: "/keys", Body: `{"name":"gone"}`, Header: idem("gone-1")}},
+		{"list", call{Method: http.MethodGet, Path: "/keys"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			entered := make(chan struct{})
+			// The store blocks until the request's context ends, then fails
+			// with its error, as SQLite does when interrupted.
+			block := func(ctx context.Context) error {
+				close(entered)
+				<-ctx.Done()
+				return fmt.Errorf("sqlite: interrupted: %w", ctx.Err())
+			}
+			hooks := &hookStore{
+				createKey: func(ctx context.Context, _ spotzee.NewKey, _ func(context.Context, spotzee.NewKey) (spotzee.APIKey, error)) (spotzee.APIKey, error) {
+					return spotzee.APIKey{}, block(ctx)
+				},
+				listKeys: func(ctx context.Context, _ spotzee.ListQuery) (spotzee.KeyPage, error) {
+					return spotzee.KeyPage{}, block(ctx)
+				},
+			}
+			logs := &syncBuffer{}
+			srv := newCustomServer(t, hooks, customOptions{logger: newJSONLogger(logs)})
+
+			ctx, cancel := context.WithCancel(t.Context())
+			req := srv.request(t, tt.c).WithContext(ctx)
+			done := make(chan error, 1)
+			go func() {
+				resp, err := httpClient.Do(req)
+				if err == nil {
+					_ = resp.Body.Close()
+				}
+				done <- err
+			}()
+			<-entered
+			cancel()
+			require.ErrorIs(t, <-done, context.Canceled)
+
+			var lines []map[string]any
+			require.Eventually(t, func() bool {
+				lines = accessLines(t, logs.String())
+				return len(lines) == 1
+			}, waitFor, tick)
+			assert.EqualValues(t, 499, lines[0]["status"])
+			assert.Equal(t, "INFO", lines[0]["level"])
+			assert.Equal(t, "client closed request", lines[0]["note"])
+			assert.NotContains(t, logs.String(), `"level":"ERROR"`)
+			assert.NotContains(t, logs.String(), `"status":500`)
+			assert.Contains(t, logs.String(), "client closed request")
+		})
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"math"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/keys"
@@ -14,21 +15,33 @@ type TierSource interface {
 	Project(ctx context.Context, id int64) (spotzee.Project, error)
 }
 
-// authenticator checks a bearer token for the validator: the key must be a
+// authenticator checks a bearer token for the validator: the client address
+// must not be throttled for failed authentications (429), the key must be a
 // live secret key (401 otherwise) with the admin role (403), and within its
 // rate limit (429). It records the caller and the rate decision in the
 // request state.
 type authenticator struct {
-	svc     *keys.Service
-	limiter *ratelimit.Limiter
-	tiers   TierSource
-	log     *slog.Logger
+	svc      *keys.Service
+	limiter  *ratelimit.Limiter
+	tiers    TierSource
+	log      *slog.Logger
+	throttle *authThrottle
 }
 
 func (a *authenticator) check(ctx context.Context, token string) error {
 	st := stateFrom(ctx)
+	if wait := a.throttle.blocked(st.clientAddr); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		e := spotzee.Errorf(spotzee.CodeRateLimited,
+			"Too many failed authentications from this address; retry after %d s.", secs)
+		e.RetryAfter = secs
+		return e
+	}
 	key, err := a.svc.Authenticate(ctx, token)
 	if err != nil {
+		if spotzee.ErrorCode(err) == spotzee.CodeAuthenticationRequired {
+			a.throttle.fail(st.clientAddr)
+		}
 		return a.internal(ctx, err)
 	}
 	st.caller, st.authenticated = key, true
@@ -57,6 +70,6 @@ func (a *authenticator) internal(ctx context.Context, err error) error {
 	if code := spotzee.ErrorCode(err); code != spotzee.CodeInternalError {
 		return err
 	}
-	a.log.ErrorContext(ctx, "authentication failed", slog.String("request_id", RequestID(ctx)), slog.String("error", err.Error()))
+	logFault(ctx, a.log, "authentication failed", err)
 	return spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred.")
 }

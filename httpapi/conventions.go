@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -34,6 +35,7 @@ type state struct {
 	requestID  string
 	version    string
 	clientType string
+	clientAddr string
 	method     string
 	caller     spotzee.APIKey
 	// authenticated is set once caller holds a live admin-or-lower key.
@@ -96,14 +98,45 @@ func checkVersion(h http.Header, p Profile) (string, error) {
 // records the status for the access log.
 type stampWriter struct {
 	http.ResponseWriter
-	st          *state
+	st *state
+	// ctx is the request's context: once its client has gone, a 500 is not
+	// answered but logged as 499 (see StatusClientClosedRequest).
+	ctx         context.Context
 	status      int
 	wroteHeader bool
-	bytes       int
+	// dropped is set when the response is not sent: the client closed the
+	// request.
+	dropped bool
+	bytes   int
+}
+
+// StatusClientClosedRequest is the status the access log records for a
+// request whose client went away (its context cancelled) before the answer:
+// nginx's 499. It is never sent; a failure it caused is not a 500.
+const StatusClientClosedRequest = 499
+
+// clientGone reports whether the client of the request of ctx has closed it.
+func clientGone(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
+
+// logFault logs a fault serving the request of ctx at error level, or, when
+// the client has closed the request (which is then most likely the cause),
+// at info level as "client closed request".
+func logFault(ctx context.Context, log *slog.Logger, msg string, err error) {
+	if clientGone(ctx) {
+		log.InfoContext(ctx, msg+": client closed request", slog.String("request_id", RequestID(ctx)),
+			slog.Int("status", StatusClientClosedRequest), slog.String("error", err.Error()))
+		return
+	}
+	log.ErrorContext(ctx, msg, slog.String("request_id", RequestID(ctx)), slog.String("error", err.Error()))
 }
 
 func (w *stampWriter) WriteHeader(status int) {
 	if w.wroteHeader {
+		return
+	}
+	if status == http.StatusInternalServerError && w.ctx != nil && clientGone(w.ctx) {
+		// Nobody is there to read it, and it is no server fault.
+		w.wroteHeader, w.dropped, w.status = true, true, StatusClientClosedRequest
 		return
 	}
 	w.wroteHeader, w.status = true, status
@@ -114,6 +147,12 @@ func (w *stampWriter) WriteHeader(status int) {
 	}
 	h.Set(problem.RequestIDHeader, id)
 	h.Set("Spotzee-Version", w.st.version)
+	if w.st.method == http.MethodPost && status/100 == 2 {
+		// The API's only successful POST is a create, whose body (first
+		// answer and idempotent replay alike) holds the full key value: no
+		// cache, shared or private, may keep it.
+		h.Set("Cache-Control", "no-store")
+	}
 	if w.st.rated && w.st.rate.Enforced {
 		h.Set("X-RateLimit-Limit", strconv.Itoa(w.st.rate.Limit))
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(w.st.rate.Remaining))
@@ -126,6 +165,9 @@ func (w *stampWriter) WriteHeader(status int) {
 func (w *stampWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.dropped {
+		return len(p), nil
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += n
@@ -146,9 +188,10 @@ func conventions(log *slog.Logger) middleware {
 				requestID:  "req_" + ulid.Make(start),
 				version:    CurrentVersion,
 				clientType: ClientType(r.Header.Get("x-spotzee-client-type")),
+				clientAddr: clientAddr(r.RemoteAddr),
 				method:     r.Method,
 			}
-			w := &stampWriter{ResponseWriter: rw, st: st}
+			w := &stampWriter{ResponseWriter: rw, st: st, ctx: r.Context()}
 			w.Header().Set(problem.RequestIDHeader, st.requestID)
 			w.Header().Set("Spotzee-Version", st.version)
 			defer func() {
@@ -182,6 +225,9 @@ func conventions(log *slog.Logger) middleware {
 				}
 				if st.edgeLimited {
 					attrs = append(attrs, slog.Bool("edge_limited", true))
+				}
+				if w.dropped {
+					attrs = append(attrs, slog.String("note", "client closed request"))
 				}
 				log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 			}()

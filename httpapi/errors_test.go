@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/problem"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
 )
 
@@ -262,6 +263,14 @@ func TestRouterNotFound(t *testing.T) {
 		{Method: http.MethodGet, Path: "/../healthz"},
 		{Method: http.MethodGet, Path: "/healthz/", Root: true},
 		{Method: http.MethodGet, Path: "/organizations/api-keys"},
+		// An encoded slash: /keys/1 to the validator, no route to the router.
+		{Method: http.MethodGet, Path: "/keys%2F1"},
+		{Method: http.MethodGet, Path: "/keys%2f1"},
+		{Method: http.MethodPatch, Path: "/keys%2F1", Body: `{"name":"x"}`},
+		{Method: http.MethodDelete, Path: "/keys%2F1"},
+		{Method: http.MethodGet, Path: "/keys/1%2F"},
+		{Method: http.MethodGet, Path: "%2Fkeys"},
+		{Method: http.MethodGet, Path: "/healthz%2F", Root: true},
 	} {
 		t.Run(c.Method+" "+c.Path, func(t *testing.T) {
 			t.Parallel()
@@ -410,4 +419,50 @@ func TestAbsentBodyIsEmpty(t *testing.T) {
 	p := requireProblem(t, resp, 0, spotzee.CodeParameterMissing)
 	assert.Equal(t, "name", paramOf(p))
 	assert.Equal(t, keysBefore, liveKeys(t, srv.Ref().Store(), srv.ProjectID))
+}
+
+// TestLastAdminKeyStays: the API refuses to leave a project without an admin
+// secret key (409 state_conflict) until another admin key exists.
+func TestLastAdminKeyStays(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	var adminID int64
+	for _, k := range liveKeys(t, srv.Ref().Store(), srv.ProjectID) {
+		if k.Role == spotzee.RoleAdmin {
+			adminID = k.ID
+		}
+	}
+	require.NotZero(t, adminID)
+
+	for _, c := range []call{
+		{Method: http.MethodDelete, Path: keyPath(adminID)},
+		{Method: http.MethodPatch, Path: keyPath(adminID), Body: `{"role":"editor"}`},
+		{Method: http.MethodPatch, Path: keyPath(adminID), Body: `{"scope":"public"}`},
+	} {
+		p := requireProblem(t, do(t, srv, c), http.StatusConflict, spotzee.CodeStateConflict)
+		assert.Contains(t, p.Message, "last admin", "%s %s", c.Method, c.Body)
+	}
+	_, _ = createKey(t, targetOf(srv), `{"name":"second admin","role":"admin"}`, nil)
+	resp := do(t, srv, call{Method: http.MethodDelete, Path: keyPath(adminID)})
+	require.Equal(t, http.StatusOK, resp.Status, "with another admin key, the first may go: %s", resp.Body)
+}
+
+// TestManyBadFieldsMakeASmallError: a body with thousands of unknown fields
+// gets at most problem.MaxFieldErrors errors[] entries, not an error many
+// times its own size.
+func TestManyBadFieldsMakeASmallError(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	var b strings.Builder
+	b.WriteString(`{"name":"x"`)
+	for i := range 4000 {
+		fmt.Fprintf(&b, `,"u%d":0`, i)
+	}
+	b.WriteString(`}`)
+	require.Less(t, b.Len(), 64<<10, "under the body cap")
+
+	resp := do(t, srv, call{Method: http.MethodPost, Path: "/keys", Body: b.String()})
+	p := requireProblem(t, resp, http.StatusBadRequest, spotzee.CodeParameterUnknown)
+	assert.Len(t, p.Errors, problem.MaxFieldErrors)
+	assert.Less(t, len(resp.Body), 8<<10, "error body of %d bytes", len(resp.Body))
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,8 +52,18 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives access and error logs (default slog.Default()).
 	Logger *slog.Logger
-	// Now is the clock for idempotency expiry (default time.Now).
+	// Now is the clock for idempotency expiry and the authentication
+	// throttle (default time.Now).
 	Now func() time.Time
+	// AuthFailures is how many failed authentications (unknown, revoked or
+	// non-secret keys) one client address may make per AuthFailureWindow
+	// before its requests are refused with 429 until the window ends; 0 or
+	// less turns the throttle off (the default, so that tests sending bad
+	// keys on purpose are not throttled; `serve` turns it on).
+	AuthFailures int
+	// AuthFailureWindow is the throttle's window (default
+	// DefaultAuthFailureWindow).
+	AuthFailureWindow time.Duration
 }
 
 // NewHandler returns the whole reference server: the API under APIPrefix,
@@ -82,7 +93,8 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if now == nil {
 		now = time.Now
 	}
-	auth := &authenticator{svc: cfg.Service, limiter: cfg.Limiter, tiers: cfg.Tiers, log: log}
+	auth := &authenticator{svc: cfg.Service, limiter: cfg.Limiter, tiers: cfg.Tiers, log: log,
+		throttle: newAuthThrottle(cfg.AuthFailures, cfg.AuthFailureWindow, now)}
 	vopts := []validate.Option{validate.WithReferenceProfile(), validate.WithAuthenticator(auth.check)}
 	if cfg.MaxBodyBytes > 0 {
 		vopts = append(vopts, validate.WithMaxBodyBytes(cfg.MaxBodyBytes))
@@ -94,7 +106,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 	onError := func(w http.ResponseWriter, r *http.Request, err error) {
 		if spotzee.ErrorCode(err) == spotzee.CodeInternalError {
-			log.ErrorContext(r.Context(), "request failed", slog.String("request_id", RequestID(r.Context())), slog.String("error", err.Error()))
+			logFault(r.Context(), log, "request failed", err)
 		}
 		problem.Write(w, err)
 	}
@@ -172,13 +184,17 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 }
 
 // canonicalPaths answers a path that is not in canonical form (a trailing
-// slash, an empty, "." or ".." segment, or the bare API prefix) with a 404
-// problem. The API has no such paths, and without this http.ServeMux would
-// answer them with a text/html redirect, and the generated router (which is
-// stricter than the validator's about trailing slashes) with a text/plain 404.
+// slash, an empty, "." or ".." segment, an encoded slash, or the bare API
+// prefix) with a 404 problem. The API has no such paths, and without this
+// http.ServeMux would answer them with a text/html redirect, and the
+// generated router (which is stricter than the validator's about trailing
+// slashes, and routes on the escaped path where the validator routes on the
+// decoded one: /keys%2F1 is /keys/1 to one and no route to the other) with
+// a text/plain 404.
 func canonicalPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p != path.Clean(p) || p == APIPrefix {
+		if p := r.URL.Path; p != path.Clean(p) || p == APIPrefix ||
+			strings.Contains(strings.ToUpper(r.URL.EscapedPath()), "%2F") {
 			notFound(w, r)
 			return
 		}

@@ -112,8 +112,25 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !created {
-		m.replay(w, r, st, existing, key, hash)
-		return
+		if !m.replay(w, r, st, existing, key, hash) {
+			return
+		}
+		// The cached response cannot be opened: treat it as expired.
+		if err := m.store.DiscardIdempotent(r.Context(), st.caller.ID, key); err != nil {
+			m.fail(w, r, "discard unreadable idempotent response", err)
+			return
+		}
+		existing, created, err = m.store.BeginIdempotent(r.Context(), spotzee.IdempotencyRecord{
+			APIKeyID: st.caller.ID, Key: key, RequestHash: hash, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
+		}, now)
+		if err != nil {
+			m.fail(w, r, "begin idempotent request", err)
+			return
+		}
+		if !created { // a concurrent retry got there first
+			m.replay(w, r, st, existing, key, hash)
+			return
+		}
 	}
 	// The record must be finished or abandoned even when the client has
 	// gone away (its context cancelled), or it would answer every retry
@@ -142,18 +159,23 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (m *idempotency) replay(w http.ResponseWriter, r *http.Request, st *state, existing spotzee.IdempotencyRecord, key string, hash []byte) {
+// replay answers a request whose Idempotency-Key has a live record: with a
+// mismatch or in-progress problem, or the cached response. It reports true,
+// writing nothing, when the cached response cannot be opened (sealed under
+// another server secret, or damaged): the caller then treats the record as
+// expired, since no client can be answered from it.
+func (m *idempotency) replay(w http.ResponseWriter, r *http.Request, st *state, existing spotzee.IdempotencyRecord, key string, hash []byte) (unreadable bool) {
 	switch {
 	case !bytes.Equal(existing.RequestHash, hash):
 		problem.Write(w, spotzee.ParamErrorf(spotzee.CodeIdempotencyKeyMismatch, "Idempotency-Key",
 			"This Idempotency-Key was used with another request; use a new key for a new request."))
-		return
+		return false
 	case !existing.Done:
 		e := spotzee.ParamErrorf(spotzee.CodeIdempotencyInProgress, "Idempotency-Key",
 			"The first request with this Idempotency-Key is still running; retry shortly.")
 		e.RetryAfter = 1
 		problem.Write(w, e)
-		return
+		return false
 	}
 	plain, err := m.sealer.open(existing.Response, st.caller.ID, key)
 	var cached cachedResponse
@@ -161,18 +183,20 @@ func (m *idempotency) replay(w http.ResponseWriter, r *http.Request, st *state, 
 		err = json.Unmarshal(plain, &cached)
 	}
 	if err != nil {
-		m.fail(w, r, "open cached response", err)
-		return
+		m.log.WarnContext(r.Context(), "cached idempotent response cannot be opened (was the server secret changed?); treating it as expired",
+			slog.String("request_id", st.requestID), slog.String("error", err.Error()))
+		return true
 	}
 	st.replayOf = cached.RequestID
 	w.Header().Set("Idempotent-Replayed", "true")
 	w.Header().Set("Content-Type", cached.ContentType)
 	w.WriteHeader(cached.Status)
 	_, _ = w.Write(cached.Body)
+	return false
 }
 
 func (m *idempotency) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	m.log.ErrorContext(r.Context(), what, slog.String("request_id", RequestID(r.Context())), slog.String("error", err.Error()))
+	logFault(r.Context(), m.log, what, err)
 	problem.Write(w, spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred."))
 }
 

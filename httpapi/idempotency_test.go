@@ -19,8 +19,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/httpapi"
+	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
+	"github.com/spotzeekit/spotzee-keys/sqlite"
 )
 
 func idem(key string) http.Header { return hdr("Idempotency-Key", key) }
@@ -335,7 +338,9 @@ func TestIdempotencyWhenClientGoesAway(t *testing.T) {
 
 			retry := srv.do(t, c)
 			if fail {
-				require.Equal(t, http.StatusInternalServerError, first.Status)
+				// The client has gone: the failure is not answered (no 500).
+				assert.Empty(t, first.Body, "nothing is sent to a client that has gone")
+				assert.NotEqual(t, http.StatusInternalServerError, first.Status)
 				require.Equal(t, http.StatusOK, retry.Status, "the retry runs: %s", retry.Body)
 				assert.Empty(t, retry.Header.Get("Idempotent-Replayed"))
 				return
@@ -475,4 +480,94 @@ func encodings(value string) []string {
 		}
 	}
 	return out
+}
+
+func TestFullValueResponsesAreNotStored(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	tg := targetOf(srv)
+	body, created := createKey(t, tg, `{"name":"cache"}`, idem("no-store-1"))
+	id := idOf(t, body)
+
+	tests := []struct {
+		name        string
+		resp        response
+		wantNoStore bool
+	}{
+		{"create", created, true},
+		{"idempotent replay of the create", do(t, srv, call{Method: http.MethodPost, Path: "/keys", Body: `{"name":"cache"}`, Header: idem("no-store-1")}), true},
+		{"create without an idempotency key", do(t, srv, call{Method: http.MethodPost, Path: "/keys", Body: `{"name":"plain"}`}), true},
+		{"get (masked)", do(t, srv, call{Method: http.MethodGet, Path: keyPath(id)}), false},
+		{"list (masked)", do(t, srv, call{Method: http.MethodGet, Path: "/keys"}), false},
+		{"refused create", do(t, srv, call{Method: http.MethodPost, Path: "/keys", Body: `{}`}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.wantNoStore {
+				require.Equal(t, http.StatusOK, tt.resp.Status, "body: %s", tt.resp.Body)
+				assert.Equal(t, "no-store", tt.resp.Header.Get("Cache-Control"))
+				return
+			}
+			assert.Empty(t, tt.resp.Header.Get("Cache-Control"))
+		})
+	}
+}
+
+// TestIdempotencyRecordUnderAnotherSecret: a cached response sealed under
+// another server secret (a lost or changed secret) counts as expired: the
+// request runs again, no 500.
+func TestIdempotencyRecordUnderAnotherSecret(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "keys.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	cursorKey := bytes.Repeat([]byte{7}, 32)
+	b, err := keys.New(db, cursorKey).Bootstrap(ctx, "P", spotzee.TierStarter)
+	require.NoError(t, err)
+	logs := &syncBuffer{}
+	serve := func(secret byte) target {
+		h, err := httpapi.NewHandler(httpapi.Config{
+			Service: keys.New(db, cursorKey), Tiers: db, Idempotency: db,
+			IdempotencySecret: bytes.Repeat([]byte{secret}, 32), Logger: newJSONLogger(logs),
+		})
+		require.NoError(t, err)
+		hs := httptest.NewServer(h)
+		t.Cleanup(hs.Close)
+		return target{URL: hs.URL + httpapi.APIPrefix, RootURL: hs.URL, AdminKey: b.Admin.Value}
+	}
+	before, after := serve(1), serve(2)
+	first, _ := createKey(t, before, `{"name":"sealed"}`, idem("secret-1"))
+
+	tests := []struct {
+		name       string
+		tg         target
+		body       string
+		wantStatus int
+		wantReplay bool
+	}{
+		{"under the new secret: runs again", after, `{"name":"sealed"}`, http.StatusOK, false},
+		{"then replays under the new secret", after, `{"name":"sealed"}`, http.StatusOK, true},
+		{"another body is still a mismatch", after, `{"name":"other"}`, http.StatusConflict, false},
+	}
+	var again string
+	for _, tt := range tests {
+		// Not parallel: each step builds on the one before.
+		resp := tt.tg.do(t, call{Method: http.MethodPost, Path: "/keys", Body: tt.body, Header: idem("secret-1")})
+		require.Equal(t, tt.wantStatus, resp.Status, "%s: %s", tt.name, resp.Body)
+		assert.Equal(t, tt.wantReplay, resp.Header.Get("Idempotent-Replayed") == "true", tt.name)
+		if tt.wantStatus != http.StatusOK {
+			requireProblem(t, resp, tt.wantStatus, spotzee.CodeIdempotencyKeyMismatch)
+			continue
+		}
+		value := resp.json(t)["value"].(string)
+		assert.NotEqual(t, first["value"], value, "%s: not the old key's value", tt.name)
+		if again != "" {
+			assert.Equal(t, again, value, tt.name)
+		}
+		again = value
+	}
+	assert.NotContains(t, logs.String(), `"level":"ERROR"`)
+	assert.Contains(t, logs.String(), "treating it as expired")
 }

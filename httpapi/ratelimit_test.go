@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -11,8 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/httpapi"
+	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
+	"github.com/spotzeekit/spotzee-keys/sqlite"
+	"github.com/spotzeekit/spotzee-keys/validate"
 )
 
 var rateHeaders = []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Tier"}
@@ -258,4 +265,64 @@ func TestRateLimitTierComesFromTheProject(t *testing.T) {
 	assert.Equal(t, "starter", resp.Header.Get("X-RateLimit-Tier"))
 	resp = do(t, srv, call{Method: http.MethodGet, Path: "/keys"})
 	assert.Equal(t, "enterprise", resp.Header.Get("X-RateLimit-Tier"))
+}
+
+func TestFailedAuthenticationThrottle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, ":memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	secret := bytes.Repeat([]byte{7}, 32)
+	b, err := keys.New(db, secret).Bootstrap(ctx, "P", spotzee.TierStarter)
+	require.NoError(t, err)
+	clock := newFakeClock()
+	h, err := httpapi.NewHandler(httpapi.Config{
+		Service: keys.New(db, secret), Tiers: db, Logger: discardLogger(), Now: clock.Now,
+		AuthFailures: 3, AuthFailureWindow: time.Minute,
+		ValidateResponses: true,
+		OnResponseViolation: func(_ *http.Request, v *validate.ResponseViolation) {
+			t.Errorf("response breaks the spec: %v", v)
+		},
+	})
+	require.NoError(t, err)
+	const unknown = "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2"
+	get := func(addr, key string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/api/client/keys", nil)
+		req.RemoteAddr = addr
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	steps := []struct {
+		name       string
+		advance    time.Duration
+		addr, key  string
+		wantStatus int
+	}{
+		{"first failure", 0, "192.0.2.1:1000", unknown, http.StatusUnauthorized},
+		{"second failure, another port", 0, "192.0.2.1:1001", unknown, http.StatusUnauthorized},
+		{"third failure", 0, "192.0.2.1:1002", unknown, http.StatusUnauthorized},
+		{"throttled", 0, "192.0.2.1:1003", unknown, http.StatusTooManyRequests},
+		{"throttled even with a good key", 0, "192.0.2.1:1004", b.Admin.Value, http.StatusTooManyRequests},
+		{"another address is not", 0, "198.51.100.7:1000", b.Admin.Value, http.StatusOK},
+		{"another address fails on its own", 0, "198.51.100.7:1000", unknown, http.StatusUnauthorized},
+		{"still throttled before the window ends", 59 * time.Second, "192.0.2.1:1005", b.Admin.Value, http.StatusTooManyRequests},
+		{"a new window", time.Second, "192.0.2.1:1006", b.Admin.Value, http.StatusOK},
+		{"fails again from zero", 0, "192.0.2.1:1007", unknown, http.StatusUnauthorized},
+	}
+	for _, s := range steps {
+		clock.Advance(s.advance)
+		rec := get(s.addr, s.key)
+		require.Equal(t, s.wantStatus, rec.Code, "%s: %s", s.name, rec.Body)
+		if s.wantStatus == http.StatusTooManyRequests {
+			var body problemBody
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			assert.Equal(t, spotzee.CodeRateLimited, body.Code, s.name)
+			assert.Contains(t, body.Message, "failed authentications", s.name)
+			assert.NotEmpty(t, rec.Header().Get("Retry-After"), s.name)
+		}
+	}
 }

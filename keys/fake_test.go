@@ -100,7 +100,7 @@ func (f *fakeStore) Key(_ context.Context, projectID, id int64) (spotzee.APIKey,
 	return k, nil
 }
 
-func (f *fakeStore) UpdateKey(_ context.Context, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
+func (f *fakeStore) UpdateKey(_ context.Context, _, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k, ok := f.keys[id]
@@ -109,6 +109,9 @@ func (f *fakeStore) UpdateKey(_ context.Context, projectID, id int64, u spotzee.
 	}
 	if u.Empty() {
 		return k, nil
+	}
+	if k.IsSystem && ((u.Role != nil && *u.Role != k.Role) || (u.Scope != nil && *u.Scope != k.Scope)) {
+		return spotzee.APIKey{}, spotzee.Errorf(spotzee.CodeStateConflict, "system key")
 	}
 	if u.Name != nil {
 		k.Name = *u.Name
@@ -127,7 +130,7 @@ func (f *fakeStore) UpdateKey(_ context.Context, projectID, id int64, u spotzee.
 	return k, nil
 }
 
-func (f *fakeStore) RevokeKey(_ context.Context, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
+func (f *fakeStore) RevokeKey(_ context.Context, _, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k, ok := f.keys[id]

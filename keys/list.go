@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -150,6 +151,12 @@ type cursorPayload struct {
 
 const macSize = 16
 
+// MaxCursorLength bounds the cursors List issues (the reference profile's
+// maxLength of the cursor parameter): a name sort's cursor carries the name,
+// and a 255-character name of characters JSON escapes (control characters,
+// six bytes each) makes a cursor of about 2,200 characters.
+const MaxCursorLength = 4096
+
 func (c cursorCodec) mac(data []byte) []byte {
 	m := hmac.New(sha256.New, c.key)
 	m.Write(data)
@@ -157,7 +164,11 @@ func (c cursorCodec) mac(data []byte) []byte {
 }
 
 func (c cursorCodec) encode(project int64, field spotzee.SortField, desc bool, pos spotzee.Position) string {
-	data, _ := json.Marshal(cursorPayload{Project: project, Sort: string(field), Desc: desc, Value: pos.Value, ID: pos.ID})
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // "<" is one byte, not six
+	_ = enc.Encode(cursorPayload{Project: project, Sort: string(field), Desc: desc, Value: pos.Value, ID: pos.ID})
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	return base64.RawURLEncoding.EncodeToString(append(data, c.mac(data)...))
 }
 

@@ -34,11 +34,15 @@ func TestCursorRoundTrip(t *testing.T) {
 		{spotzee.SortName, true, spotzee.Position{Value: "", ID: 3}},
 		{spotzee.SortCreatedAt, true, spotzee.Position{Value: "2026-04-28T09:30:00.123456000Z", ID: 5}},
 		{spotzee.SortUpdatedAt, false, spotzee.Position{Value: "2026-04-28T09:30:00.000000000Z", ID: 6}},
+		// The longest names (255 characters) of the costliest characters.
+		{spotzee.SortName, true, spotzee.Position{Value: strings.Repeat("\x01", 255), ID: 1<<62 + 7}},
+		{spotzee.SortName, false, spotzee.Position{Value: strings.Repeat("\U0001F511", 255), ID: 1<<62 + 7}},
+		{spotzee.SortName, false, spotzee.Position{Value: strings.Repeat(`<"\`, 85), ID: 1<<62 + 7}},
 	}
 	for _, p := range positions {
 		s := c.encode(42, p.field, p.desc, p.pos)
 		assert.NotContains(t, s, "=", "URL-safe, unpadded")
-		assert.LessOrEqual(t, len(s), 512, "fits the spec's maxLength")
+		assert.LessOrEqual(t, len(s), MaxCursorLength, "fits the reference profile's maxLength")
 		got, err := c.decode(s, 42, p.field, p.desc)
 		require.NoError(t, err)
 		assert.Equal(t, p.pos, got)

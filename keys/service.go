@@ -22,11 +22,16 @@ const MaxListAll = 1000
 // DefaultLimit is the page size when none is asked for.
 const DefaultLimit = 25
 
+// DefaultKeyQuota is the most live keys a project may hold when created
+// through the API (Create), unless WithKeyQuota says otherwise.
+const DefaultKeyQuota = 10000
+
 // Service implements the API-key rules over a store.
 type Service struct {
 	store  spotzee.Store
 	cursor cursorCodec
 	now    func() time.Time
+	quota  int
 }
 
 // Option configures a Service.
@@ -35,10 +40,15 @@ type Option func(*Service)
 // WithClock sets the clock (default time.Now).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
+// WithKeyQuota sets the most live keys a project may hold for Create to add
+// one (default DefaultKeyQuota); 0 or less removes the cap. Operator paths
+// (Bootstrap, AddKey, RecoverAdmin) are not capped.
+func WithKeyQuota(n int) Option { return func(s *Service) { s.quota = n } }
+
 // New returns a Service over store. cursorKey signs list cursors so they
 // cannot be forged; it must be at least 32 random bytes kept across restarts.
 func New(store spotzee.Store, cursorKey []byte, opts ...Option) *Service {
-	s := &Service{store: store, cursor: cursorCodec{key: cursorKey}, now: time.Now}
+	s := &Service{store: store, cursor: cursorCodec{key: cursorKey}, now: time.Now, quota: DefaultKeyQuota}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -112,12 +122,18 @@ type Created struct {
 }
 
 // Create makes a key in caller's project. It returns parameter errors for an
-// empty name or an unknown scope or role, and storage faults wrapped.
+// empty name or an unknown scope or role, quota_exceeded when the project
+// already holds its quota of live keys (see WithKeyQuota), authentication_required or
+// permission_denied when caller was revoked or demoted while the request ran
+// (the store re-checks it inside the write), and storage faults wrapped.
 func (s *Service) Create(ctx context.Context, caller spotzee.APIKey, in CreateInput) (Created, error) {
-	return s.create(ctx, caller.ProjectID, in, false)
+	return s.create(ctx, caller.ID, caller.ProjectID, in, false, s.quota)
 }
 
-func (s *Service) create(ctx context.Context, projectID int64, in CreateInput, system bool) (Created, error) {
+// create makes a key in project projectID for the API key callerID (0 for
+// an operator), refused when the project already has quota live keys
+// (quota 0: no cap).
+func (s *Service) create(ctx context.Context, callerID, projectID int64, in CreateInput, system bool, quota int) (Created, error) {
 	if in.Scope == "" {
 		in.Scope = spotzee.ScopeSecret
 	}
@@ -139,6 +155,8 @@ func (s *Service) create(ctx context.Context, projectID int64, in CreateInput, s
 		Hash:        HashValue(value),
 		IsSystem:    system,
 		CreatedAt:   s.Now(),
+		CallerID:    callerID,
+		MaxLiveKeys: quota,
 	})
 	if err != nil {
 		return Created{}, fmt.Errorf("keys: create: %w", err)
@@ -165,20 +183,24 @@ func (s *Service) Get(ctx context.Context, caller spotzee.APIKey, id int64) (spo
 }
 
 // Update applies u to the live key id of caller's project. It returns
-// resource_missing for a key that is not there and parameter errors for bad
-// fields.
+// resource_missing for a key that is not there, parameter errors for bad
+// fields, state_conflict for a change of a system key's role or scope (its
+// name and description are labels and may change) or for demoting or making
+// public the project's last admin secret key, and, like Create, an
+// authentication or permission error when caller changed meanwhile.
 func (s *Service) Update(ctx context.Context, caller spotzee.APIKey, id int64, u spotzee.KeyUpdate) (spotzee.APIKey, error) {
 	if err := checkFields(u.Name, u.Scope, u.Role); err != nil {
 		return spotzee.APIKey{}, err
 	}
-	return s.store.UpdateKey(ctx, caller.ProjectID, id, u, s.Now())
+	return s.store.UpdateKey(ctx, caller.ID, caller.ProjectID, id, u, s.Now())
 }
 
 // Revoke revokes the live key id of caller's project at once and for good.
-// It returns resource_missing for a key that is not there and state_conflict
-// for a system key.
+// It returns resource_missing for a key that is not there, state_conflict
+// for a system key or the project's last admin secret key, and, like Create,
+// an authentication or permission error when caller changed meanwhile.
 func (s *Service) Revoke(ctx context.Context, caller spotzee.APIKey, id int64) (spotzee.APIKey, error) {
-	return s.store.RevokeKey(ctx, caller.ProjectID, id, s.Now())
+	return s.store.RevokeKey(ctx, caller.ID, caller.ProjectID, id, s.Now())
 }
 
 // Bootstrapped is a new project with its system key and first admin key.
@@ -198,19 +220,31 @@ func (s *Service) Bootstrap(ctx context.Context, name string, tier spotzee.Tier)
 	if err != nil {
 		return Bootstrapped{}, fmt.Errorf("keys: create project: %w", err)
 	}
-	system, err := s.create(ctx, p.ID, CreateInput{Name: "SMTP proxy", Scope: spotzee.ScopeSecret, Role: spotzee.RoleSMTPProxy}, true)
+	system, err := s.create(ctx, 0, p.ID, CreateInput{Name: "SMTP proxy", Scope: spotzee.ScopeSecret, Role: spotzee.RoleSMTPProxy}, true, 0)
 	if err != nil {
 		return Bootstrapped{}, err
 	}
-	admin, err := s.create(ctx, p.ID, CreateInput{Name: "Bootstrap admin key", Scope: spotzee.ScopeSecret, Role: spotzee.RoleAdmin}, false)
+	admin, err := s.create(ctx, 0, p.ID, CreateInput{Name: "Bootstrap admin key", Scope: spotzee.ScopeSecret, Role: spotzee.RoleAdmin}, false, 0)
 	if err != nil {
 		return Bootstrapped{}, err
 	}
 	return Bootstrapped{Project: p, SystemKey: system.Key, Admin: admin}, nil
 }
 
+// RecoverAdmin creates an admin secret key, named "Recovery admin key", in
+// the existing project projectID and returns it with its value, bypassing the
+// caller checks: the operator's way back into a project whose admin keys are
+// all lost. It returns resource_missing for an unknown project and storage
+// faults wrapped.
+func (s *Service) RecoverAdmin(ctx context.Context, projectID int64) (Created, error) {
+	if _, err := s.store.Project(ctx, projectID); err != nil {
+		return Created{}, fmt.Errorf("keys: recover admin: %w", err)
+	}
+	return s.create(ctx, 0, projectID, CreateInput{Name: "Recovery admin key", Scope: spotzee.ScopeSecret, Role: spotzee.RoleAdmin}, false, 0)
+}
+
 // AddKey creates a key in any project, bypassing the caller checks: for
 // operators and test helpers.
 func (s *Service) AddKey(ctx context.Context, projectID int64, in CreateInput) (Created, error) {
-	return s.create(ctx, projectID, in, false)
+	return s.create(ctx, 0, projectID, in, false, 0)
 }

@@ -17,6 +17,11 @@ const ContentType = "application/problem+json"
 // RequestIDHeader is the response header that carries the request id.
 const RequestIDHeader = "X-Request-Id"
 
+// MaxFieldErrors caps a problem's errors[]: a request with thousands of bad
+// fields gets the first MaxFieldErrors of them, and a message that says so,
+// rather than an error body many times the size of the request.
+const MaxFieldErrors = 20
+
 // FieldError is one entry of a problem's errors[].
 type FieldError struct {
 	Param   string       `json:"param"`
@@ -40,9 +45,10 @@ type Body struct {
 	Errors    []FieldError `json:"errors,omitempty"`
 }
 
-// From builds the envelope of err for the request id. An err that is not an
-// *spotzee.Error becomes internal_error with a generic message, so nothing
-// internal leaks to the client.
+// From builds the envelope of err for the request id, with at most
+// MaxFieldErrors errors[] entries. An err that is not an *spotzee.Error
+// becomes internal_error with a generic message, so nothing internal leaks
+// to the client.
 func From(err error, requestID string) Body {
 	var e *spotzee.Error
 	if !errors.As(err, &e) || !e.Code.Known() {
@@ -60,8 +66,13 @@ func From(err error, requestID string) Body {
 	if body.Message == "" {
 		body.Message = body.Title + "."
 	}
+	fields := e.Fields
+	if len(fields) > MaxFieldErrors {
+		body.Message += " errors lists the first " + strconv.Itoa(MaxFieldErrors) + " of " + strconv.Itoa(len(fields)) + "."
+		fields = fields[:MaxFieldErrors]
+	}
 	body.Error = body.Message
-	for _, f := range e.Fields {
+	for _, f := range fields {
 		body.Errors = append(body.Errors, FieldError(f))
 	}
 	if e.Code == spotzee.CodeValidationFailed && body.Errors == nil {

@@ -106,3 +106,44 @@ func TestWriteEdge(t *testing.T) {
 		})
 	}
 }
+
+func TestFieldErrorsAreCapped(t *testing.T) {
+	t.Parallel()
+	fields := func(n int) []spotzee.FieldError {
+		out := make([]spotzee.FieldError, n)
+		for i := range out {
+			out[i] = spotzee.FieldError{Param: fmt.Sprintf("field%d", i), Code: spotzee.CodeParameterUnknown, Message: "unknown field"}
+		}
+		return out
+	}
+	tests := []struct {
+		name       string
+		n          int
+		wantLen    int
+		wantSuffix string
+	}{
+		{"none", 0, 0, ""},
+		{"one", 1, 1, ""},
+		{"at the cap", problem.MaxFieldErrors, problem.MaxFieldErrors, ""},
+		{"one over", problem.MaxFieldErrors + 1, problem.MaxFieldErrors, fmt.Sprintf(" errors lists the first %d of %d.", problem.MaxFieldErrors, problem.MaxFieldErrors+1)},
+		{"thousands", 5000, problem.MaxFieldErrors, fmt.Sprintf(" errors lists the first %d of 5000.", problem.MaxFieldErrors)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := &spotzee.Error{Code: spotzee.CodeParameterUnknown, Message: "Unknown fields.", Fields: fields(tt.n)}
+			rec := httptest.NewRecorder()
+			problem.Write(rec, e)
+			var body problem.Body
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			assert.Len(t, body.Errors, tt.wantLen)
+			assert.Equal(t, "Unknown fields."+tt.wantSuffix, body.Message)
+			assert.Equal(t, body.Message, body.Error)
+			assert.Less(t, rec.Body.Len(), 4096, "the body stays small")
+			if tt.wantLen > 0 {
+				assert.Equal(t, "field0", body.Errors[0].Param, "the first ones are kept")
+			}
+			assert.Len(t, e.Fields, tt.n, "the error itself is not changed")
+		})
+	}
+}

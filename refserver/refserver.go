@@ -69,6 +69,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// AuthFailures and AuthFailureWindow throttle failed authentications per
+	// client address (see httpapi.Config); AuthFailures 0 turns it off.
+	AuthFailures      int
+	AuthFailureWindow time.Duration
+	// MaxKeysPerProject caps the live keys a project may hold for the API to
+	// create one (402 quota_exceeded beyond): 0 means keys.DefaultKeyQuota,
+	// a negative value no cap.
+	MaxKeysPerProject int
 }
 
 // Server is a running reference server's parts.
@@ -76,6 +84,44 @@ type Server struct {
 	db      *sqlite.DB
 	svc     *keys.Service
 	handler http.Handler
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// DefaultPurgeInterval is how often RunPurger deletes expired idempotency
+// records by default.
+const DefaultPurgeInterval = 10 * time.Minute
+
+// PurgeExpired deletes the idempotency records expired now and returns how
+// many; it returns a storage error when the delete fails.
+func (s *Server) PurgeExpired(ctx context.Context) (int64, error) {
+	return s.db.PurgeIdempotent(ctx, s.now().UTC())
+}
+
+// RunPurger deletes expired idempotency records at once and then every
+// interval (DefaultPurgeInterval when not positive) until ctx is done, so the
+// table does not grow without bound while the server runs. A failed purge
+// is logged and retried at the next tick. It returns when ctx is done.
+func (s *Server) RunPurger(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultPurgeInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := s.PurgeExpired(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.ErrorContext(ctx, "purge expired idempotency records", slog.String("error", err.Error()))
+		case n > 0:
+			s.log.InfoContext(ctx, "purged expired idempotency records", slog.Int64("records", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Open opens the database (applying migrations) and assembles the server.
@@ -112,7 +158,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
-	svc := keys.New(db, derive(secret, "cursor-hmac"), keys.WithClock(now))
+	quota := cfg.MaxKeysPerProject
+	if quota == 0 {
+		quota = keys.DefaultKeyQuota
+	}
+	svc := keys.New(db, derive(secret, "cursor-hmac"), keys.WithClock(now), keys.WithKeyQuota(quota))
 	var limiter *ratelimit.Limiter
 	if !cfg.RateLimits.Disabled && profile == ProfileRollout {
 		rl := cfg.RateLimits
@@ -133,12 +183,18 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		OnResponseViolation: cfg.OnResponseViolation,
 		Logger:              cfg.Logger,
 		Now:                 now,
+		AuthFailures:        cfg.AuthFailures,
+		AuthFailureWindow:   cfg.AuthFailureWindow,
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
-	return &Server{db: db, svc: svc, handler: handler}, nil
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{db: db, svc: svc, handler: handler, now: now, log: log}, nil
 }
 
 // idempotencyStore returns db under ProfileRollout and nil (Idempotency-Key
@@ -173,6 +229,14 @@ func (s *Server) Close() error { return s.db.Close() }
 // whose value it returns once.
 func (s *Server) Bootstrap(ctx context.Context, name string, tier spotzee.Tier) (keys.Bootstrapped, error) {
 	return s.svc.Bootstrap(ctx, name, tier)
+}
+
+// RecoverAdmin creates a new admin secret key in the existing project
+// projectID and returns it with its value once: the operator's recovery when
+// a project has lost its admin keys. It returns a resource_missing error for
+// an unknown project and storage errors.
+func (s *Server) RecoverAdmin(ctx context.Context, projectID int64) (keys.Created, error) {
+	return s.svc.RecoverAdmin(ctx, projectID)
 }
 
 // BootstrapIfEmpty bootstraps project 1 when the database has no project

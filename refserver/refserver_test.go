@@ -2,6 +2,7 @@ package refserver_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,9 +23,11 @@ import (
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/client"
 	"github.com/spotzeekit/spotzee-keys/edgelimit"
+	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
+	"github.com/spotzeekit/spotzee-keys/validate"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -348,4 +352,93 @@ func TestOpenProfilesAndEdgeLimits(t *testing.T) {
 			assert.Equal(t, tt.secondStatus, get().StatusCode)
 		})
 	}
+}
+
+func TestRunPurgerDeletesExpiredIdempotencyRecords(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	var mu sync.Mutex
+	now := time.Date(2026, 4, 28, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cfg := quietConfig(":memory:", fixedSecret)
+	cfg.Now = clock
+	srv, err := refserver.Open(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	b, err := srv.Bootstrap(ctx, "P", spotzee.TierStarter)
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+
+	create := func(key string) {
+		req, err := http.NewRequest(http.MethodPost, hs.URL+"/api/client/keys", strings.NewReader(`{"name":"`+key+`"}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+b.Admin.Value)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	records := func() int {
+		n, err := srv.Store().IdempotencyRecords(ctx)
+		require.NoError(t, err)
+		return n
+	}
+	create("old")
+	mu.Lock()
+	now = now.Add(23 * time.Hour)
+	mu.Unlock()
+	create("recent")
+	require.Equal(t, 2, records())
+
+	mu.Lock()
+	now = now.Add(2 * time.Hour) // "old" is 25 h old, "recent" 2 h
+	mu.Unlock()
+	purgeCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); srv.RunPurger(purgeCtx, 10*time.Millisecond) }()
+	require.Eventually(t, func() bool { return records() == 1 }, 5*time.Second, 10*time.Millisecond)
+	stop()
+	<-done
+	assert.Equal(t, 1, records(), "the unexpired record stays")
+}
+
+func TestKeyQuota(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cfg := quietConfig(":memory:", fixedSecret)
+	cfg.MaxKeysPerProject = 3
+	cfg.ValidateResponses = true
+	cfg.OnResponseViolation = func(_ *http.Request, v *validate.ResponseViolation) {
+		t.Errorf("response breaks the reference profile: %v", v)
+	}
+	srv, err := refserver.Open(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	b, err := srv.Bootstrap(ctx, "P", spotzee.TierStarter) // system and admin key: 2 of 3
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	c, err := client.New(hs.URL+"/api/client", b.Admin.Value, client.WithMaxAttempts(1))
+	require.NoError(t, err)
+
+	third, err := c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "third"})
+	require.NoError(t, err)
+	_, err = c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "fourth"})
+	var apiErr *client.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusPaymentRequired, apiErr.StatusCode)
+	assert.Equal(t, client.ErrorCodeQuotaExceeded, apiErr.Code)
+
+	// Operators are not capped; revoking makes room again.
+	operators, err := srv.Service().AddKey(ctx, b.Project.ID, keys.CreateInput{Name: "operator's"})
+	require.NoError(t, err)
+	_, err = c.RevokeKey(ctx, third.ID)
+	require.NoError(t, err)
+	_, err = c.RevokeKey(ctx, operators.Key.ID)
+	require.NoError(t, err)
+	_, err = c.CreateKey(ctx, client.ProjectAPIKeyCreate{Name: "fourth"})
+	assert.NoError(t, err)
 }

@@ -91,7 +91,7 @@ func listFixture(tb testing.TB, h *harness) map[int64]bool {
 	for i, id := range ids {
 		switch i % 7 {
 		case 2:
-			_, err := h.ref.Store().UpdateKey(ctx, h.project, id, spotzee.KeyUpdate{Name: &names[(i+3)%len(names)]}, svc.Now())
+			_, err := h.ref.Store().UpdateKey(ctx, 0, h.project, id, spotzee.KeyUpdate{Name: &names[(i+3)%len(names)]}, svc.Now())
 			require.NoError(tb, err)
 		case 5:
 			_, err := svc.Revoke(ctx, spotzee.APIKey{ProjectID: h.project}, id)

@@ -192,7 +192,7 @@ func (o listOrder) less(t *testing.T, a, b apiKeyJSON) bool {
 	cmp := 0
 	switch o.field {
 	case "name":
-		cmp = strings.Compare(a.Name, b.Name)
+		cmp = strings.Compare(nocase(a.Name), nocase(b.Name)) // the server's NOCASE order
 	case "created_at", "updated_at":
 		ta, tb := a.CreatedAt, b.CreatedAt
 		if o.field == "updated_at" {
@@ -258,4 +258,16 @@ func (h *harness) checkPage(t *testing.T, p pageJSON, o listOrder, q string, lim
 			require.True(t, o.less(t, p.Results[i-1], k), "results %d and %d out of %+v order", i-1, i, o)
 		}
 	}
+}
+
+// nocase folds s as SQLite's NOCASE collation, which orders names: ASCII
+// letters only.
+func nocase(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func (o order) compare(a, b client.ProjectAPIKey) int {
 	var c int
 	switch o.field {
 	case "name":
-		c = cmp.Compare(a.Name, b.Name)
+		c = cmp.Compare(nocase(a.Name), nocase(b.Name)) // the server's NOCASE order
 	case "created_at":
 		c = keyTime(a.CreatedAt).Compare(keyTime(b.CreatedAt))
 	case "updated_at":
@@ -689,4 +690,55 @@ func TestListQueryNonASCIICase(t *testing.T) {
 func keyTime(n nullable.Nullable[string]) time.Time {
 	ts, _ := client.ParseTimestamp(n)
 	return ts
+}
+
+// nocase folds s as SQLite's NOCASE collation, which orders names: ASCII
+// letters only.
+func nocase(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// TestLongNamesPaginate: a name sort's cursor carries the name, so the
+// longest names must still make cursors the server (and the validating
+// client) accept.
+func TestLongNamesPaginate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		char string
+	}{
+		{"escaped by JSON", `"`},
+		{"HTML-sensitive", "<"},
+		{"four-byte UTF-8", "\U0001F511"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := spotzeetest.NewServer(t)
+			for i := range 3 {
+				name := strings.Repeat(tt.char, 254) + strconv.Itoa(i)
+				_, err := srv.Client.CreateProjectAPIKeyWithResponse(t.Context(), nil, client.ProjectAPIKeyCreate{Name: name})
+				require.NoError(t, err)
+			}
+			p := &client.ListProjectAPIKeysParams{Limit: ptr(1), Sort: ptr("-name")}
+			seen := 0
+			for range 10 {
+				page := list(t, srv.Client, p).JSON200
+				seen += len(page.Results)
+				next, err := page.NextCursor.Get()
+				if err != nil || next == "" {
+					break
+				}
+				assert.LessOrEqual(t, len(next), keys.MaxCursorLength)
+				p.Cursor = &next
+			}
+			assert.Equal(t, 5, seen, "every key, one page at a time (3 long names, the system and admin keys)")
+		})
+	}
 }

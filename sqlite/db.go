@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"runtime"
 	"strings"
@@ -50,7 +51,9 @@ type DB struct {
 
 // Open opens (creating it when missing) the SQLite database file at path, a
 // plain file path rather than a URI, and applies the migrations it lacks. The
-// path ":memory:" opens a new private in-memory database, gone once closed. Open returns an error when the database cannot be opened
+// path ":memory:" opens a new private in-memory database, gone once closed.
+// A database file Open creates, and its -wal and -shm files, have mode
+// FileMode (0600). Open returns an error when the database cannot be opened
 // or a migration fails; nothing stays open then.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
@@ -77,6 +80,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	rdsn := name + sep + common + "&_query_only=1"
 
+	if !memory {
+		if err := createPrivate(path); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+	}
+
 	db := &DB{}
 	var err error
 	if db.w, err = sql.Open("sqlite", wdsn); err != nil {
@@ -93,6 +102,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := migrate(ctx, db.w, migrations); err != nil {
 		_ = db.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if !memory {
+		// The writer has put the database in WAL mode, so -wal and -shm exist.
+		if err := restrictSidecars(path); err != nil {
+			_ = db.w.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
 	}
 
 	if db.r, err = sql.Open("sqlite", rdsn); err != nil {
@@ -115,6 +131,42 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// FileMode is the mode of a database file Open creates, and of its -wal and
+// -shm files: readable and writable by the owner only, whatever the umask.
+const FileMode fs.FileMode = 0o600
+
+// createPrivate creates the database file at path with FileMode when it does
+// not exist yet (an existing file keeps the mode its owner gave it), so that
+// SQLite, which gives its -wal and -shm files the database file's mode,
+// never creates a file others can read.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// The umask may have removed bits from FileMode; set it exactly.
+	if err := f.Chmod(FileMode); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// restrictSidecars sets the -wal and -shm files of the database at path, when
+// they exist, to FileMode: they hold recent writes, and a database created
+// before Open set modes may have left them readable by others.
+func restrictSidecars(path string) error {
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Chmod(path+suffix, FileMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // fileURI turns a file path into a SQLite "file:" URI, escaping the characters

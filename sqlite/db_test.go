@@ -92,9 +92,9 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 		require.NoError(t, err)
 		keys, hashes = append(keys, k), append(hashes, in.Hash)
 	}
-	keys[1], err = db.UpdateKey(ctx, p.ID, keys[1].ID, spotzee.KeyUpdate{Name: ptr("renamed")}, t0.Add(time.Hour+time.Nanosecond))
+	keys[1], err = db.UpdateKey(ctx, 0, p.ID, keys[1].ID, spotzee.KeyUpdate{Name: ptr("renamed")}, t0.Add(time.Hour+time.Nanosecond))
 	require.NoError(t, err)
-	keys[3], err = db.RevokeKey(ctx, p.ID, keys[3].ID, t0.Add(2*time.Hour+7*time.Nanosecond))
+	keys[3], err = db.RevokeKey(ctx, 0, p.ID, keys[3].ID, t0.Add(2*time.Hour+7*time.Nanosecond))
 	require.NoError(t, err)
 	applied := migrationsApplied(t, path)
 	require.NoError(t, db.Close())
@@ -270,6 +270,8 @@ func TestConcurrentUpdateNoTornFields(t *testing.T) {
 			db := open(t)
 			p := newProject(t, db)
 			k := newKey(t, db, p.ID, "contended", t0, nil)
+			// Another admin key, so that demoting "contended" from admin is allowed.
+			newKey(t, db, p.ID, "keeper", t0, func(k *spotzee.NewKey) { k.Role = spotzee.RoleAdmin })
 			roles := []spotzee.Role{spotzee.RoleSupport, spotzee.RoleSMTPProxy, spotzee.RoleEditor, spotzee.RolePublisher, spotzee.RoleAdmin}
 			scopes := []spotzee.Scope{spotzee.ScopePublic, spotzee.ScopeSecret}
 			// request i writes every field with values derived from i.
@@ -294,7 +296,7 @@ func TestConcurrentUpdateNoTornFields(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					u, at := request(i)
-					got, err := db.UpdateKey(ctx, p.ID, k.ID, u, at)
+					got, err := db.UpdateKey(ctx, 0, p.ID, k.ID, u, at)
 					if assert.NoError(t, err) {
 						assert.Equal(t, expect(i), got, "request %d sees its own update whole", i)
 					}

@@ -61,14 +61,17 @@ func hashOf(value string) []byte {
 	return h[:]
 }
 
-// newKeyInput returns the NewKey for a fresh value, and the value.
+// newKeyInput returns the NewKey (a secret editor key) for a fresh value,
+// and the value.
 func newKeyInput(projectID int64, name string, at time.Time) (spotzee.NewKey, string) {
 	v := newValue("sk_")
 	return spotzee.NewKey{
-		ProjectID:   projectID,
-		Name:        name,
-		Scope:       spotzee.ScopeSecret,
-		Role:        spotzee.RoleAdmin,
+		ProjectID: projectID,
+		Name:      name,
+		Scope:     spotzee.ScopeSecret,
+		// Not admin: revoking or demoting a project's last admin key is
+		// refused, and most tests revoke and update keys freely.
+		Role:        spotzee.RoleEditor,
 		ValuePrefix: "sk_",
 		Last4:       v[len(v)-4:],
 		Hash:        hashOf(v),

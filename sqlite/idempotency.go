@@ -33,8 +33,9 @@ func scanIdem(s scanner) (spotzee.IdempotencyRecord, error) {
 // BeginIdempotent inserts rec as a running record (Done false, no response;
 // CreatedAt now when zero) unless a live one (ExpiresAt after now) exists for
 // (rec.APIKeyID, rec.Key). It returns the record now stored and true when it
-// inserted rec or replaced an expired record, the existing record and false
-// otherwise. One statement decides, so of concurrent calls for the same key
+// inserted rec or replaced an expired record or a running one begun
+// spotzee.IdempotencyLease or more before now (left by a process that died),
+// the existing record and false otherwise. One statement decides, so of concurrent calls for the same key
 // exactly one gets true. It returns a storage error when the write fails.
 func (db *DB) BeginIdempotent(ctx context.Context, rec spotzee.IdempotencyRecord, now time.Time) (spotzee.IdempotencyRecord, bool, error) {
 	created := rec.CreatedAt
@@ -56,9 +57,10 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec spotzee.IdempotencyRecord
 				created_at   = excluded.created_at,
 				expires_at   = excluded.expires_at
 			WHERE idempotency.expires_at <= ?
+			   OR (idempotency.done = 0 AND idempotency.created_at <= ?)
 			RETURNING `+idemColumns,
 			rec.APIKeyID, rec.Key, rec.RequestHash, formatTime(created), formatTime(rec.ExpiresAt),
-			formatTime(now)))
+			formatTime(now), formatTime(now.Add(-spotzee.IdempotencyLease))))
 		if err == nil {
 			ok = true
 			return nil
@@ -113,6 +115,17 @@ func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string)
 	return storageErr(err, "abandon idempotent request")
 }
 
+// DiscardIdempotent deletes the finished record (apiKeyID, key), if any; a
+// running record stays. It returns a storage error when the write fails.
+func (db *DB) DiscardIdempotent(ctx context.Context, apiKeyID int64, key string) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`DELETE FROM idempotency WHERE api_key_id = ? AND key = ? AND done = 1`, apiKeyID, key)
+		return err
+	})
+	return storageErr(err, "discard idempotent request")
+}
+
 // PurgeIdempotent deletes every record expired at now (ExpiresAt not after
 // now) and returns how many it deleted; it returns a storage error when the
 // write fails.
@@ -128,6 +141,16 @@ func (db *DB) PurgeIdempotent(ctx context.Context, now time.Time) (int64, error)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: purge idempotency records: %w", err)
+	}
+	return n, nil
+}
+
+// IdempotencyRecords returns how many idempotency records the database
+// holds, expired or not; it returns a storage error when the read fails.
+func (db *DB) IdempotencyRecords(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM idempotency`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count idempotency records: %w", err)
 	}
 	return n, nil
 }

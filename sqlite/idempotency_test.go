@@ -113,7 +113,7 @@ func TestIdempotencyExpiry(t *testing.T) {
 		now      time.Time // of the second Begin; the first expires at t0+24h
 		replaced bool
 	}{
-		{"live running record stays", false, t0.Add(24*time.Hour - time.Nanosecond), false},
+		{"running record within its lease stays", false, t0.Add(spotzee.IdempotencyLease - time.Nanosecond), false},
 		{"live finished record stays", true, t0.Add(24*time.Hour - time.Nanosecond), false},
 		{"running record expiring now is replaced", false, t0.Add(24 * time.Hour), true},
 		{"expired finished record is replaced", true, t0.Add(48 * time.Hour), true},
@@ -216,6 +216,78 @@ func TestIdempotencyConcurrentBegin(t *testing.T) {
 				for i := range results {
 					assert.Equal(t, results[0], results[i], "round %d: every caller sees the winner's record", round)
 				}
+			}
+		})
+	}
+}
+
+func TestRevokeDeletesIdempotencyRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openMem(t)
+	p := newProject(t, db)
+	gone := newKey(t, db, p.ID, "revoked", t0, nil)
+	kept := newKey(t, db, p.ID, "kept", t0, nil)
+	for _, id := range []int64{gone.ID, kept.ID} {
+		for _, key := range []string{"done", "running"} {
+			_, created, err := db.BeginIdempotent(ctx, idemRecord(id, key, "r", t0), t0)
+			require.NoError(t, err)
+			require.True(t, created)
+		}
+		require.NoError(t, db.FinishIdempotent(ctx, id, "done", []byte("sealed")))
+	}
+	n, err := db.IdempotencyRecords(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+
+	_, err = db.RevokeKey(ctx, 0, p.ID, gone.ID, t0.Add(time.Minute))
+	require.NoError(t, err)
+
+	n, err = db.IdempotencyRecords(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the revoked key's records are gone, the other key's stay")
+	_, created, err := db.BeginIdempotent(ctx, idemRecord(kept.ID, "done", "r", t0), t0)
+	require.NoError(t, err)
+	assert.False(t, created, "the other key's record is still live")
+}
+
+// TestIdempotencyRunningRecordLease: a running record left by a process
+// that died (crash or SIGKILL between the write and the cached response)
+// stops answering "in progress" after spotzee.IdempotencyLease.
+func TestIdempotencyRunningRecordLease(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		done        bool
+		after       time.Duration
+		wantCreated bool
+	}{
+		{"running, within the lease", false, spotzee.IdempotencyLease - time.Second, false},
+		{"running, at the lease", false, spotzee.IdempotencyLease, true},
+		{"running, long after", false, time.Hour, true},
+		{"finished, after the lease", true, time.Hour, false},
+		{"finished, after expiry", true, 24 * time.Hour, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openMem(t)
+			_, created, err := db.BeginIdempotent(ctx, idemRecord(1, "k", "first", t0), t0)
+			require.NoError(t, err)
+			require.True(t, created)
+			if tt.done {
+				require.NoError(t, db.FinishIdempotent(ctx, 1, "k", []byte("sealed")))
+			}
+
+			at := t0.Add(tt.after)
+			got, created, err := db.BeginIdempotent(ctx, idemRecord(1, "k", "retry", at), at)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantCreated, created)
+			if tt.wantCreated {
+				assert.Equal(t, running(idemRecord(1, "k", "retry", at)), got)
+			} else {
+				assert.Equal(t, hashOf("first"), got.RequestHash, "the first record stays")
 			}
 		})
 	}

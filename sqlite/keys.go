@@ -119,8 +119,10 @@ func (db *DB) SetProjectTier(ctx context.Context, id int64, tier spotzee.Tier) e
 // CreateKey inserts k (created and updated at k.CreatedAt) and returns it with
 // its id. It returns a CodeResourceMissing *spotzee.Error when k's project
 // does not exist, a CodeResourceAlreadyExists one when a key with the same
-// hash exists, and a storage error otherwise, including for a hash that is
-// not a SHA-256.
+// hash exists, a CodeQuotaExceeded one when k.MaxLiveKeys is positive and
+// the project already has that many live keys, the errors of checkCaller
+// when k.CallerID is not 0 and no longer a live admin key, and a storage
+// error otherwise, including for a hash that is not a SHA-256.
 func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, error) {
 	if len(k.Hash) != sha256.Size {
 		return spotzee.APIKey{}, fmt.Errorf("sqlite: create key: hash is %d bytes, want a SHA-256 (%d)", len(k.Hash), sha256.Size)
@@ -131,8 +133,14 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 	}
 	now := formatTime(k.CreatedAt)
 	var key spotzee.APIKey
-	db.warm(ctx, db.w, sqlInsertKey)
+	db.warm(ctx, db.w, sqlInsertKey, sqlCaller, sqlLiveKeyCount)
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := checkCaller(ctx, db.inWrite(tx), k.CallerID, k.ProjectID); err != nil {
+			return err
+		}
+		if err := checkQuota(ctx, db.inWrite(tx), k.ProjectID, k.MaxLiveKeys); err != nil {
+			return err
+		}
 		var err error
 		key, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
 			sqlInsertKey,
@@ -140,9 +148,12 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 			k.Hash, boolInt(k.IsSystem), now, now))
 		return err
 	})
+	var e *spotzee.Error
 	switch {
 	case err == nil:
 		return key, nil
+	case errors.As(err, &e):
+		return spotzee.APIKey{}, err
 	case sqliteCode(err) == codeForeignKey:
 		return spotzee.APIKey{}, projectMissing(k.ProjectID)
 	case sqliteCode(err) == codeUnique:
@@ -167,7 +178,8 @@ var (
 		RETURNING ` + keyColumns
 	sqlRevokeKey = `UPDATE api_keys SET revoked_at = ?, updated_at = ? WHERE id = ?
 		RETURNING ` + keyColumns
-	sqlLiveKey = `SELECT ` + keyColumns + ` FROM api_keys
+	sqlDeleteKeyIdempotency = `DELETE FROM idempotency WHERE api_key_id = ?`
+	sqlLiveKey              = `SELECT ` + keyColumns + ` FROM api_keys
 		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`
 )
 
@@ -212,13 +224,16 @@ func getKey(ctx context.Context, q queryRower, projectID, id int64) (spotzee.API
 	return k, err
 }
 
-// UpdateKey applies the non-nil fields of u to the live key id of project
+// UpdateKey, for the API key callerID (0 for an operator), applies the non-nil fields of u to the live key id of project
 // projectID in one statement, sets its updated_at to now, and returns the
 // updated key; an empty u changes nothing and returns the key as it is. It
 // returns a CodeResourceMissing *spotzee.Error when the key does not exist,
-// is revoked or belongs to another project, a storage error when the write
-// fails.
-func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
+// is revoked or belongs to another project, a CodeStateConflict one,
+// changing nothing, when u changes a system key's role or scope or would
+// leave the project without a live secret admin key, the errors of
+// checkCaller when callerID is not 0 and no longer a live admin key, and a
+// storage error when the write fails.
+func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
 	if u.Empty() {
 		return db.Key(ctx, projectID, id)
 	}
@@ -236,9 +251,31 @@ func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyU
 		role = string(*u.Role)
 	}
 	var k spotzee.APIKey
-	db.warm(ctx, db.w, sqlUpdateKey)
+	db.warm(ctx, db.w, sqlLiveKey, sqlUpdateKey, sqlCaller, sqlOtherAdmins)
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var err error
+		q := db.inWrite(tx)
+		if err := checkCaller(ctx, q, callerID, projectID); err != nil {
+			return err
+		}
+		cur, err := getKey(ctx, q, projectID, id)
+		if err != nil {
+			return err
+		}
+		if err := checkSystemUpdate(cur, u); err != nil {
+			return err
+		}
+		after := cur
+		if u.Role != nil {
+			after.Role = *u.Role
+		}
+		if u.Scope != nil {
+			after.Scope = *u.Scope
+		}
+		if isAdminKey(cur) && !isAdminKey(after) {
+			if err := checkNotLastAdmin(ctx, q, cur); err != nil {
+				return err
+			}
+		}
 		k, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
 			sqlUpdateKey,
 			name, boolInt(u.SetDescription), desc, scope, role, formatTime(now), id, projectID))
@@ -248,36 +285,169 @@ func (db *DB) UpdateKey(ctx context.Context, projectID, id int64, u spotzee.KeyU
 		return spotzee.APIKey{}, keyMissing(id)
 	}
 	if err != nil {
-		return spotzee.APIKey{}, fmt.Errorf("sqlite: update key %d: %w", id, err)
+		return spotzee.APIKey{}, storageErr(err, "update key %d", id)
 	}
 	return k, nil
 }
 
-// RevokeKey revokes the live key id of project projectID at now (its
-// revoked_at and updated_at become now) and returns it. It returns a
-// CodeResourceMissing *spotzee.Error when the key does not exist, is already
-// revoked or belongs to another project, a CodeStateConflict one, changing
-// nothing, when it is a system key, and a storage error when the write fails.
-func (db *DB) RevokeKey(ctx context.Context, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
+// The statements of the write guards.
+var (
+	sqlCaller = `SELECT scope, role, value_prefix FROM api_keys
+		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`
+	sqlOtherAdmins = `SELECT EXISTS (SELECT 1 FROM api_keys
+		WHERE project_id = ? AND id <> ? AND revoked_at IS NULL
+		AND scope = 'secret' AND value_prefix = 'sk_' AND role = 'admin')`
+)
+
+// checkCaller re-checks, inside a write's transaction, the API key callerID
+// whose request the write is: the request was authenticated before the
+// transaction began, and another request may have revoked or demoted the key
+// since (two admins revoking each other at once). It returns nil for
+// callerID 0 (an operator) or a live secret admin key of project, an
+// authentication_required *spotzee.Error for a key revoked, made public or
+// of another project meanwhile, a permission_denied one for a key no longer
+// admin, and a storage error when the read fails.
+func checkCaller(ctx context.Context, q queryRower, callerID, projectID int64) error {
+	if callerID == 0 {
+		return nil
+	}
+	var scope, role, prefix string
+	err := q.QueryRowContext(ctx, sqlCaller, callerID, projectID).Scan(&scope, &role, &prefix)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && (scope != string(spotzee.ScopeSecret) || prefix != "sk_")):
+		return spotzee.Errorf(spotzee.CodeAuthenticationRequired, "The API key was revoked while this request ran.")
+	case err != nil:
+		return err
+	case !spotzee.Role(role).AtLeast(spotzee.RoleAdmin):
+		return spotzee.Errorf(spotzee.CodePermissionDenied,
+			"Managing API keys needs the project admin role; this key became %s while this request ran.", role)
+	}
+	return nil
+}
+
+// sqlLiveKeyCount reads the trigger-kept live key count (migration 0002).
+const sqlLiveKeyCount = `SELECT live_keys FROM projects WHERE id = ?`
+
+// checkQuota returns a CodeQuotaExceeded *spotzee.Error when max is
+// positive and project projectID already has max live keys; nil for an
+// unknown project (the insert then fails on its foreign key), a storage
+// error when the read fails.
+func checkQuota(ctx context.Context, q queryRower, projectID int64, max int) error {
+	if max <= 0 {
+		return nil
+	}
+	var live int
+	err := q.QueryRowContext(ctx, sqlLiveKeyCount, projectID).Scan(&live)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if live >= max {
+		return spotzee.Errorf(spotzee.CodeQuotaExceeded,
+			"The project has %d live API keys, its quota; revoke keys it no longer uses before creating more.", live)
+	}
+	return nil
+}
+
+// isAdminKey reports whether k, when live, authenticates as a project admin:
+// a secret sk_ key with role admin.
+func isAdminKey(k spotzee.APIKey) bool {
+	return k.Scope == spotzee.ScopeSecret && k.ValuePrefix == "sk_" && k.Role == spotzee.RoleAdmin
+}
+
+// checkNotLastAdmin returns a CodeStateConflict *spotzee.Error when cur is
+// its project's only live secret admin key, which a revoke, demotion or
+// scope change would leave with no key able to manage keys; a storage error
+// when the read fails.
+func checkNotLastAdmin(ctx context.Context, q queryRower, cur spotzee.APIKey) error {
+	var others bool
+	if err := q.QueryRowContext(ctx, sqlOtherAdmins, cur.ProjectID, cur.ID).Scan(&others); err != nil {
+		return err
+	}
+	if !others {
+		return spotzee.Errorf(spotzee.CodeStateConflict,
+			"API key %d is the project's last admin secret key; create another admin key first.", cur.ID)
+	}
+	return nil
+}
+
+// checkSystemUpdate returns a CodeStateConflict *spotzee.Error when u would
+// change the role or the scope of the system key cur; its name and
+// description are labels and may change, and restating the current role or
+// scope is not a change.
+func checkSystemUpdate(cur spotzee.APIKey, u spotzee.KeyUpdate) error {
+	if !cur.IsSystem {
+		return nil
+	}
+	if (u.Role != nil && *u.Role != cur.Role) || (u.Scope != nil && *u.Scope != cur.Scope) {
+		e := spotzee.Errorf(spotzee.CodeStateConflict,
+			"API key %d is a system key: its role and scope cannot change (its name and description can).", cur.ID)
+		if u.Role != nil && *u.Role != cur.Role {
+			e.Param = "role"
+		} else {
+			e.Param = "scope"
+		}
+		return e
+	}
+	return nil
+}
+
+// RevokeKey, for the API key callerID (0 for an operator), revokes the live
+// key id of project projectID at now (its revoked_at and updated_at become
+// now) and returns it. It returns a CodeResourceMissing *spotzee.Error when
+// the key does not exist, is already revoked or belongs to another project,
+// a CodeStateConflict one, changing nothing, when it is a system key or the
+// project's last live secret admin key, the errors of checkCaller when
+// callerID is not 0 and no longer a live admin key, and a storage error when
+// the write fails. The revoked key's idempotency records are deleted with it.
+func (db *DB) RevokeKey(ctx context.Context, callerID, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
 	var k spotzee.APIKey
-	db.warm(ctx, db.w, sqlLiveKey, sqlRevokeKey)
+	db.warm(ctx, db.w, sqlLiveKey, sqlRevokeKey, sqlCaller, sqlOtherAdmins, sqlDeleteKeyIdempotency)
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		cur, err := getKey(ctx, db.inWrite(tx), projectID, id)
+		q := db.inWrite(tx)
+		if err := checkCaller(ctx, q, callerID, projectID); err != nil {
+			return err
+		}
+		cur, err := getKey(ctx, q, projectID, id)
 		if err != nil {
 			return err
 		}
 		if cur.IsSystem {
 			return spotzee.Errorf(spotzee.CodeStateConflict, "API key %d is a system key and cannot be revoked.", id)
 		}
+		if isAdminKey(cur) {
+			if err := checkNotLastAdmin(ctx, q, cur); err != nil {
+				return err
+			}
+		}
 		at := formatTime(now)
 		k, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
 			sqlRevokeKey, at, at, id))
+		if err != nil {
+			return err
+		}
+		// A revoked key never authenticates again: its cached responses
+		// (one may hold a full key value, encrypted) can never be replayed.
+		_, err = db.inWrite(tx).ExecContext(ctx, sqlDeleteKeyIdempotency, id)
 		return err
 	})
 	if err != nil {
 		return spotzee.APIKey{}, storageErr(err, "revoke key %d", id)
 	}
 	return k, nil
+}
+
+// HasProjects reports whether the database holds any project (and so data
+// that an earlier server secret may have sealed or signed); it returns a
+// storage error when the read fails.
+func (db *DB) HasProjects(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM projects)`).Scan(&ok); err != nil {
+		return false, fmt.Errorf("sqlite: has projects: %w", err)
+	}
+	return ok, nil
 }
 
 // CountKeys returns how many live keys project projectID has; it returns a

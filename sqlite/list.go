@@ -40,7 +40,8 @@ func sortColumn(f spotzee.SortField) (string, error) {
 	case spotzee.SortID, "":
 		return "", nil
 	case spotzee.SortName:
-		return "name", nil
+		// Case-insensitive (ASCII letters), as the index of migration 0003.
+		return "name COLLATE NOCASE", nil
 	case spotzee.SortCreatedAt:
 		return "created_at", nil
 	case spotzee.SortUpdatedAt:
@@ -132,8 +133,9 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 // or descending with q.Desc. Pagination is by keyset: q.After starts the page
 // strictly after that position, q.Before ends it strictly before (the page
 // then holds the q.Limit keys right before it). When sorting by id the
-// positions' Value is ignored; names compare bytewise (BINARY), times as
-// FormatSortTime strings. q.Query keeps keys whose name or description
+// positions' Value is ignored; names compare case-insensitively (SQLite's
+// NOCASE: ASCII letters folded, every other byte as it is, ties broken by
+// id), times as FormatSortTime strings. q.Query keeps keys whose name or description
 // contains it, case-insensitively (Unicode case folding via spotzee_fold).
 //
 // HasNext and HasPrev report whether a matching live key lies after the last

@@ -24,6 +24,12 @@ func before(a, b spotzee.Position, f spotzee.SortField, desc bool) bool {
 	if desc {
 		a, b = b, a
 	}
+	if f == spotzee.SortName {
+		if av, bv := nocase(a.Value), nocase(b.Value); av != bv {
+			return av < bv
+		}
+		return a.ID < b.ID
+	}
 	if f != spotzee.SortID && a.Value != b.Value {
 		return a.Value < b.Value // bytewise, like SQLite's BINARY collation
 	}
@@ -44,6 +50,17 @@ func listOrder(keys []spotzee.APIKey, f spotzee.SortField, desc bool) []spotzee.
 		return 0
 	})
 	return out
+}
+
+// nocase folds s as SQLite's NOCASE collation does: ASCII letters only.
+func nocase(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func ids(keys []spotzee.APIKey) []int64 {
@@ -68,7 +85,7 @@ func seed(t *testing.T, db *sqlite.DB, projectID int64, n int) []spotzee.APIKey 
 		k := newKey(t, db, projectID, seedNames[i%len(seedNames)], t0.Add(time.Duration(i%5)*time.Second), nil)
 		if i%3 == 0 {
 			var err error
-			k, err = db.UpdateKey(ctx, projectID, k.ID, spotzee.KeyUpdate{Role: ptr(spotzee.RoleEditor)},
+			k, err = db.UpdateKey(ctx, 0, projectID, k.ID, spotzee.KeyUpdate{Role: ptr(spotzee.RoleEditor)},
 				t0.Add(time.Duration(10+i%2)*time.Second))
 			require.NoError(t, err)
 		}
@@ -127,7 +144,7 @@ func TestListKeysWalk(t *testing.T) {
 	p, other := newProject(t, db), newProject(t, db)
 	keys := seed(t, db, p.ID, 26)
 	for _, k := range keys[20:23] { // revoked keys never appear
-		_, err := db.RevokeKey(ctx, p.ID, k.ID, t0)
+		_, err := db.RevokeKey(ctx, 0, p.ID, k.ID, t0)
 		require.NoError(t, err)
 	}
 	live := slices.Concat(keys[:20], keys[23:])
@@ -209,7 +226,7 @@ func TestListKeysWalkWithChanges(t *testing.T) {
 							newKey(t, db, p.ID, seedNames[rng.IntN(len(seedNames))], at, nil)
 						}
 						for range min(2, len(volatile)) {
-							_, err := db.RevokeKey(ctx, p.ID, volatile[0].ID, t0.Add(time.Minute))
+							_, err := db.RevokeKey(ctx, 0, p.ID, volatile[0].ID, t0.Add(time.Minute))
 							require.NoError(t, err)
 							volatile = volatile[1:]
 						}
@@ -276,7 +293,7 @@ func TestListKeysTotalTracksChanges(t *testing.T) {
 	page, err := db.ListKeys(ctx, q)
 	require.NoError(t, err)
 	assert.Equal(t, 7, page.Total)
-	_, err = db.RevokeKey(ctx, p.ID, keys[6].ID, t0)
+	_, err = db.RevokeKey(ctx, 0, p.ID, keys[6].ID, t0)
 	require.NoError(t, err)
 	newKey(t, db, p.ID, "fresh", t0, nil)
 	newKey(t, db, p.ID, "fresh", t0, nil)
@@ -292,7 +309,7 @@ func TestListKeysEdges(t *testing.T) {
 	p, empty := newProject(t, db), newProject(t, db)
 	keys := seed(t, db, p.ID, 6) // ids ascending; listed by id unless said otherwise
 	gone := newKey(t, db, p.ID, "gone", t0, nil)
-	_, err := db.RevokeKey(ctx, p.ID, gone.ID, t0)
+	_, err := db.RevokeKey(ctx, 0, p.ID, gone.ID, t0)
 	require.NoError(t, err)
 	pos := func(k spotzee.APIKey) *spotzee.Position { return ptr(spotzee.PositionOf(k, spotzee.SortID)) }
 
@@ -365,7 +382,7 @@ func TestListKeysQuery(t *testing.T) {
 	back := mk(`Back\slash`, nil)
 	offer := mk("offer", ptr("Contains 50% OFF"))
 	revoked := mk("100% revoked", nil)
-	_, err := db.RevokeKey(ctx, p.ID, revoked.ID, t0)
+	_, err := db.RevokeKey(ctx, 0, p.ID, revoked.ID, t0)
 	require.NoError(t, err)
 	newKey(t, db, other.ID, "100% theirs", t0, nil)
 
@@ -398,12 +415,12 @@ func TestListKeysQuery(t *testing.T) {
 	t.Run("paginated", func(t *testing.T) {
 		t.Parallel()
 		q := spotzee.ListQuery{ProjectID: p.ID, Query: "a", Sort: spotzee.SortName, Limit: 2}
-		// Matches by name, bytewise: "Back\slash", "snakeXcase", "snake_case"
-		// ('X' < '_'), and "offer" by its description.
+		// Matches by name, case-insensitively: "Back\slash", "snake_case",
+		// "snakeXcase" ('_' < 'x'), and "offer" by its description.
 		pages := walkForward(t, db, q, nil)
 		require.Len(t, pages, 2)
 		assert.Equal(t, spotzee.KeyPage{Keys: []spotzee.APIKey{back, offer}, HasNext: true, Total: 4}, pages[0])
-		assert.Equal(t, spotzee.KeyPage{Keys: []spotzee.APIKey{snakeX, snake}, HasPrev: true, Total: 4}, pages[1])
+		assert.Equal(t, spotzee.KeyPage{Keys: []spotzee.APIKey{snake, snakeX}, HasPrev: true, Total: 4}, pages[1])
 	})
 }
 
@@ -433,11 +450,11 @@ func TestLiveKeyCountMatchesRows(t *testing.T) {
 		require.NoError(t, err)
 		ids = append(ids, k.ID)
 	}
-	_, err = db.RevokeKey(ctx, a.ID, ids[1], now)
+	_, err = db.RevokeKey(ctx, 0, a.ID, ids[1], now)
 	require.NoError(t, err)
-	_, err = db.RevokeKey(ctx, a.ID, ids[1], now) // already revoked: no change
+	_, err = db.RevokeKey(ctx, 0, a.ID, ids[1], now) // already revoked: no change
 	require.Error(t, err)
-	_, err = db.RevokeKey(ctx, b.ID, ids[3], now)
+	_, err = db.RevokeKey(ctx, 0, b.ID, ids[3], now)
 	require.NoError(t, err)
 
 	check := func(db *sqlite.DB) {
@@ -458,4 +475,61 @@ func TestLiveKeyCountMatchesRows(t *testing.T) {
 	page, err := db.ListKeys(ctx, spotzee.ListQuery{ProjectID: a.ID, Sort: spotzee.SortID})
 	require.NoError(t, err)
 	assert.Equal(t, 3, page.Total)
+}
+
+func TestListByNameIgnoresCase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openMem(t)
+	p := newProject(t, db)
+	byName := map[string][]int64{}
+	for _, name := range []string{"SMTP proxy", "billing", "Bootstrap admin key", "beta", "BETA", "alpha", "Zulu", "_under"} {
+		k := newKey(t, db, p.ID, name, t0, nil)
+		byName[name] = append(byName[name], k.ID)
+	}
+	order := func(names ...string) []int64 {
+		var out []int64
+		for _, n := range names {
+			out = append(out, byName[n]...)
+		}
+		return out
+	}
+	// '_' (0x5F) sorts before the folded letters (0x61…), as in NOCASE.
+	asc := order("_under", "alpha", "beta", "BETA", "billing", "Bootstrap admin key", "SMTP proxy", "Zulu")
+	desc := order("Zulu", "SMTP proxy", "Bootstrap admin key", "billing", "BETA", "beta", "alpha", "_under")
+
+	tests := []struct {
+		name string
+		desc bool
+		want []int64
+	}{
+		{"ascending", false, asc},
+		{"descending", true, desc},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			q := spotzee.ListQuery{ProjectID: p.ID, Sort: spotzee.SortName, Desc: tt.desc}
+			all, err := db.ListKeys(ctx, q)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, ids(all.Keys), "one page")
+
+			// Page by page, forward then back: the cursors follow the same order.
+			q.Limit = 3
+			var forward []int64
+			var last spotzee.APIKey
+			for _, page := range walkForward(t, db, q, nil) {
+				forward = append(forward, ids(page.Keys)...)
+				if len(page.Keys) > 0 {
+					last = page.Keys[len(page.Keys)-1]
+				}
+			}
+			assert.Equal(t, tt.want, forward, "forward pages")
+			var backward []int64
+			for _, page := range walkBackward(t, db, q, spotzee.PositionOf(last, spotzee.SortName), nil) {
+				backward = append(ids(page.Keys), backward...)
+			}
+			assert.Equal(t, tt.want[:len(tt.want)-1], backward, "backward pages from the last key")
+		})
+	}
 }

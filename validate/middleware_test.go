@@ -50,7 +50,7 @@ func TestProfileOnlyRulesPassTheFaithfulContract(t *testing.T) {
 		{"keyId zero", "DELETE", "/keys/0", ``},
 		{"empty q", "GET", "/keys?q=", ``},
 		{"sort field of another API", "GET", "/keys?sort=value", ``},
-		{"cursor over 512", "GET", "/keys?cursor=" + strings.Repeat("c", 600), ``},
+		{"cursor over 4096", "GET", "/keys?cursor=" + strings.Repeat("c", 4097), ``},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -219,6 +219,42 @@ func TestMiddlewareKeepsOuterRequestID(t *testing.T) {
 	rec.Header().Set("X-Request-Id", "req_01HXY7Z9K8M5J2N4P6Q8R0S1T2")
 	h.ServeHTTP(rec, req)
 	assert.Contains(t, rec.Body.String(), `"request_id":"req_01HXY7Z9K8M5J2N4P6Q8R0S1T2"`)
+}
+
+func TestMiddlewareRefusesRepeatedAuthorization(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		values []string
+	}{
+		{"same key twice", []string{bearer, bearer}},
+		{"valid key first", []string{bearer, "Bearer sk_other"}},
+		{"valid key second", []string{"Basic dXNlcjpwYXNz", bearer}},
+		{"one empty", []string{bearer, ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			called := false
+			h, seen := newGuarded(t, validate.WithAuthenticator(func(context.Context, string) error {
+				called = true
+				return nil
+			}))
+			req := httptest.NewRequest("GET", "/api/client/keys", nil)
+			req.Header["Authorization"] = tt.values
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+
+			assert.False(t, seen.called, "the handler must not see the request")
+			assert.False(t, called, "no token is checked when there are several")
+			assert.Equal(t, http.StatusUnauthorized, rec.Code)
+			var body problem.Body
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())
+			assert.Equal(t, "authentication_required", string(body.Code))
+			assert.Contains(t, body.Message, "one Authorization header")
+			assert.NotContains(t, rec.Body.String(), "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2")
+		})
+	}
 }
 
 func TestAuthenticatorHookRefusesTokens(t *testing.T) {

@@ -249,7 +249,19 @@ func safeSchemaMessage(err *openapi3.SchemaError) string {
 // header.
 var errNoBearer = errors.New("an Authorization header of the form \"Bearer <key>\" is required")
 
+// errManyAuthorization refuses a request with more than one Authorization
+// header: which one a server (or a proxy in front of it) reads is not
+// defined, so none is used. Like a repeated Spotzee-Version or
+// Idempotency-Key, a repeated header gets the code its invalid value gets:
+// here 401 authentication_required.
+var errManyAuthorization = spotzee.Errorf(spotzee.CodeAuthenticationRequired,
+	"Send one Authorization header, of the form \"Bearer <key>\"; this request has several.")
+
 func (v *Validator) authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+	values := in.RequestValidationInput.Request.Header.Values("Authorization")
+	if len(values) > 1 {
+		return errManyAuthorization
+	}
 	token, ok := BearerToken(in.RequestValidationInput.Request.Header.Get("Authorization"))
 	if !ok {
 		return errNoBearer

@@ -37,7 +37,8 @@ subcommands:
           CREATED, DESCRIPTION. Without --all, one page (--limit keys, 25 by
           default; a note on stderr says when there are more); with --all,
           every key, page after page. --sort takes id, name, created_at or
-          updated_at, "-" first for descending (default: newest first).
+          updated_at, "-" first for descending (default: newest first);
+          names sort case-insensitively.
   create  --name N [--description D] [--scope public|secret] [--role R] [--idempotency-key K]
           create a key (defaults: scope secret, role support) and print it
           with its full value. The value is shown this one time only: store

@@ -56,6 +56,16 @@ func parseName(s string) (string, error) {
 	return s, nil
 }
 
+// checkSort returns a usage error unless s is a sort field the API knows,
+// optionally "-"-prefixed, so a typo is caught before any request.
+func checkSort(s string) error {
+	switch strings.TrimPrefix(s, "-") {
+	case "id", "name", "created_at", "updated_at":
+		return nil
+	}
+	return usagef(`--sort %q: want id, name, created_at or updated_at, "-" first for descending`, s)
+}
+
 // listFlags sets up "list": one page, or every page with --all, as a table
 // or a JSON array.
 func listFlags(fs *flag.FlagSet) func([]string) (action, error) {
@@ -68,7 +78,10 @@ func listFlags(fs *flag.FlagSet) func([]string) (action, error) {
 		if isSet(fs, "limit") {
 			params.Limit = new(*limit)
 		}
-		if *sort != "" {
+		if isSet(fs, "sort") {
+			if err := checkSort(*sort); err != nil {
+				return nil, err
+			}
 			params.Sort = new(*sort)
 		}
 		if *q != "" {

@@ -2,7 +2,7 @@
 // to it (or to Spotzee) from the command line.
 //
 //	spotzee-keys serve [--addr 127.0.0.1:8080] [--db spotzee-keys.db]
-//	spotzee-keys bootstrap --db PATH [--project NAME]
+//	spotzee-keys bootstrap --db PATH [--project NAME] [--project-id N]
 //	spotzee-keys keys list|create|get|update|revoke ...
 //	spotzee-keys proxy --upstream URL [--addr] [--profile] [--report-json F] [--report-junit F] [--fail-on-violation]
 //	spotzee-keys org me | org keys list|create|get|update|revoke ...
@@ -31,6 +31,7 @@ const usage = `usage: spotzee-keys <command> [flags]
 commands:
   serve      run the reference server (default: 127.0.0.1:8080, ./spotzee-keys.db)
   bootstrap  create a project with an admin secret key and print the key
+             (--project-id N: a new admin key for an existing project)
   keys       list, create, get, update or revoke API keys through the API
   proxy      a reverse proxy that checks every exchange against the contract
   org        the organisation (org me) and its keys (org keys ...), with an organisation key

@@ -18,8 +18,11 @@ import (
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/faults"
+	"github.com/spotzeekit/spotzee-keys/httpapi"
+	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
+	"github.com/spotzeekit/spotzee-keys/sqlite"
 )
 
 // SecretEnv names the environment variable that may hold the server secret
@@ -32,7 +35,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", "spotzee-keys.db", `SQLite database file, or ":memory:"`)
 	secretFile := fs.String("secret-file", "", "file holding the server secret (default: DB path + \".secret\"; created if absent; env "+SecretEnv+" overrides)")
-	keyFile := fs.String("bootstrap-key-file", "", "also write the first admin key to this file (mode 0600) on first start")
+	keyFile := fs.String("bootstrap-key-file", "", "also write the first admin key to this file on first start (mode 0600; an existing file's looser mode is tightened, with a warning)")
 	rateLimits := fs.String("rate-limits", "on", `"on" (the tiers) or "off"`)
 	rateRead := fs.Int("rate-limit-read", 0, "override: read requests allowed per window for every key (0: by tier)")
 	rateWrite := fs.Int("rate-limit-write", 0, "override: write requests allowed per window for every key (0: by tier)")
@@ -47,6 +50,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	validateResponses := fs.Bool("validate-responses", false, "validate every response against the spec (a violation becomes a 500 and an error log)")
 	logFormat := fs.String("log-format", "text", `access log format: "text" or "json"`)
 	faultEndpoint := fs.Bool("fault-endpoint", false, "enable POST "+faults.EndpointPath+" to script injected faults (test environments only)")
+	maxKeys := fs.Int("max-keys-per-project", keys.DefaultKeyQuota, "most live keys a project may hold for the API to create one (402 quota_exceeded beyond); 0 or less: no cap")
+	maxConns := fs.Int("max-connections", refserver.DefaultMaxConnections, "most connections handled at once (more wait in the listen backlog); 0 or less: no cap")
+	authFailures := fs.Int("auth-failures", httpapi.DefaultAuthFailures, "failed authentications one client address may make per --auth-failure-window before its requests get 429; 0 or less: no throttle")
+	authWindow := fs.Duration("auth-failure-window", httpapi.DefaultAuthFailureWindow, "window of --auth-failures")
+	purgeEvery := fs.Duration("purge-interval", refserver.DefaultPurgeInterval, "how often expired idempotency records are deleted")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -75,7 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := newLogger(stderr, *logFormat)
-	secret, err := loadSecret(*dbPath, *secretFile)
+	secret, err := loadSecret(ctx, *dbPath, *secretFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
 		return 1
@@ -87,6 +95,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	srv, err := refserver.Open(ctx, refserver.Config{
 		DBPath: *dbPath, Secret: secret, Profile: profile, RateLimits: rl, EdgeLimits: edge,
 		ValidateResponses: *validateResponses, Logger: log,
+		MaxKeysPerProject: quotaConfig(*maxKeys),
+		AuthFailures:      *authFailures, AuthFailureWindow: *authWindow,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
@@ -101,7 +111,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if created {
 		fmt.Fprintf(stdout, "Created project %d with an admin secret key. It is shown once; store it now:\n\n  %s\n\n", b.Project.ID, b.Admin.Value)
 		if *keyFile != "" {
-			if err := os.WriteFile(*keyFile, []byte(b.Admin.Value+"\n"), 0o600); err != nil {
+			if err := writeBootstrapKeyFile(*keyFile, b.Admin.Value, log); err != nil {
 				fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
 				return 1
 			}
@@ -117,6 +127,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
 		return 1
 	}
+	ln = refserver.LimitListener(ln, *maxConns)
 	hs := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -126,6 +137,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		srv.RunPurger(purgeCtx, *purgeEvery)
+	}()
+	defer func() { // before srv.Close
+		stopPurge()
+		<-purged
+	}()
 	fmt.Fprintf(stdout, "Serving the Spotzee API-keys reference server on http://%s/api/client (spec: /api/openapi.json)\n", ln.Addr())
 	log.Info("serving", slog.String("profile", string(profile)), slog.Bool("edge_limits", edge != nil))
 	errc := make(chan error, 1)
@@ -146,6 +167,44 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// quotaConfig maps the --max-keys-per-project flag (0 or less: no cap) to
+// refserver.Config.MaxKeysPerProject (0: the default, negative: no cap).
+func quotaConfig(flag int) int {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
+}
+
+// writeBootstrapKeyFile writes value and a newline to path with mode 0600, whatever
+// the umask. A file that already exists with a looser mode is tightened to
+// 0600 before the key is written to it, with a warning: the key never sits
+// in a file others can read. It returns the error of opening, changing the
+// mode of or writing the file (the key is not in the error).
+func writeBootstrapKeyFile(path, value string, log *slog.Logger) error {
+	before, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("bootstrap key file: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("bootstrap key file: make it private (mode 0600): %w", err)
+	}
+	if statErr == nil && before.Mode().Perm()&^0o600 != 0 {
+		log.Warn("bootstrap key file was readable by others; its mode is now 0600",
+			slog.String("path", path), slog.String("previous_mode", before.Mode().Perm().String()))
+	}
+	if _, err := f.WriteString(value + "\n"); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("bootstrap key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bootstrap key file: %w", err)
+	}
+	return nil
+}
+
 func newLogger(w io.Writer, format string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil))
@@ -155,8 +214,13 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 
 // loadSecret returns the server secret: from SPOTZEE_KEYS_SECRET, else from
 // the secret file (created with a random secret, mode 0600, when absent).
-// An in-memory database without either gets a random secret.
-func loadSecret(dbPath, secretFile string) ([]byte, error) {
+// An in-memory database without either gets a random secret. It refuses to
+// make a new secret for a database file that already holds data: its
+// cursors and cached responses belong to the secret that was lost, and a
+// silently new one would hide the loss. It returns an error naming the fix
+// then, and when the environment variable or the file is malformed or
+// cannot be read or written.
+func loadSecret(ctx context.Context, dbPath, secretFile string) ([]byte, error) {
 	if env := os.Getenv(SecretEnv); env != "" {
 		b, err := hex.DecodeString(strings.TrimSpace(env))
 		if err != nil || len(b) != refserver.SecretSize {
@@ -172,6 +236,18 @@ func loadSecret(dbPath, secretFile string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(secretFile)
 	if errors.Is(err, os.ErrNotExist) {
+		if dbPath != ":memory:" {
+			held, err := holdsData(ctx, dbPath)
+			if err != nil {
+				return nil, err
+			}
+			if held {
+				return nil, fmt.Errorf("secret file %s is missing, but database %s already holds data: "+
+					"restore the secret file (or set %s to its %d hex characters, or pass --secret-file), "+
+					"or move the database away to start afresh; a new secret is not made for existing data",
+					secretFile, dbPath, SecretEnv, 2*refserver.SecretSize)
+			}
+		}
 		secret := make([]byte, refserver.SecretSize)
 		_, _ = rand.Read(secret)
 		if err := os.WriteFile(secretFile, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
@@ -189,14 +265,55 @@ func loadSecret(dbPath, secretFile string) ([]byte, error) {
 	return b, nil
 }
 
+// holdsData reports whether the SQLite database file at path exists and
+// holds a project; it returns an error when the file cannot be read as a
+// database.
+func holdsData(ctx context.Context, path string) (bool, error) {
+	info, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if info.Size() == 0 {
+		return false, nil
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	return db.HasProjects(ctx)
+}
+
 func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dbPath := fs.String("db", "spotzee-keys.db", "SQLite database file")
 	project := fs.String("project", "Project", "name of the new project")
 	tier := fs.String("tier", "starter", "rate-limit tier: starter, professional or enterprise")
+	projectID := fs.Int64("project-id", 0, "recovery: add a new admin secret key to this existing project instead of creating a project")
+	secretFile := fs.String("secret-file", "", "file holding the server secret, created with a new database (default: DB path + \".secret\"; env "+SecretEnv+" overrides)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "spotzee-keys bootstrap: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *projectID < 0 || (*projectID > 0 && (isSet(fs, "project") || isSet(fs, "tier"))) {
+		fmt.Fprintln(stderr, "spotzee-keys bootstrap: --project-id takes a positive project id, and not with --project or --tier")
+		return 2
+	}
+	// A database bootstrap creates gets its secret file too, so that a later
+	// serve finds data and its secret together. Bootstrap itself seals and
+	// signs nothing: on an existing database it needs no secret.
+	if _, err := os.Stat(*dbPath); errors.Is(err, os.ErrNotExist) && *dbPath != ":memory:" {
+		if _, err := loadSecret(ctx, *dbPath, *secretFile); err != nil {
+			fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+			return 1
+		}
 	}
 	srv, err := refserver.Open(ctx, refserver.Config{DBPath: *dbPath, RateLimits: ratelimit.Config{Disabled: true}})
 	if err != nil {
@@ -204,6 +321,15 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	defer srv.Close()
+	if *projectID > 0 {
+		created, err := srv.RecoverAdmin(ctx, *projectID)
+		if err != nil {
+			fmt.Fprintf(stderr, "spotzee-keys bootstrap: project %d: %v\n", *projectID, err)
+			return 1
+		}
+		fmt.Fprintln(stdout, created.Value)
+		return 0
+	}
 	b, err := srv.Bootstrap(ctx, *project, spotzee.Tier(*tier))
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
