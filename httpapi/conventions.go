@@ -12,13 +12,13 @@ import (
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
-	"github.com/spotzeekit/spotzee-keys/internal/ulid"
+	"github.com/spotzeekit/spotzee-keys/conventions"
 	"github.com/spotzeekit/spotzee-keys/problem"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 )
 
 // CurrentVersion is the API release served when a request names none.
-const CurrentVersion = "2026-04-28"
+const CurrentVersion = conventions.CurrentVersion
 
 // KnownVersions lists the API releases this server accepts.
 var KnownVersions = map[string]bool{CurrentVersion: true}
@@ -77,20 +77,15 @@ var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 // ProfileRollout, not a release. Under ProfileCurrent an unknown date is
 // accepted and served (and echoed) as asked.
 func checkVersion(h http.Header, p Profile) (string, error) {
-	values := h.Values("Spotzee-Version")
-	if len(values) == 0 {
-		return CurrentVersion, nil
+	// The check embedders get from package conventions, so the two cannot
+	// drift: the releases are KnownVersions, the current one first.
+	versions := []string{CurrentVersion}
+	for v := range KnownVersions {
+		if v != CurrentVersion {
+			versions = append(versions, v)
+		}
 	}
-	v := values[0]
-	if _, err := time.Parse(time.DateOnly, v); err != nil || !datePattern.MatchString(v) || len(values) > 1 {
-		return CurrentVersion, spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "Spotzee-Version",
-			"Spotzee-Version must be one date, YYYY-MM-DD.")
-	}
-	if !KnownVersions[v] && p.rollout() {
-		return CurrentVersion, spotzee.ParamErrorf(spotzee.CodeVersionUnsupported, "Spotzee-Version",
-			"Spotzee-Version %s is not a release of this API; the current release is %s.", v, CurrentVersion)
-	}
-	return v, nil
+	return conventions.CheckVersion(h, versions, !p.rollout())
 }
 
 // stampWriter sets the convention headers at the moment the status is
@@ -177,15 +172,15 @@ func (w *stampWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *stampWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// conventions is the outermost layer: request id, panic recovery and the
+// outerConventions is the outermost layer: request id, panic recovery and the
 // access log. Every response carries X-Request-Id and Spotzee-Version (the
 // current release until profileConventions reads the request's).
-func conventions(log *slog.Logger) middleware {
+func outerConventions(log *slog.Logger) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			st := &state{
-				requestID:  "req_" + ulid.Make(start),
+				requestID:  conventions.NewRequestID(),
 				version:    CurrentVersion,
 				clientType: ClientType(r.Header.Get("x-spotzee-client-type")),
 				clientAddr: clientAddr(r.RemoteAddr),

@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/conventions"
 	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/keys"
 	"github.com/spotzeekit/spotzee-keys/problem"
@@ -110,10 +111,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		}
 		problem.Write(w, err)
 	}
-	onBadRequest := func(w http.ResponseWriter, r *http.Request, err error) {
-		e := spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request could not be read: %s", safeMessage(err))
-		e.Param = paramOf(err)
-		problem.Write(w, e)
+	// Binding errors are mapped as for any embedder (package conventions).
+	onBadRequest := func(w http.ResponseWriter, _ *http.Request, err error) {
+		problem.Write(w, conventions.BindingError(err))
 	}
 	strict := server.NewStrictHandlerWithOptions(NewServer(cfg.Service), nil, server.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  onBadRequest,
@@ -162,7 +162,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 	// The request pipeline, outermost first; the one place its order is
 	// written (the README's "check order" follows it):
-	//  1. conventions: request id, access log, panic recovery;
+	//  1. outerConventions: request id, access log, panic recovery;
 	//  2. the per-IP edge limits (429 without request_id), before anything
 	//     else looks at the request, as Spotzee's edge does;
 	//  3. the profile's conventions: Spotzee-Version (400), and under
@@ -172,7 +172,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	//     authentication (401), per-key rate limit (429), role (403),
 	//     parameters and body (400/422); then idempotency and the handlers.
 	return chain(mux,
-		conventions(log),
+		outerConventions(log),
 		edgeLimits(cfg.Edge),
 		profileConventions(profile),
 		canonicalPaths,
@@ -225,37 +225,3 @@ var specJSON = sync.OnceValues(func() ([]byte, error) {
 	return json.Marshal(doc)
 })
 
-// paramOf returns the parameter a generated binding error is about, "" when
-// it names none.
-func paramOf(err error) string {
-	var (
-		pf *server.InvalidParamFormatError
-		tm *server.TooManyValuesForParamError
-		rp *server.RequiredParamError
-		rh *server.RequiredHeaderError
-	)
-	switch {
-	case errors.As(err, &pf):
-		return pf.ParamName
-	case errors.As(err, &tm):
-		return tm.ParamName
-	case errors.As(err, &rp):
-		return rp.ParamName
-	case errors.As(err, &rh):
-		return rh.ParamName
-	}
-	return ""
-}
-
-// safeMessage describes a parse error without echoing request values.
-func safeMessage(err error) string {
-	var pe *server.InvalidParamFormatError
-	if errors.As(err, &pe) {
-		return "parameter " + pe.ParamName + " has an invalid format"
-	}
-	var tm *server.TooManyValuesForParamError
-	if errors.As(err, &tm) {
-		return "parameter " + tm.ParamName + " was sent more than once"
-	}
-	return "malformed request"
-}
