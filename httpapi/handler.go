@@ -224,4 +224,3 @@ var specJSON = sync.OnceValues(func() ([]byte, error) {
 	}
 	return json.Marshal(doc)
 })
-
