@@ -6,21 +6,20 @@ package keys
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"strings"
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
-	"github.com/spotzeekit/spotzee-keys/internal/ulid"
+	"github.com/spotzeekit/spotzee-keys/keymaterial"
 )
 
 // MaxListAll is the most live keys limit=-1 returns; above it the request is
 // refused with parameter_invalid_format.
-const MaxListAll = 1000
+const MaxListAll = keymaterial.MaxListAll
 
 // DefaultLimit is the page size when none is asked for.
-const DefaultLimit = 25
+const DefaultLimit = keymaterial.DefaultLimit
 
 // DefaultKeyQuota is the most live keys a project may hold when created
 // through the API (Create), unless WithKeyQuota says otherwise.
@@ -29,7 +28,7 @@ const DefaultKeyQuota = 10000
 // Service implements the API-key rules over a store.
 type Service struct {
 	store  spotzee.Store
-	cursor cursorCodec
+	cursor keymaterial.Cursors
 	now    func() time.Time
 	quota  int
 }
@@ -48,7 +47,7 @@ func WithKeyQuota(n int) Option { return func(s *Service) { s.quota = n } }
 // New returns a Service over store. cursorKey signs list cursors so they
 // cannot be forged; it must be at least 32 random bytes kept across restarts.
 func New(store spotzee.Store, cursorKey []byte, opts ...Option) *Service {
-	s := &Service{store: store, cursor: cursorCodec{key: cursorKey}, now: time.Now, quota: DefaultKeyQuota}
+	s := &Service{store: store, cursor: keymaterial.NewCursors(cursorKey), now: time.Now, quota: DefaultKeyQuota}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -60,11 +59,8 @@ func New(store spotzee.Store, cursorKey []byte, opts ...Option) *Service {
 func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // HashValue returns the SHA-256 of a key value: the only form a value is
-// stored or looked up in.
-func HashValue(value string) []byte {
-	sum := sha256.Sum256([]byte(value))
-	return sum[:]
-}
+// stored or looked up in (keymaterial.Hash). It cannot fail.
+func HashValue(value string) []byte { return keymaterial.Hash(value) }
 
 func unauthenticated(reason string) error {
 	return spotzee.Errorf(spotzee.CodeAuthenticationRequired, "%s", reason)
@@ -143,7 +139,7 @@ func (s *Service) create(ctx context.Context, callerID, projectID int64, in Crea
 	if err := checkFields(&in.Name, &in.Scope, &in.Role); err != nil {
 		return Created{}, err
 	}
-	value := in.Scope.Prefix() + ulid.Random()
+	value := keymaterial.NewValue(in.Scope.Prefix())
 	key, err := s.store.CreateKey(ctx, spotzee.NewKey{
 		ProjectID:   projectID,
 		Name:        in.Name,
@@ -151,7 +147,7 @@ func (s *Service) create(ctx context.Context, callerID, projectID int64, in Crea
 		Scope:       in.Scope,
 		Role:        in.Role,
 		ValuePrefix: in.Scope.Prefix(),
-		Last4:       value[len(value)-4:],
+		Last4:       keymaterial.Last4(value),
 		Hash:        HashValue(value),
 		IsSystem:    system,
 		CreatedAt:   s.Now(),
