@@ -159,4 +159,3 @@ func TestParseSort(t *testing.T) {
 		}
 	}
 }
-
