@@ -24,6 +24,16 @@ const MaxListAll = 1000
 // six bytes each) makes a cursor of about 2,200 characters.
 const MaxCursorLength = 4096
 
+// ListInput is a list request as the API receives it.
+type ListInput struct {
+	Cursor    string
+	Prev      bool   // page=prev
+	Limit     *int   // nil: DefaultLimit; -1: every item
+	Sort      string // "", or a field with an optional "-" prefix
+	Direction string // "", "asc" or "desc"
+	Query     string
+}
+
 // ParseLimit returns the page size a limit parameter asks for (nil:
 // DefaultLimit; -1: everything). It returns parameter_invalid_format for 0,
 // below -1 or above 100.

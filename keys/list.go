@@ -13,14 +13,7 @@ import (
 const MaxCursorLength = keymaterial.MaxCursorLength
 
 // ListInput is a list request as the API receives it.
-type ListInput struct {
-	Cursor    string
-	Prev      bool   // page=prev
-	Limit     *int   // nil: DefaultLimit; -1: every key
-	Sort      string // "", or a field with an optional "-" prefix
-	Direction string // "", "asc" or "desc"
-	Query     string
-}
+type ListInput = keymaterial.ListInput
 
 // Page is one page of keys with the cursors to its neighbours.
 type Page struct {
