@@ -206,8 +206,10 @@ type Bootstrapped struct {
 	Admin     Created
 }
 
-// Bootstrap creates a project on tier with its system SMTP-proxy key and an
-// admin secret key, whose value it returns once.
+// Bootstrap creates a project on tier (in the default organisation: see
+// spotzee.Store) with its system SMTP-proxy key and an admin secret key,
+// whose value it returns once. It returns parameter_invalid_format for an
+// unknown tier and storage faults wrapped.
 func (s *Service) Bootstrap(ctx context.Context, name string, tier spotzee.Tier) (Bootstrapped, error) {
 	if !tier.Valid() {
 		return Bootstrapped{}, spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "tier", "Unknown tier %q.", tier)
@@ -216,6 +218,14 @@ func (s *Service) Bootstrap(ctx context.Context, name string, tier spotzee.Tier)
 	if err != nil {
 		return Bootstrapped{}, fmt.Errorf("keys: create project: %w", err)
 	}
+	return s.Provision(ctx, p)
+}
+
+// Provision gives the existing project p (created by Bootstrap or through
+// the admin surface) its system SMTP-proxy key and a first admin secret key,
+// whose value it returns once: no Spotzee operation mints a new project's
+// first key. It returns storage faults wrapped.
+func (s *Service) Provision(ctx context.Context, p spotzee.Project) (Bootstrapped, error) {
 	system, err := s.create(ctx, 0, p.ID, CreateInput{Name: "SMTP proxy", Scope: spotzee.ScopeSecret, Role: spotzee.RoleSMTPProxy}, true, 0)
 	if err != nil {
 		return Bootstrapped{}, err
@@ -243,4 +253,14 @@ func (s *Service) RecoverAdmin(ctx context.Context, projectID int64) (Created, e
 // operators and test helpers.
 func (s *Service) AddKey(ctx context.Context, projectID int64, in CreateInput) (Created, error) {
 	return s.create(ctx, 0, projectID, in, false, 0)
+}
+
+// CurrentProject returns the project caller belongs to (GET /me), for a
+// secret key of any role; it returns storage faults wrapped.
+func (s *Service) CurrentProject(ctx context.Context, caller spotzee.APIKey) (spotzee.Project, error) {
+	p, err := s.store.Project(ctx, caller.ProjectID)
+	if err != nil {
+		return spotzee.Project{}, fmt.Errorf("keys: current project: %w", err)
+	}
+	return p, nil
 }
