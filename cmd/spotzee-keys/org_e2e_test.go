@@ -15,7 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/client"
+	"github.com/spotzeekit/spotzee-keys/ratelimit"
+	"github.com/spotzeekit/spotzee-keys/refserver"
 	"github.com/spotzeekit/spotzee-keys/validate"
 )
 
@@ -177,4 +180,30 @@ func TestBootstrapOrganizationAndCLI(t *testing.T) {
 func jsonInt(i int64) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// TestBootstrapEmptyDatabasePrintsAnOwnerKey: the plain `bootstrap` on an
+// empty database keeps stdout to the project's admin key and prints the new
+// organisation's owner key on stderr, once; it works on the admin surface.
+func TestBootstrapEmptyDatabasePrintsAnOwnerKey(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "keys.db")
+	r := runCLI(t, "bootstrap", "--db", db)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, serveKeyValue, strings.TrimSuffix(r.stdout, "\n"))
+	owner := serveOwnerLine.FindStringSubmatch(r.stderr)
+	require.Len(t, owner, 2, "stderr: %s", r.stderr)
+	assert.Equal(t, 1, strings.Count(r.stderr, owner[1]))
+	srv, err := refserver.Open(t.Context(), refserver.Config{DBPath: db, RateLimits: ratelimit.Config{Disabled: true}})
+	require.NoError(t, err)
+	k, err := srv.Orgs().Authenticate(t.Context(), owner[1])
+	require.NoError(t, err)
+	assert.Equal(t, spotzee.OrgRoleOwner, k.Role)
+	assert.Equal(t, int64(1), k.OrganizationID)
+	require.NoError(t, srv.Close())
+
+	// A second project on the same database: no new organisation.
+	r2 := runCLI(t, "bootstrap", "--db", db, "--project", "B")
+	require.Equal(t, 0, r2.code, r2.stderr)
+	assert.Empty(t, r2.stderr)
 }

@@ -343,6 +343,25 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stdout, b.Admin.Value)
 		return 0
 	}
+	// On an empty database, the project's organisation (1, "default") is
+	// created with an owner key, printed on stderr: stdout keeps its one
+	// line, the project's admin key.
+	hasProjects, err := srv.Store().HasProjects(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+		return 1
+	}
+	if !hasProjects {
+		b, err := srv.BootstrapOrganization(ctx, "default", *project, spotzee.Tier(*tier))
+		if err != nil {
+			fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "Created organisation %d (%s) with an owner organisation key, shown once; store it now:\n  %s\n",
+			b.Organization.ID, b.Organization.Username, b.Owner.Value)
+		fmt.Fprintln(stdout, b.Admin.Value)
+		return 0
+	}
 	b, err := srv.Bootstrap(ctx, *project, spotzee.Tier(*tier))
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
