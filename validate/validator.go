@@ -75,6 +75,10 @@ type Validator struct {
 	options  *openapi3filter.Options
 	// queryParams lists, per operation, the query parameters it declares.
 	queryParams map[*openapi3.Operation]map[string]bool
+	// compiled holds the response schemas compiled for the fast check
+	// (responseOK); respOpts are the options it hands kin-openapi.
+	compiled map[*openapi3.Schema]*schemaNode
+	respOpts []openapi3.SchemaValidationOption
 	// emptyChecked lists, per operation, the header and query parameters
 	// whose schema forbids the empty string (kin-openapi treats an empty
 	// header as absent).
@@ -199,6 +203,8 @@ func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
 		KeepValidatedValue:    true,
 	}
 	v.options.WithCustomSchemaErrorFunc(safeSchemaMessage)
+	v.respOpts = []openapi3.SchemaValidationOption{openapi3.VisitAsResponse()}
+	v.compileResponses()
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			query := map[string]bool{}

@@ -1,0 +1,78 @@
+package validate
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// TestFastResponseCheckNeverMoreLenient mutates valid responses in every
+// way the fast check's keywords cover and checks that whatever it accepts
+// kin-openapi accepts too, and that it does accept the valid ones (so the
+// fast path is taken).
+func TestFastResponseCheckNeverMoreLenient(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := map[string]any{"id": 12, "project_id": 1, "name": "n", "description": nil, "scope": "secret",
+		"role": "admin", "value": "sk_****ABCD", "is_system_key": false,
+		"created_at": "2026-04-28T09:30:00Z", "updated_at": nil}
+	list := map[string]any{"results": []any{key}, "nextCursor": nil, "prevCursor": nil, "limit": 25}
+	cases := []struct {
+		method, path string
+		valid        map[string]any
+	}{
+		{http.MethodGet, "/api/client/keys/12", key},
+		{http.MethodPatch, "/api/client/keys/12", key},
+		{http.MethodGet, "/api/client/keys", list},
+	}
+	bad := []any{nil, "x", 1.5, -1, float64(1 << 60), true, []any{}, map[string]any{}, "", "unknown-enum", "sk_" + string(make([]byte, 600))}
+	for _, c := range cases {
+		ex, err := v.Match(httptest.NewRequest(c.method, c.path, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"req_1"}, "Spotzee-Version": {"2026-04-28"}}
+		check := func(what string, body map[string]any, h http.Header, wantFast bool) {
+			data, _ := json.Marshal(body)
+			fast := v.responseOK(ex, http.StatusOK, h, data)
+			in := &openapi3filter.ResponseValidationInput{RequestValidationInput: ex.input, Status: http.StatusOK, Header: h, Options: v.options}
+			in.SetBodyBytes(data)
+			kinErr := openapi3filter.ValidateResponse(context.Background(), in)
+			if fast && kinErr != nil {
+				t.Errorf("%s %s %s: fast check accepts what kin-openapi refuses: %v", c.method, c.path, what, kinErr)
+			}
+			if wantFast && !fast {
+				t.Errorf("%s %s %s: fast check refuses a valid response (kin-openapi: %v)", c.method, c.path, what, kinErr)
+			}
+		}
+		check("valid", c.valid, header, true)
+		for name := range c.valid {
+			for _, b := range bad {
+				m := map[string]any{}
+				for k, val := range c.valid {
+					m[k] = val
+				}
+				m[name] = b
+				check(name+" changed", m, header, false)
+				delete(m, name)
+				check(name+" removed", m, header, false)
+			}
+		}
+		for _, name := range []string{"X-RateLimit-Limit", "X-Request-Id"} {
+			for _, val := range []string{"", "x", "1.5", "12"} {
+				h := header.Clone()
+				h.Set(name, val)
+				check(name+"="+val, c.valid, h, false)
+			}
+		}
+		h := header.Clone()
+		h.Set("Content-Type", "text/plain")
+		check("text/plain", c.valid, h, false)
+	}
+}
