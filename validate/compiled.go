@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"strconv"
 	"reflect"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
