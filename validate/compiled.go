@@ -3,6 +3,7 @@ package validate
 import (
 	"encoding/json"
 	"math"
+	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -172,6 +173,12 @@ func (n *schemaNode) ok(value any, opts []openapi3.SchemaValidationOption) bool 
 			return l >= n.minLength && l <= n.maxLength
 		}
 		return true
+	case json.Number:
+		f, err := v.Float64()
+		if err != nil {
+			return false
+		}
+		return n.ok(f, opts)
 	case float64:
 		switch n.typ {
 		case "integer":
@@ -248,6 +255,75 @@ func (v *Validator) compileResponses() {
 			}
 		}
 	}
+}
+
+// compileRequestBodies compiles the JSON request body schema of every
+// operation whose schema sets no default anywhere: kin-openapi would write
+// defaults into the body, so those bodies are always left to it.
+func (v *Validator) compileRequestBodies() {
+	v.bodies = map[*openapi3.Operation]*schemaNode{}
+	for _, item := range v.doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.RequestBody == nil || op.RequestBody.Value == nil {
+				continue
+			}
+			media := op.RequestBody.Value.Content.Get("application/json")
+			if media == nil || media.Schema == nil || media.Schema.Value == nil ||
+				hasDefault(media.Schema.Value, map[*openapi3.Schema]bool{}) {
+				continue
+			}
+			v.bodies[op] = compileSchema(media.Schema.Value, map[*openapi3.Schema]*schemaNode{})
+		}
+	}
+}
+
+// hasDefault reports whether s or any schema within it sets a default.
+func hasDefault(s *openapi3.Schema, seen map[*openapi3.Schema]bool) bool {
+	if s == nil || seen[s] {
+		return false
+	}
+	seen[s] = true
+	if s.Default != nil {
+		return true
+	}
+	var refs []*openapi3.SchemaRef
+	refs = append(refs, s.OneOf...)
+	refs = append(refs, s.AnyOf...)
+	refs = append(refs, s.AllOf...)
+	refs = append(refs, s.PrefixItems...)
+	refs = append(refs, s.Not, s.Items, s.AdditionalProperties.Schema, s.Contains, s.PropertyNames, s.If, s.Then, s.Else, s.ContentSchema)
+	for _, m := range []openapi3.Schemas{s.Properties, s.PatternProperties, s.DependentSchemas, s.Defs} {
+		for _, ref := range m {
+			refs = append(refs, ref)
+		}
+	}
+	for _, ref := range refs {
+		if ref != nil && hasDefault(ref.Value, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// fastBody reports whether the compiled check accepts a request body, so
+// that kin-openapi need not decode and validate it again: only for an
+// operation without defaults in its body schema, a body sent as exactly
+// application/json and decoded by readBody. False means "let kin-openapi
+// validate it", which then gives the verdict and the error.
+func (v *Validator) fastBody(op *openapi3.Operation, contentType string, body requestBody) bool {
+	node := v.bodies[op]
+	if node == nil || !body.decoded {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	media := op.RequestBody.Value.Content.Get(contentType)
+	if media == nil || media != op.RequestBody.Value.Content.Get("application/json") {
+		return false
+	}
+	return node.ok(body.value, v.reqOpts)
 }
 
 // responseOK is the fast check of a response: it reports true only when

@@ -1,8 +1,10 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -74,5 +76,59 @@ func TestFastResponseCheckNeverMoreLenient(t *testing.T) {
 		h := header.Clone()
 		h.Set("Content-Type", "text/plain")
 		check("text/plain", c.valid, h, false)
+	}
+}
+
+// TestFastBodyCheckNeverMoreLenient does for request bodies what
+// TestFastResponseCheckNeverMoreLenient does for responses, on PATCH
+// /keys/{keyId} (whose schema sets no default, so the fast path applies).
+func TestFastBodyCheckNeverMoreLenient(t *testing.T) {
+	for _, opts := range [][]Option{nil, {WithReferenceProfile()}} {
+		v, err := New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid := map[string]any{"name": "n", "description": nil, "scope": "public", "role": "editor"}
+		bad := []any{nil, "", "x", 1, 1.5, true, []any{}, map[string]any{}, "Editor"}
+		check := func(what string, body map[string]any, ct string, wantFast bool) {
+			data, _ := json.Marshal(body)
+			r := httptest.NewRequest(http.MethodPatch, "/api/client/keys/12", bytes.NewReader(data))
+			r.Header.Set("Content-Type", ct)
+			r.Header.Set("Authorization", "Bearer sk_test")
+			route, params, _, err := v.route(r.Method, r.URL.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := v.readBody(r, route.Operation)
+			if err != nil {
+				return // refused before validation either way
+			}
+			fast := v.fastBody(route.Operation, ct, b)
+			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: v.options}
+			kinErr := openapi3filter.ValidateRequest(context.Background(), in)
+			if fast && kinErr != nil {
+				t.Errorf("%s: fast check accepts what kin-openapi refuses: %v", what, kinErr)
+			}
+			if wantFast && !fast {
+				t.Errorf("%s: fast check refuses a valid body (kin-openapi: %v)", what, kinErr)
+			}
+		}
+		check("valid", valid, "application/json", true)
+		check("valid; charset", valid, "application/json; charset=utf-8", true)
+		check("text/plain", valid, "text/plain", false)
+		for name := range valid {
+			for _, x := range bad {
+				m := map[string]any{}
+				for k, val := range valid {
+					m[k] = val
+				}
+				m[name] = x
+				check(fmt.Sprintf("%s=%v", name, x), m, "application/json", false)
+				delete(m, name)
+				check(name+" removed", m, "application/json", false)
+				m["NAME"] = "x"
+				check(name+" removed, NAME added", m, "application/json", false)
+			}
+		}
 	}
 }

@@ -42,7 +42,7 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	if err != nil {
 		return nil, routeError(err, v.allowedMethods(r.URL.Path))
 	}
-	data, err := v.readBody(r, route.Operation)
+	body, err := v.readBody(r, route.Operation)
 	if err != nil {
 		return nil, err
 	}
@@ -50,16 +50,21 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	// failures take precedence (see classify).
 	query := r.URL.Query() // parsed once for the checks below
 	early := errors.Join(v.checkUnknownQuery(route.Operation, query), checkQueryText(query))
-	if err := v.checkNulls(route.Operation, data); err != nil {
+	if err := v.checkNulls(route.Operation, body); err != nil {
 		early = errors.Join(early, err)
 	}
 	// kin-openapi validates r itself (no copy: routing needs only the
-	// path) and sets defaults on its query and body.
+	// path) and sets defaults on its query and body. A body the compiled
+	// check accepts (see fastBody) it does not see again.
+	fast := v.fastBody(route.Operation, r.Header.Get("Content-Type"), body)
 	input := &openapi3filter.RequestValidationInput{
 		Request:    r,
 		PathParams: pathParams,
 		Route:      route,
 		Options:    v.options,
+	}
+	if fast {
+		input.Options = v.optionsNoBody
 	}
 	verr := openapi3filter.ValidateRequest(ctx, input)
 	if err := v.checkEmpty(route.Operation, r.Header, query); err != nil {
@@ -71,9 +76,16 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	if verr != nil {
 		return nil, classify(verr)
 	}
-	if err := rebindBody(r); err != nil {
+	if fast {
+		data, err := json.Marshal(body.value)
+		if err != nil {
+			return nil, fmt.Errorf("validate: re-encode validated body: %w", err)
+		}
+		setBody(r, data)
+	} else if err := rebindBody(r); err != nil {
 		return nil, err
 	}
+	input.Options = v.options
 	return &Exchange{input: input, path: path}, nil
 }
 
@@ -82,37 +94,56 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 // empty body of an operation that takes a JSON body is validated (and handed
 // on) as {}: request bodies are optional on the wire, as upstream, and this
 // project's decision is that absent means empty.
-func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) ([]byte, error) {
+func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBody, error) {
+	var none requestBody
 	var data []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
 		data, err = io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
 		_ = r.Body.Close()
 		if err != nil {
-			return nil, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
+			return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
 		}
 	}
 	if len(data) == 0 {
 		if op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
-			return nil, nil
+			return none, nil
 		}
 		data = []byte("{}")
 		r.Header.Set("Content-Type", "application/json")
 	}
 	if int64(len(data)) > v.maxBody {
-		return nil, spotzee.Errorf(spotzee.CodeParameterInvalidFormat,
+		return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat,
 			"The request body is larger than %d bytes.", v.maxBody)
 	}
 	if !utf8.Valid(data) {
-		return nil, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not valid UTF-8.")
+		return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not valid UTF-8.")
 	}
 	// kin-openapi decodes the first JSON value and ignores what follows it;
 	// a body must be exactly one value.
-	if isJSON(r.Header.Get("Content-Type")) && len(bytes.TrimSpace(data)) > 0 && !json.Valid(data) {
-		return nil, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not one valid JSON value.")
+	// It is decoded here once, as kin-openapi decodes it (numbers as
+	// json.Number), for the null check and the compiled body check.
+	body := requestBody{data: data}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		err := dec.Decode(&body.value)
+		body.decoded = err == nil && dec.InputOffset() == int64(len(bytes.TrimRight(data, " \t\r\n")))
+		if !body.decoded && isJSON(r.Header.Get("Content-Type")) {
+			return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not one valid JSON value.")
+		}
 	}
 	setBody(r, data)
-	return data, nil
+	return body, nil
+}
+
+// requestBody is a request's body as read by readBody.
+type requestBody struct {
+	data []byte
+	// value is data decoded, when decoded is set (data is one JSON value,
+	// whatever the Content-Type says).
+	value   any
+	decoded bool
 }
 
 // isJSON reports whether a Content-Type names JSON.
@@ -199,25 +230,22 @@ func (v *Validator) checkEmpty(op *openapi3.Operation, header http.Header, query
 // nullable. kin-openapi would otherwise replace a null that has a default
 // (role, scope) with that default and accept the request. It returns a 422
 // validation_failed naming each such field.
-func (v *Validator) checkNulls(op *openapi3.Operation, data []byte) error {
-	if op.RequestBody == nil || data == nil {
+func (v *Validator) checkNulls(op *openapi3.Operation, body requestBody) error {
+	if op.RequestBody == nil || !body.decoded {
 		return nil
 	}
 	media := op.RequestBody.Value.Content.Get("application/json")
 	if media == nil || media.Schema == nil || len(media.Schema.Value.Properties) == 0 {
 		return nil
 	}
-	if !bytes.Contains(data, []byte("null")) {
-		return nil // no null anywhere: nothing to check, no second decode
-	}
-	var members map[string]json.RawMessage
-	if json.Unmarshal(data, &members) != nil {
+	members, ok := body.value.(map[string]any)
+	if !ok {
 		return nil // not an object: kin-openapi reports it
 	}
 	var fields []spotzee.FieldError
-	for name, raw := range members {
+	for name, val := range members {
 		prop := media.Schema.Value.Properties[name]
-		if prop != nil && !prop.Value.Nullable && string(raw) == "null" {
+		if prop != nil && !prop.Value.Nullable && val == nil {
 			fields = append(fields, spotzee.FieldError{Param: name, Code: spotzee.CodeParameterInvalidFormat,
 				Message: "must not be null"})
 		}

@@ -79,6 +79,12 @@ type Validator struct {
 	// (responseOK); respOpts are the options it hands kin-openapi.
 	compiled map[*openapi3.Schema]*schemaNode
 	respOpts []openapi3.SchemaValidationOption
+	// bodies holds the request body schemas compiled for fastBody, which
+	// validates with reqOpts; optionsNoBody are options with the body left
+	// out, for kin-openapi when fastBody accepted it.
+	bodies        map[*openapi3.Operation]*schemaNode
+	reqOpts       []openapi3.SchemaValidationOption
+	optionsNoBody *openapi3filter.Options
 	// emptyChecked lists, per operation, the header and query parameters
 	// whose schema forbids the empty string (kin-openapi treats an empty
 	// header as absent).
@@ -204,7 +210,12 @@ func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
 	}
 	v.options.WithCustomSchemaErrorFunc(safeSchemaMessage)
 	v.respOpts = []openapi3.SchemaValidationOption{openapi3.VisitAsResponse()}
+	v.reqOpts = []openapi3.SchemaValidationOption{openapi3.VisitAsRequest()}
 	v.compileResponses()
+	v.compileRequestBodies()
+	noBody := *v.options
+	noBody.ExcludeRequestBody = true
+	v.optionsNoBody = &noBody
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			query := map[string]bool{}
