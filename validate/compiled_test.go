@@ -132,3 +132,60 @@ func TestFastBodyCheckNeverMoreLenient(t *testing.T) {
 		}
 	}
 }
+
+// TestFastRequestCheckNeverMoreLenient checks that whatever request the
+// fast parameter and security check accepts, kin-openapi accepts too, and
+// that it accepts a plain valid one.
+func TestFastRequestCheckNeverMoreLenient(t *testing.T) {
+	for _, opts := range [][]Option{nil, {WithReferenceProfile()}} {
+		v, err := New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths := []string{"/api/client/keys/12", "/api/client/keys/-1", "/api/client/keys/abc", "/api/client/keys/1e3",
+			"/api/client/keys/99999999999999999999", "/api/client/keys/012", "/api/client/keys",
+			"/api/client/keys?limit=5", "/api/client/keys?limit=x", "/api/client/keys?limit=1000000", "/api/client/keys?q="}
+		headers := []map[string]string{
+			{"Authorization": "Bearer sk_test"},
+			{},
+			{"Authorization": "Basic x"},
+			{"Authorization": "Bearer sk_test", "Spotzee-Version": "2026-04-28"},
+			{"Authorization": "Bearer sk_test", "Spotzee-Version": "yesterday"},
+			{"Authorization": "Bearer sk_test", "X-Spotzee-Client-Type": "cli"},
+			{"Authorization": "Bearer sk_test", "Idempotency-Key": string(make([]byte, 300))},
+		}
+		for _, p := range paths {
+			for _, method := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete} {
+				for i, h := range headers {
+					r := httptest.NewRequest(method, p, nil)
+					for k, val := range h {
+						r.Header.Set(k, val)
+					}
+					route, params, _, err := v.route(r.Method, r.URL.Path)
+					if err != nil {
+						continue
+					}
+					if route.Operation.RequestBody != nil {
+						r.Body = http.NoBody
+					}
+					in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: v.options}
+					fast := v.fastRequest(context.Background(), in, r.URL.Query(), true)
+					if !fast {
+						continue
+					}
+					kin := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: v.optionsNoBody}
+					if err := openapi3filter.ValidateRequest(context.Background(), kin); err != nil {
+						t.Errorf("%s %s headers #%d: fast check accepts what kin-openapi refuses: %v", method, p, i, err)
+					}
+				}
+			}
+		}
+		r := httptest.NewRequest(http.MethodGet, "/api/client/keys/12", nil)
+		r.Header.Set("Authorization", "Bearer sk_test")
+		route, params, _, _ := v.route(r.Method, r.URL.Path)
+		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: v.options}
+		if !v.fastRequest(context.Background(), in, r.URL.Query(), true) {
+			t.Error("GET /keys/12: the fast check refuses a valid request")
+		}
+	}
+}

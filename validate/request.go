@@ -66,7 +66,10 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	if fast {
 		input.Options = v.optionsNoBody
 	}
-	verr := openapi3filter.ValidateRequest(ctx, input)
+	var verr error
+	if !v.fastRequest(ctx, input, query, fast) {
+		verr = openapi3filter.ValidateRequest(ctx, input)
+	}
 	if err := v.checkEmpty(route.Operation, r.Header, query); err != nil {
 		verr = errors.Join(err, verr)
 	}

@@ -85,6 +85,8 @@ type Validator struct {
 	bodies        map[*openapi3.Operation]*schemaNode
 	reqOpts       []openapi3.SchemaValidationOption
 	optionsNoBody *openapi3filter.Options
+	// plans holds per operation what fastRequest checks.
+	plans map[*openapi3.Operation]*requestPlan
 	// emptyChecked lists, per operation, the header and query parameters
 	// whose schema forbids the empty string (kin-openapi treats an empty
 	// header as absent).
@@ -213,6 +215,7 @@ func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
 	v.reqOpts = []openapi3.SchemaValidationOption{openapi3.VisitAsRequest()}
 	v.compileResponses()
 	v.compileRequestBodies()
+	v.compileRequests()
 	noBody := *v.options
 	noBody.ExcludeRequestBody = true
 	v.optionsNoBody = &noBody
