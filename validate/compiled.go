@@ -354,18 +354,22 @@ func (v *Validator) responseOK(ex *Exchange, status int, header http.Header, bod
 		}
 		node := v.compiled[h.Value.Schema.Value]
 		values := header.Values(name)
+		typ := ""
+		if t := h.Value.Schema.Value.Type; t != nil && len(*t) == 1 {
+			typ = (*t)[0]
+		}
 		switch {
 		case len(values) == 0:
 			if h.Value.Required {
 				return false
 			}
-		case len(values) > 1 || values[0] == "" || node == nil || node.delegate != nil:
+		case len(values) > 1 || values[0] == "" || node == nil:
 			return false
-		case node.typ == "string":
+		case typ == "string":
 			if !node.ok(values[0], v.respOpts) {
 				return false
 			}
-		case node.typ == "integer":
+		case typ == "integer":
 			n, err := strconv.ParseInt(values[0], 10, 64)
 			if err != nil || !node.ok(float64(n), v.respOpts) {
 				return false

@@ -17,10 +17,16 @@ import (
 // kin-openapi accepts too, and that it does accept the valid ones (so the
 // fast path is taken).
 func TestFastResponseCheckNeverMoreLenient(t *testing.T) {
-	v, err := New()
-	if err != nil {
-		t.Fatal(err)
+	for _, opts := range [][]Option{nil, {WithReferenceProfile()}} {
+		v, err := New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fastResponseCases(t, v)
 	}
+}
+
+func fastResponseCases(t *testing.T, v *Validator) {
 	key := map[string]any{"id": 12, "project_id": 1, "name": "n", "description": nil, "scope": "secret",
 		"role": "admin", "value": "sk_****ABCD", "is_system_key": false,
 		"created_at": "2026-04-28T09:30:00Z", "updated_at": nil}
@@ -39,7 +45,7 @@ func TestFastResponseCheckNeverMoreLenient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		header := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"req_1"}, "Spotzee-Version": {"2026-04-28"}}
+		header := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"req_01HXY7Z9K8M5J2N4P6Q8R0S1T2"}, "Spotzee-Version": {"2026-04-28"}}
 		check := func(what string, body map[string]any, h http.Header, wantFast bool) {
 			data, _ := json.Marshal(body)
 			fast := v.responseOK(ex, http.StatusOK, h, data)
@@ -66,8 +72,8 @@ func TestFastResponseCheckNeverMoreLenient(t *testing.T) {
 				check(name+" removed", m, header, false)
 			}
 		}
-		for _, name := range []string{"X-RateLimit-Limit", "X-Request-Id"} {
-			for _, val := range []string{"", "x", "1.5", "12"} {
+		for _, name := range []string{"X-RateLimit-Limit", "X-Request-Id", "Spotzee-Version"} {
+			for _, val := range []string{"", "x", "1.5", "12", "req_01HXY7Z9K8M5J2N4P6Q8R0S1T2", "2026-04-28", "2026-4-28"} {
 				h := header.Clone()
 				h.Set(name, val)
 				check(name+"="+val, c.valid, h, false)
