@@ -88,8 +88,8 @@ func runChild(mode string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch mode {
 	case "bare":
 		handler = bench.BareHandler()
-	case "embedded", "embedded-resp":
-		h, r, err := openEmbedded(mode == "embedded-resp")
+	case "embedded-noval", "embedded", "embedded-resp":
+		h, r, err := openEmbedded(mode)
 		if err != nil {
 			return fail(stderr, "child: %v", err)
 		}
@@ -148,16 +148,19 @@ func runChild(mode string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// openEmbedded builds the embedding stack of examples/embedded (with
-// response validation when resp is set) and creates SPOTZEE_LOAD_KEYS keys
-// through it; their ids are 1 to N.
-func openEmbedded(resp bool) (http.Handler, ready, error) {
+// openEmbedded builds the embedding stack of examples/embedded — without
+// validation (mode embedded-noval), with request validation (embedded) or
+// with response validation too (embedded-resp) — and creates
+// SPOTZEE_LOAD_KEYS keys through it; their ids are 1 to N.
+func openEmbedded(mode string) (http.Handler, ready, error) {
 	n, err := strconv.Atoi(os.Getenv(childKeysEnv))
 	if err != nil || n < 1 {
 		return nil, ready{}, fmt.Errorf("need %s ≥ 1", childKeysEnv)
 	}
-	h, err := embedded.NewHandler(resp)
-	if err != nil {
+	var h http.Handler
+	if mode == "embedded-noval" {
+		h = embedded.NewUnvalidatedHandler()
+	} else if h, err = embedded.NewHandler(mode == "embedded-resp"); err != nil {
 		return nil, ready{}, err
 	}
 	start := time.Now()

@@ -126,7 +126,7 @@ func TestCompareSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"-compare", "embedded,embedded-resp", "-gen", "go", "-c", "2", "-d", "100ms",
+	code := run(ctx, []string{"-compare", "embedded-noval,embedded,embedded-resp", "-gen", "go", "-c", "2", "-d", "100ms",
 		"-slice", "50ms", "-keys", "5", "-max-requests", "200"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &out, &errb)
