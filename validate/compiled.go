@@ -329,7 +329,8 @@ func (v *Validator) fastBody(op *openapi3.Operation, contentType string, body re
 // responseOK is the fast check of a response: it reports true only when
 // kin-openapi's ValidateResponse would accept it too, following the same
 // steps (status, headers, content type, body) with the compiled schemas,
-// the body decoded once with encoding/json and no copy of it. False means
+// the body checked as it is, without decoding it into any (see jsonScan),
+// and no copy of it. False means
 // "ask kin-openapi", which then gives the verdict and the error.
 func (v *Validator) responseOK(ex *Exchange, status int, header http.Header, body []byte) bool {
 	route := ex.input.Route
@@ -395,9 +396,5 @@ func (v *Validator) responseOK(ex *Exchange, status int, header http.Header, bod
 	if node == nil {
 		return false
 	}
-	var value any
-	if json.Unmarshal(body, &value) != nil {
-		return false
-	}
-	return node.ok(value, v.respOpts)
+	return node.scanOK(body, v.respOpts)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -82,6 +83,35 @@ func fastResponseCases(t *testing.T, v *Validator) {
 		h := header.Clone()
 		h.Set("Content-Type", "text/plain")
 		check("text/plain", c.valid, h, false)
+		// Raw bodies: what an encoder might write, and what it should not.
+		data, _ := json.Marshal(c.valid)
+		raws := []string{string(data), string(data) + " ", string(data) + "x", string(data) + "{}", " " + string(data),
+			strings.Replace(string(data), `"name":"n"`, `"name":"\u006e"`, 1),
+			strings.Replace(string(data), `"name":"n"`, `"name":"n","name":5`, 1),
+			strings.Replace(string(data), `"name":"n"`, `"name":5,"name":"n"`, 1),
+			strings.Replace(string(data), `"limit":25`, `"limit":25.0`, 1),
+			strings.Replace(string(data), `"limit":25`, `"limit":2.5e1`, 1),
+			strings.Replace(string(data), `"limit":25`, `"limit":1e400`, 1),
+			strings.Replace(string(data), `"limit":25`, `"limit":025`, 1),
+			strings.Replace(string(data), `"id":12`, `"id":-0`, 1),
+			strings.Replace(string(data), `"id":12`, `"id":1.5`, 1),
+			strings.Replace(string(data), `"scope":"secret"`, `"scope":"secret\u0000"`, 1),
+			strings.Replace(string(data), `"value":"sk_****ABCD"`, "\"value\":\"sk_\xff\"", 1),
+			strings.Replace(string(data), `"results":[`, `"results":[1,`, 1),
+			strings.Replace(string(data), `"results":[`, `"results":[ ],"x":[`, 1),
+			`[]`, `null`, `{}`, ``, `{"id":}`, `{"id":12,}`, `[1,]`,
+		}
+		for i, raw := range raws {
+			fast := v.responseOK(ex, http.StatusOK, header, []byte(raw))
+			in := &openapi3filter.ResponseValidationInput{RequestValidationInput: ex.input, Status: http.StatusOK, Header: header, Options: v.options}
+			in.SetBodyBytes([]byte(raw))
+			if kinErr := openapi3filter.ValidateResponse(context.Background(), in); fast && kinErr != nil {
+				t.Errorf("%s %s raw body #%d %q: fast check accepts what kin-openapi refuses: %v", c.method, c.path, i, raw, kinErr)
+			}
+			if i == 0 && !fast {
+				t.Errorf("%s %s: the fast check refuses the encoder's own bytes", c.method, c.path)
+			}
+		}
 	}
 }
 
@@ -194,4 +224,40 @@ func TestFastRequestCheckNeverMoreLenient(t *testing.T) {
 			t.Error("GET /keys/12: the fast check refuses a valid request")
 		}
 	}
+}
+
+// FuzzScanAgreesWithDecoded checks that the byte scanner never accepts a
+// body that schemaNode.ok refuses once decoded (or that does not decode),
+// on the key schema. go test runs the seeds; go test -fuzz explores.
+func FuzzScanAgreesWithDecoded(f *testing.F) {
+	v, err := New()
+	if err != nil {
+		f.Fatal(err)
+	}
+	ex, err := v.Match(httptest.NewRequest(http.MethodGet, "/api/client/keys/12", nil))
+	if err != nil {
+		f.Fatal(err)
+	}
+	media := ex.input.Route.Operation.Responses.Status(http.StatusOK).Value.Content.Get("application/json")
+	node := v.compiled[media.Schema.Value]
+	for _, seed := range []string{
+		`{"id":12,"project_id":1,"name":"n","description":null,"scope":"secret","role":"admin","value":"v","created_at":null,"updated_at":null}`,
+		`{"id":12,"project_id":1,"name":"n","scope":"public","role":"admin","value":"v","created_at":"x","updated_at":null,"extra":[1,{"a":true}]}`,
+		`{"id":1e2,"project_id":-0,"name":"","scope":"secret","role":"admin","value":"v","created_at":null,"updated_at":null}`,
+		`{"id":12}`, `[]`, `null`, `"x"`, `{"id":12,"id":"x"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !node.scanOK(data, v.respOpts) {
+			return
+		}
+		var value any
+		if err := json.Unmarshal(data, &value); err != nil {
+			t.Fatalf("scan accepts %q, which does not decode: %v", data, err)
+		}
+		if !node.ok(value, v.respOpts) {
+			t.Fatalf("scan accepts %q, which the decoded check refuses", data)
+		}
+	})
 }
