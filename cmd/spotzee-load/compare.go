@@ -22,8 +22,9 @@ import (
 )
 
 // The comparison (-compare): each variant serves GET and PATCH
-// /keys/{keyId}, measured in slices alternating with the bare handler, and
-// printed as a ratio to it. Variants that need what the machine may not
+// /keys/{keyId}, all of them at once, measured in rounds of one slice per
+// target (the bare handler too) in a rotating order, and printed as a
+// ratio to the bare handler over the same rounds. Variants that need what the machine may not
 // have (the ogen peer's module, npx for Prism) are skipped with the reason.
 
 // compareVariants are the variants -compare may name, in run order.
@@ -195,7 +196,7 @@ func runCompare(ctx context.Context, cfg config, dir string, lifetime time.Durat
 		slice = max(slice, time.Second)
 	}
 	slices := max(2, int((cfg.duration+slice/2)/slice))
-	fmt.Fprintf(stdout, "compare: GET and PATCH /keys/{keyId}, %d keys, %d connections, generator %s; %d slices of %v alternating with the bare handler after one unmeasured slice each\n",
+	fmt.Fprintf(stdout, "compare: GET and PATCH /keys/{keyId}, %d keys, %d connections, generator %s; %d rounds of one %v slice per target (the bare handler and each variant's GET and PATCH, in an order that rotates) after one unmeasured round\n",
 		cfg.keys, cfg.conns, gen.name(), slices, slice)
 
 	bare, err := startChild(ctx, "bare", nil, lifetime, stderr)
@@ -230,23 +231,76 @@ func runCompare(ctx context.Context, cfg config, dir string, lifetime time.Durat
 			wr, gr, gr/wr)
 	}
 
+	// Every variant's server runs for the whole comparison; the slices go
+	// round all targets (the bare handler included) in an order that
+	// rotates each round, so that the machine's changing background load
+	// falls on every variant alike (the ratios between variants, which the
+	// targets are, come from the same rounds).
 	var rows []measured
+	targets := []loadTarget{bareT}
+	index := map[int]int{} // target → row
 	for _, name := range cfg.variants {
 		if ctx.Err() != nil {
 			break
 		}
 		srv, t, skip := startVariant(ctx, cfg, name, dir, lifetime, stderr)
-		if skip != "" {
-			for _, op := range compareOps {
+		for _, op := range compareOps {
+			if skip != "" {
 				rows = append(rows, measured{variant: name, op: op.name, skipped: skip})
+				continue
 			}
+			t.method, t.body = op.method, op.body
+			index[len(targets)] = len(rows)
+			targets = append(targets, t)
+			rows = append(rows, measured{variant: name, op: op.name})
+		}
+		if srv != nil {
+			defer srv.stop()
+		}
+	}
+	sums := make([]phaseResult, len(targets))
+	p50s := make([][]time.Duration, len(targets))
+	p99s := make([][]time.Duration, len(targets))
+	failed := make([]string, len(targets))
+	for round := -1; round < slices && ctx.Err() == nil; round++ {
+		for j := range targets {
+			k := (j + max(round, 0)) % len(targets)
+			if failed[k] != "" {
+				continue
+			}
+			r, err := gen.run(ctx, targets[k], slice)
+			if err != nil {
+				failed[k] = err.Error()
+				continue
+			}
+			if round < 0 {
+				continue // the unmeasured warm-up round
+			}
+			sum := &sums[k]
+			sum.requests, sum.errors, sum.elapsed = sum.requests+r.requests, sum.errors+r.errors, sum.elapsed+r.elapsed
+			if sum.sample == "" {
+				sum.sample = r.sample
+			}
+			p50s[k], p99s[k] = append(p50s[k], r.p50), append(p99s[k], r.p99)
+		}
+	}
+	if failed[0] != "" {
+		return fail(stderr, "bare handler: %s", failed[0])
+	}
+	for k := 1; k < len(targets); k++ {
+		m := &rows[index[k]]
+		if failed[k] != "" {
+			m.skipped = failed[k]
 			continue
 		}
-		for _, op := range compareOps {
-			t.method, t.body = op.method, op.body
-			rows = append(rows, measureVariant(ctx, gen, name, op.name, t, bareT, slice, slices))
+		m.requests, m.errors, m.errSample = sums[k].requests, sums[k].errors, sums[k].sample
+		m.rps, m.bareRPS = rate(sums[k]), rate(sums[0])
+		if len(p50s[k]) > 0 {
+			// The median slice's percentiles (slices are not merged).
+			bench.SortDurations(p50s[k])
+			bench.SortDurations(p99s[k])
+			m.p50, m.p99 = p50s[k][len(p50s[k])/2], p99s[k][len(p99s[k])/2]
 		}
-		srv.stop()
 	}
 	printCompare(stdout, rows)
 	if ctx.Err() != nil {
@@ -260,45 +314,6 @@ func rate(r phaseResult) float64 {
 		return 0
 	}
 	return float64(r.requests) / r.elapsed.Seconds()
-}
-
-// measureVariant alternates slices of t and the bare handler, swapping
-// which goes first, after one unmeasured slice of each.
-func measureVariant(ctx context.Context, gen generator, variant, op string, t, bareT loadTarget, slice time.Duration, slices int) measured {
-	m := measured{variant: variant, op: op}
-	if _, err := gen.run(ctx, t, slice); err != nil {
-		m.skipped = err.Error()
-		return m
-	}
-	var own, ceil phaseResult
-	var p50s, p99s []time.Duration
-	for i := 0; i < slices && ctx.Err() == nil; i++ {
-		var a, b phaseResult
-		var err1, err2 error
-		if i%2 == 0 {
-			a, err1 = gen.run(ctx, t, slice)
-			b, err2 = gen.run(ctx, bareT, slice)
-		} else {
-			b, err2 = gen.run(ctx, bareT, slice)
-			a, err1 = gen.run(ctx, t, slice)
-		}
-		if err := errors.Join(err1, err2); err != nil {
-			m.skipped = err.Error()
-			return m
-		}
-		own.requests, own.errors, own.elapsed = own.requests+a.requests, own.errors+a.errors, own.elapsed+a.elapsed
-		ceil.requests, ceil.elapsed = ceil.requests+b.requests, ceil.elapsed+b.elapsed
-		p50s, p99s = append(p50s, a.p50), append(p99s, a.p99)
-		if m.errSample == "" {
-			m.errSample = a.sample
-		}
-	}
-	m.requests, m.errors, m.rps, m.bareRPS = own.requests, own.errors, rate(own), rate(ceil)
-	// The median slice's percentiles (slices are not merged).
-	bench.SortDurations(p50s)
-	bench.SortDurations(p99s)
-	m.p50, m.p99 = p50s[len(p50s)/2], p99s[len(p99s)/2]
-	return m
 }
 
 // startVariant starts the server of one variant and returns it with the
