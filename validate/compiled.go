@@ -5,6 +5,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/textproto"
 	"reflect"
 	"strconv"
 	"unicode/utf8"
@@ -229,10 +230,45 @@ func (n *schemaNode) ok(value any, opts []openapi3.SchemaValidationOption) bool 
 	return false
 }
 
+// respHeader is one response header as the fast check reads it.
+type respHeader struct {
+	key      string // canonical, to index an http.Header
+	required bool
+	typ      string
+	node     *schemaNode
+}
+
+// compileResponseHeaders lists the headers of resp (Content-Type aside)
+// for the fast check, unless one has a form it does not take (content, no
+// schema, a type other than string or integer): then the response has no
+// entry and always goes to kin-openapi.
+func (v *Validator) compileResponseHeaders(resp *openapi3.Response) {
+	if _, done := v.respHeaders[resp]; done {
+		return
+	}
+	plan := []respHeader{}
+	for name, h := range resp.Headers {
+		if name == "Content-Type" {
+			continue
+		}
+		if h.Value == nil || h.Value.Content != nil || h.Value.Schema == nil || h.Value.Schema.Value == nil {
+			return
+		}
+		t := h.Value.Schema.Value.Type
+		if t == nil || len(*t) != 1 || ((*t)[0] != "string" && (*t)[0] != "integer") {
+			return
+		}
+		plan = append(plan, respHeader{key: textproto.CanonicalMIMEHeaderKey(name), required: h.Value.Required,
+			typ: (*t)[0], node: compileSchema(h.Value.Schema.Value, v.compiled)})
+	}
+	v.respHeaders[resp] = plan
+}
+
 // compileResponses compiles the schema of every response body and header
 // of every operation.
 func (v *Validator) compileResponses() {
 	v.compiled = map[*openapi3.Schema]*schemaNode{}
+	v.respHeaders = map[*openapi3.Response][]respHeader{}
 	for _, item := range v.doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			if op.Responses == nil {
@@ -242,11 +278,7 @@ func (v *Validator) compileResponses() {
 				if ref.Value == nil {
 					continue
 				}
-				for _, h := range ref.Value.Headers {
-					if h.Value != nil && h.Value.Schema != nil && h.Value.Schema.Value != nil {
-						compileSchema(h.Value.Schema.Value, v.compiled)
-					}
-				}
+				v.compileResponseHeaders(ref.Value)
 				for _, media := range ref.Value.Content {
 					if media.Schema != nil && media.Schema.Value != nil {
 						compileSchema(media.Schema.Value, v.compiled)
@@ -346,33 +378,26 @@ func (v *Validator) responseOK(ex *Exchange, status int, header http.Header, bod
 		return false
 	}
 	resp := ref.Value
-	for name, h := range resp.Headers {
-		if name == "Content-Type" {
-			continue
-		}
-		if h.Value == nil || h.Value.Content != nil || h.Value.Schema == nil || h.Value.Schema.Value == nil {
-			return false
-		}
-		node := v.compiled[h.Value.Schema.Value]
-		values := header.Values(name)
-		typ := ""
-		if t := h.Value.Schema.Value.Type; t != nil && len(*t) == 1 {
-			typ = (*t)[0]
-		}
+	plan, ok := v.respHeaders[resp]
+	if !ok {
+		return false
+	}
+	for _, h := range plan {
+		values := header[h.key]
 		switch {
 		case len(values) == 0:
-			if h.Value.Required {
+			if h.required {
 				return false
 			}
-		case len(values) > 1 || values[0] == "" || node == nil:
+		case len(values) > 1 || values[0] == "" || h.node == nil:
 			return false
-		case typ == "string":
-			if !node.ok(values[0], v.respOpts) {
+		case h.typ == "string":
+			if !h.node.ok(values[0], v.respOpts) {
 				return false
 			}
-		case typ == "integer":
+		case h.typ == "integer":
 			n, err := strconv.ParseInt(values[0], 10, 64)
-			if err != nil || !node.ok(float64(n), v.respOpts) {
+			if err != nil || !h.node.ok(float64(n), v.respOpts) {
 				return false
 			}
 		default:

@@ -78,7 +78,9 @@ type Validator struct {
 	// compiled holds the response schemas compiled for the fast check
 	// (responseOK); respOpts are the options it hands kin-openapi.
 	compiled map[*openapi3.Schema]*schemaNode
-	respOpts []openapi3.SchemaValidationOption
+	// respHeaders lists each response's headers for the fast check.
+	respHeaders map[*openapi3.Response][]respHeader
+	respOpts    []openapi3.SchemaValidationOption
 	// bodies holds the request body schemas compiled for fastBody, which
 	// validates with reqOpts; optionsNoBody are options with the body left
 	// out, for kin-openapi when fastBody accepted it.
