@@ -49,8 +49,7 @@ func (v *Validator) Observer(r Recorder) func(http.Handler) http.Handler {
 // operationID returns the operationId r routes to, or "" when it matches
 // no operation.
 func (v *Validator) operationID(r *http.Request) string {
-	rr, base := v.routed(r)
-	route, _, err := v.findRoute(rr, base)
+	route, _, _, err := v.route(r.Method, r.URL.Path)
 	if err != nil {
 		return ""
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 )
@@ -25,6 +24,8 @@ import (
 // response.
 type Exchange struct {
 	input *openapi3filter.RequestValidationInput
+	// path is the request's path without its surface's base path.
+	path string
 }
 
 // OperationID returns the operationId of the matched operation.
@@ -37,32 +38,37 @@ func (e *Exchange) OperationID() string { return e.input.Route.Operation.Operati
 // methods, 401 for a missing bearer, 400 or 422 for bad input); r's body is
 // then consumed.
 func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchange, error) {
-	rr, base := v.routed(r)
-	route, pathParams, err := v.findRoute(rr, base)
+	route, pathParams, path, err := v.route(r.Method, r.URL.Path)
 	if err != nil {
-		return nil, routeError(err, v.allowed(rr, base))
+		return nil, routeError(err, v.allowedMethods(r.URL.Path))
 	}
-	if err := v.readBody(r, rr, route.Operation); err != nil {
+	body, err := v.readBody(r, route.Operation)
+	if err != nil {
 		return nil, err
 	}
 	// Found before kin-openapi runs, reported after it: authentication
 	// failures take precedence (see classify).
-	query := rr.URL.Query() // parsed once for the checks below
+	query := r.URL.Query() // parsed once for the checks below
 	early := errors.Join(v.checkUnknownQuery(route.Operation, query), checkQueryText(query))
-	if err := v.checkNulls(route.Operation, r); err != nil {
+	if err := v.checkNulls(route.Operation, body); err != nil {
 		early = errors.Join(early, err)
 	}
+	// kin-openapi validates r itself (no copy: routing needs only the
+	// path) and sets defaults on its query and body. A body the compiled
+	// check accepts (see fastBody) it does not see again.
+	fast := v.fastBody(route.Operation, r.Header.Get("Content-Type"), body)
 	input := &openapi3filter.RequestValidationInput{
-		Request:    rr,
+		Request:    r,
 		PathParams: pathParams,
 		Route:      route,
 		Options:    v.options,
 	}
-	verr := openapi3filter.ValidateRequest(ctx, input)
-	if rr != r {
-		// kin-openapi sets defaults on the routed copy's query and body.
-		r.URL.RawQuery = rr.URL.RawQuery
-		r.Body, r.ContentLength, r.GetBody = rr.Body, rr.ContentLength, rr.GetBody
+	if fast {
+		input.Options = v.optionsNoBody
+	}
+	var verr error
+	if !v.fastRequest(ctx, input, query, fast) {
+		verr = openapi3filter.ValidateRequest(ctx, input)
 	}
 	if err := v.checkEmpty(route.Operation, r.Header, query); err != nil {
 		verr = errors.Join(err, verr)
@@ -73,10 +79,17 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	if verr != nil {
 		return nil, classify(verr)
 	}
-	if err := rebindBody(r); err != nil {
+	if fast {
+		data, err := json.Marshal(body.value)
+		if err != nil {
+			return nil, fmt.Errorf("validate: re-encode validated body: %w", err)
+		}
+		setBody(r, data)
+	} else if err := rebindBody(r); err != nil {
 		return nil, err
 	}
-	return &Exchange{input: input}, nil
+	input.Options = v.options
+	return &Exchange{input: input, path: path}, nil
 }
 
 // readBody caps, reads and checks the body before validation, so an
@@ -84,42 +97,56 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 // empty body of an operation that takes a JSON body is validated (and handed
 // on) as {}: request bodies are optional on the wire, as upstream, and this
 // project's decision is that absent means empty.
-func (v *Validator) readBody(r, rr *http.Request, op *openapi3.Operation) error {
+func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBody, error) {
+	var none requestBody
 	var data []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
 		data, err = io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
 		_ = r.Body.Close()
 		if err != nil {
-			return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
+			return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
 		}
 	}
 	if len(data) == 0 {
 		if op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
-			return nil
+			return none, nil
 		}
 		data = []byte("{}")
 		r.Header.Set("Content-Type", "application/json")
 	}
 	if int64(len(data)) > v.maxBody {
-		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat,
+		return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat,
 			"The request body is larger than %d bytes.", v.maxBody)
 	}
 	if !utf8.Valid(data) {
-		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not valid UTF-8.")
+		return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not valid UTF-8.")
 	}
 	// kin-openapi decodes the first JSON value and ignores what follows it;
 	// a body must be exactly one value.
-	if isJSON(r.Header.Get("Content-Type")) && len(bytes.TrimSpace(data)) > 0 && !json.Valid(data) {
-		return spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not one valid JSON value.")
+	// It is decoded here once, as kin-openapi decodes it (numbers as
+	// json.Number), for the null check and the compiled body check.
+	body := requestBody{data: data}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		err := dec.Decode(&body.value)
+		body.decoded = err == nil && dec.InputOffset() == int64(len(bytes.TrimRight(data, " \t\r\n")))
+		if !body.decoded && isJSON(r.Header.Get("Content-Type")) {
+			return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not one valid JSON value.")
+		}
 	}
-	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	r.Body, _ = getBody()
-	r.GetBody, r.ContentLength = getBody, int64(len(data))
-	if rr != r {
-		rr.Body, rr.GetBody, rr.ContentLength = r.Body, r.GetBody, r.ContentLength
-	}
-	return nil
+	setBody(r, data)
+	return body, nil
+}
+
+// requestBody is a request's body as read by readBody.
+type requestBody struct {
+	data []byte
+	// value is data decoded, when decoded is set (data is one JSON value,
+	// whatever the Content-Type says).
+	value   any
+	decoded bool
 }
 
 // isJSON reports whether a Content-Type names JSON.
@@ -156,10 +183,15 @@ func rebindBody(r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("validate: re-encode validated body: %w", err)
 	}
+	setBody(r, data)
+	return nil
+}
+
+// setBody makes data r's body, readable again through GetBody.
+func setBody(r *http.Request, data []byte) {
 	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	r.Body, _ = getBody()
 	r.GetBody, r.ContentLength = getBody, int64(len(data))
-	return nil
 }
 
 // checkUnknownQuery refuses query parameters the operation does not declare.
@@ -197,53 +229,26 @@ func (v *Validator) checkEmpty(op *openapi3.Operation, header http.Header, query
 	return nil
 }
 
-// findRoute finds r's operation under the surface base it was requested at.
-// Unlike the bare router it refuses an empty path parameter, so /keys is
-// never /keys/{keyId} with keyId "", and a path of another surface.
-func (v *Validator) findRoute(r *http.Request, base string) (*routers.Route, map[string]string, error) {
-	route, params, err := v.router.FindRoute(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := v.onSurface(route, base); err != nil {
-		return nil, nil, err
-	}
-	for _, value := range params {
-		if value == "" {
-			return nil, nil, &routers.RouteError{Reason: routers.ErrPathNotFound.Error()}
-		}
-	}
-	return route, params, nil
-}
-
 // checkNulls refuses null for a top-level body property whose schema is not
 // nullable. kin-openapi would otherwise replace a null that has a default
 // (role, scope) with that default and accept the request. It returns a 422
 // validation_failed naming each such field.
-func (v *Validator) checkNulls(op *openapi3.Operation, r *http.Request) error {
-	if op.RequestBody == nil || r.GetBody == nil {
+func (v *Validator) checkNulls(op *openapi3.Operation, body requestBody) error {
+	if op.RequestBody == nil || !body.decoded {
 		return nil
 	}
 	media := op.RequestBody.Value.Content.Get("application/json")
 	if media == nil || media.Schema == nil || len(media.Schema.Value.Properties) == 0 {
 		return nil
 	}
-	body, err := r.GetBody()
-	if err != nil {
-		return nil
-	}
-	data, err := io.ReadAll(body)
-	if err != nil || !bytes.Contains(data, []byte("null")) {
-		return nil // no null anywhere: nothing to check, no second decode
-	}
-	var members map[string]json.RawMessage
-	if json.Unmarshal(data, &members) != nil {
+	members, ok := body.value.(map[string]any)
+	if !ok {
 		return nil // not an object: kin-openapi reports it
 	}
 	var fields []spotzee.FieldError
-	for name, raw := range members {
+	for name, val := range members {
 		prop := media.Schema.Value.Properties[name]
-		if prop != nil && !prop.Value.Nullable && string(raw) == "null" {
+		if prop != nil && !prop.Value.Nullable && val == nil {
 			fields = append(fields, spotzee.FieldError{Param: name, Code: spotzee.CodeParameterInvalidFormat,
 				Message: "must not be null"})
 		}
@@ -260,18 +265,6 @@ func (v *Validator) checkNulls(op *openapi3.Operation, r *http.Request) error {
 		e.Message = strconv.Itoa(len(fields)) + " fields must not be null; see errors."
 	}
 	return e
-}
-
-// allowed lists the methods the spec defines on r's path, for Allow.
-func (v *Validator) allowed(r *http.Request, base string) []string {
-	var methods []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		probe := &http.Request{Method: m, URL: r.URL, Header: http.Header{}}
-		if _, _, err := v.findRoute(probe, base); err == nil {
-			methods = append(methods, m)
-		}
-	}
-	return methods
 }
 
 // MethodNotAllowed is the error CheckRequest returns for a method the path

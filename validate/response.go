@@ -51,22 +51,21 @@ func (e *ResponseViolation) Unwrap() error { return e.Err }
 // response to a request that was not itself validated. It returns the
 // catalogue error of an unknown path or method.
 func (v *Validator) Match(r *http.Request) (*Exchange, error) {
-	rr, base := v.routed(r)
-	route, pathParams, err := v.router.FindRoute(rr)
-	if err == nil {
-		err = v.onSurface(route, base)
-	}
+	route, pathParams, path, err := v.route(r.Method, r.URL.Path)
 	if err != nil {
-		return nil, routeError(err, v.allowed(rr, base))
+		return nil, routeError(err, v.allowedMethods(r.URL.Path))
 	}
-	return &Exchange{input: &openapi3filter.RequestValidationInput{
-		Request: rr, PathParams: pathParams, Route: route, Options: v.options,
+	return &Exchange{path: path, input: &openapi3filter.RequestValidationInput{
+		Request: r, PathParams: pathParams, Route: route, Options: v.options,
 	}}, nil
 }
 
 // CheckResponse validates a response (status, headers, body) to the request
 // of ex. It returns a *ResponseViolation when the response breaks the spec.
 func (v *Validator) CheckResponse(ctx context.Context, ex *Exchange, status int, header http.Header, body []byte) error {
+	if v.responseOK(ex, status, header, body) {
+		return nil
+	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: ex.input,
 		Status:                 status,
@@ -78,7 +77,7 @@ func (v *Validator) CheckResponse(ctx context.Context, ex *Exchange, status int,
 		r := ex.input.Request
 		return &ResponseViolation{
 			Method:      r.Method,
-			Path:        r.URL.Path,
+			Path:        ex.path,
 			OperationID: ex.OperationID(),
 			StatusCode:  status,
 			ContentType: header.Get("Content-Type"),

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,8 +16,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/internal/overlay"
@@ -65,7 +62,7 @@ func WithAuthenticator(a Authenticator) Option { return func(v *Validator) { v.a
 // Validator validates requests and responses against one OpenAPI document.
 type Validator struct {
 	doc     *openapi3.T
-	router  routers.Router
+	paths   *pathRouter
 	prefix  string
 	maxBody int64
 	auth    Authenticator
@@ -78,6 +75,20 @@ type Validator struct {
 	options  *openapi3filter.Options
 	// queryParams lists, per operation, the query parameters it declares.
 	queryParams map[*openapi3.Operation]map[string]bool
+	// compiled holds the response schemas compiled for the fast check
+	// (responseOK); respOpts are the options it hands kin-openapi.
+	compiled map[*openapi3.Schema]*schemaNode
+	// respHeaders lists each response's headers for the fast check.
+	respHeaders map[*openapi3.Response][]respHeader
+	respOpts    []openapi3.SchemaValidationOption
+	// bodies holds the request body schemas compiled for fastBody, which
+	// validates with reqOpts; optionsNoBody are options with the body left
+	// out, for kin-openapi when fastBody accepted it.
+	bodies        map[*openapi3.Operation]*schemaNode
+	reqOpts       []openapi3.SchemaValidationOption
+	optionsNoBody *openapi3filter.Options
+	// plans holds per operation what fastRequest checks.
+	plans map[*openapi3.Operation]*requestPlan
 	// emptyChecked lists, per operation, the header and query parameters
 	// whose schema forbids the empty string (kin-openapi treats an empty
 	// header as absent).
@@ -194,11 +205,7 @@ func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
 	}
 	slices.SortFunc(v.prefixes, func(a, b string) int { return len(b) - len(a) })
 	doc.Servers = nil
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		return nil, fmt.Errorf("validate: build router: %w", err)
-	}
-	v.doc, v.router = doc, router
+	v.doc, v.paths = doc, newPathRouter(doc)
 	v.options = &openapi3filter.Options{
 		AuthenticationFunc:    v.authenticate,
 		IncludeResponseStatus: true,
@@ -206,6 +213,14 @@ func NewFromSpec(spec []byte, opts ...Option) (*Validator, error) {
 		KeepValidatedValue:    true,
 	}
 	v.options.WithCustomSchemaErrorFunc(safeSchemaMessage)
+	v.respOpts = []openapi3.SchemaValidationOption{openapi3.VisitAsResponse()}
+	v.reqOpts = []openapi3.SchemaValidationOption{openapi3.VisitAsRequest()}
+	v.compileResponses()
+	v.compileRequestBodies()
+	v.compileRequests()
+	noBody := *v.options
+	noBody.ExcludeRequestBody = true
+	v.optionsNoBody = &noBody
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			query := map[string]bool{}
@@ -295,32 +310,4 @@ func BearerToken(header string) (string, bool) {
 		}
 	}
 	return token, true
-}
-
-// routed returns a shallow copy of r whose path has its surface's base path
-// stripped, for the router and kin-openapi to see, and that base ("" when
-// the path starts with none: it is then routed as it is).
-func (v *Validator) routed(r *http.Request) (*http.Request, string) {
-	for _, base := range v.prefixes {
-		if !strings.HasPrefix(r.URL.Path, base+"/") {
-			continue
-		}
-		r2 := new(http.Request)
-		*r2 = *r
-		u := *r.URL
-		u.Path = strings.TrimPrefix(u.Path, base)
-		u.RawPath = ""
-		r2.URL = &u
-		return r2, base
-	}
-	return r, ""
-}
-
-// onSurface refuses a route found under the base path of another surface
-// (an admin path under /api/client, say) as an unknown path.
-func (v *Validator) onSurface(route *routers.Route, base string) error {
-	if base != "" && v.surface[route.Path] != base {
-		return &routers.RouteError{Reason: routers.ErrPathNotFound.Error()}
-	}
-	return nil
 }

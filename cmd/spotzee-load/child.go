@@ -10,13 +10,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime/pprof"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spotzeekit/spotzee-keys/bench"
+	"github.com/spotzeekit/spotzee-keys/examples/embedded"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 )
@@ -38,6 +42,9 @@ const (
 	// childProfileEnv, when set, is the file the child writes a CPU profile
 	// of its whole serving life to.
 	childProfileEnv = "SPOTZEE_LOAD_CPUPROFILE"
+	// childLimitsEnv, "1", enforces per-key rate limits with budgets the
+	// load never reaches.
+	childLimitsEnv = "SPOTZEE_LOAD_RATE_LIMITS"
 	// childBehaviourEnv is the server's behaviour profile (rollout or
 	// current; empty means rollout).
 	childBehaviourEnv = "SPOTZEE_LOAD_PROFILE"
@@ -81,6 +88,12 @@ func runChild(mode string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch mode {
 	case "bare":
 		handler = bench.BareHandler()
+	case "embedded-noval", "embedded", "embedded-resp":
+		h, r, err := openEmbedded(mode)
+		if err != nil {
+			return fail(stderr, "child: %v", err)
+		}
+		handler, info = h, r
 	case "server":
 		ref, r, err := openServer(ctx)
 		if err != nil {
@@ -135,6 +148,36 @@ func runChild(mode string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// openEmbedded builds the embedding stack of examples/embedded — without
+// validation (mode embedded-noval), with request validation (embedded) or
+// with response validation too (embedded-resp) — and creates
+// SPOTZEE_LOAD_KEYS keys through it; their ids are 1 to N.
+func openEmbedded(mode string) (http.Handler, ready, error) {
+	n, err := strconv.Atoi(os.Getenv(childKeysEnv))
+	if err != nil || n < 1 {
+		return nil, ready{}, fmt.Errorf("need %s ≥ 1", childKeysEnv)
+	}
+	var h http.Handler
+	if mode == "embedded-noval" {
+		h = embedded.NewUnvalidatedHandler()
+	} else if h, err = embedded.NewHandler(mode == "embedded-resp"); err != nil {
+		return nil, ready{}, err
+	}
+	start := time.Now()
+	const bearer = "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2" // well-formed: no Authenticator
+	for i := range n {
+		r := httptest.NewRequest(http.MethodPost, "/api/client/keys", strings.NewReader(`{"name":"key `+strconv.Itoa(i+1)+`"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+bearer)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			return nil, ready{}, fmt.Errorf("seeding the embedding stack: status %d: %s", w.Code, w.Body)
+		}
+	}
+	return h, ready{AdminKey: bearer, FirstID: 1, Keys: n, SeedSecs: time.Since(start).Seconds()}, nil
+}
+
 // openServer opens the reference server on the child's database, bootstraps
 // project 1 and seeds its keys in one transaction (bench.SeedKeysFile).
 func openServer(ctx context.Context) (*refserver.Server, ready, error) {
@@ -151,11 +194,17 @@ func openServer(ctx context.Context) (*refserver.Server, ready, error) {
 	if err != nil {
 		return nil, ready{}, err
 	}
-	// No edge limits: every request comes from one loopback address.
+	// No edge limits: every request comes from one loopback address. The
+	// per-key limits are off, or with SPOTZEE_LOAD_RATE_LIMITS=1 enforced
+	// with budgets the load never reaches (what they cost, not 429s).
+	limits := ratelimit.Config{Disabled: true}
+	if os.Getenv(childLimitsEnv) == "1" {
+		limits = ratelimit.Config{Override: &ratelimit.Limits{ReadPerWindow: 1 << 30, WritePerWindow: 1 << 30}}
+	}
 	ref, err := refserver.Open(ctx, refserver.Config{
 		Profile:           profile,
 		DBPath:            path,
-		RateLimits:        ratelimit.Config{Disabled: true},
+		RateLimits:        limits,
 		ValidateResponses: os.Getenv(childValidateEnv) == "1",
 		Logger:            log,
 	})
@@ -191,6 +240,9 @@ type child struct {
 	stdin io.WriteCloser
 	ready ready
 	done  chan error
+	// group is set when the child leads a process group of its own (npx
+	// and the node process beneath it): stop ends that group.
+	group bool
 }
 
 // startChild starts this program in child mode with env added, and waits
@@ -200,7 +252,12 @@ func startChild(ctx context.Context, mode string, env []string, lifetime time.Du
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self)
+	return startCmd(ctx, exec.Command(self), mode, env, lifetime, stderr)
+}
+
+// startCmd starts cmd as a child in mode with env added (the protocol of
+// startChild: a ready line on stdout, shut down by closing stdin).
+func startCmd(ctx context.Context, cmd *exec.Cmd, mode string, env []string, lifetime time.Duration, stderr io.Writer) (*child, error) {
 	cmd.Env = append(os.Environ(), childEnv+"="+mode,
 		childLifetimeEnv+"="+strconv.Itoa(max(1, int(lifetime.Seconds()))))
 	cmd.Env = append(cmd.Env, env...)
@@ -257,9 +314,15 @@ func (c *child) pid() int { return c.cmd.Process.Pid }
 // (this one process, by its pid) if it has not exited within 10 s.
 func (c *child) stop() {
 	_ = c.stdin.Close()
+	if c.group {
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
+	}
 	select {
 	case <-c.done:
 	case <-time.After(10 * time.Second):
+		if c.group {
+			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		}
 		_ = c.cmd.Process.Kill()
 		<-c.done
 	}

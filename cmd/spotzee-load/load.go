@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,13 @@ type config struct {
 	profile     string
 	// behaviour is the reference server's behaviour profile.
 	behaviour refserver.Profile
+	// variants, when not empty, selects the comparison (-compare); gen is
+	// its generator (auto, wrk or go), ogenDir the ogen peer's module and
+	// spec the document Prism mocks.
+	variants []string
+	gen      string
+	ogenDir  string
+	spec     string
 }
 
 // Target thresholds, checked on every run.
@@ -67,6 +75,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.accessLog, "access-log", false, "format the server's access log (written to io.Discard)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "hard limit on the whole run")
 	fs.StringVar(&c.profile, "server-cpuprofile", "", "write a CPU profile of the reference server (seeding excluded) to this file")
+	compare := fs.String("compare", "", "instead of the scenarios, compare variants serving GET and PATCH /keys/{keyId}, each as a ratio to the bare handler: a comma-separated subset of "+strings.Join(compareVariants, ",")+", or all")
+	fs.StringVar(&c.gen, "gen", "auto", "load generator of -compare: wrk, go, or auto (wrk when it is installed)")
+	fs.StringVar(&c.ogenDir, "ogen-dir", "bench/ogenpeer", "the ogen peer's module (built with go build for -compare ogen)")
+	fs.StringVar(&c.spec, "spec", "openapi.yaml", "the OpenAPI document Prism mocks for -compare prism")
 	behaviour := fs.String("profile", string(refserver.ProfileRollout), `the reference server's behaviour profile: "rollout" or "current"`)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -87,6 +99,23 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-keys must be 1 to 10,000,000")
 	case c.maxRequests < c.conns:
 		return c, errors.New("-max-requests must be at least -c")
+	}
+	switch c.gen {
+	case "auto", "wrk", "go":
+	default:
+		return c, errors.New("-gen must be auto, wrk or go")
+	}
+	if *compare == "all" {
+		*compare = strings.Join(compareVariants, ",")
+	}
+	for _, s := range strings.Split(*compare, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(compareVariants, s) {
+			return c, fmt.Errorf("unknown -compare variant %q (want %s)", s, strings.Join(compareVariants, ", "))
+		}
+		c.variants = append(c.variants, s)
 	}
 	for _, s := range strings.Split(*scenarios, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -180,6 +209,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(dir)
 
+	if len(cfg.variants) > 0 {
+		fmt.Fprintf(stdout, "spotzee-load %s\n", time.Now().UTC().Format(time.RFC3339))
+		fmt.Fprintf(stdout, "machine: %s; load average %s\n", bench.Machine(), bench.LoadAverage())
+		code := runCompare(ctx, cfg, dir, lifetime, stdout, stderr)
+		fmt.Fprintf(stdout, "(load average at the end: %s)\n", bench.LoadAverage())
+		return code
+	}
 	validation := "off"
 	if cfg.validate {
 		validation = "on"

@@ -13,6 +13,22 @@
 //	             [-bare=true] [-validate-responses] [-access-log]
 //	             [-server-cpuprofile FILE] [-timeout 10m]
 //	             [-profile rollout|current]
+//	spotzee-load -compare all|VARIANT,... [-gen auto|wrk|go] [-c 16] [-d 4s]
+//	             [-keys 1000] [-ogen-dir bench/ogenpeer] [-spec openapi.yaml]
+//
+// With -compare it instead compares variants serving GET and PATCH
+// /keys/{keyId} — ref (the reference server, rate limits off), ref-limits
+// (on, with budgets the load never reaches), embedded-noval, embedded and
+// embedded-resp (examples/embedded without validation, with request
+// validation, with response validation too), ogen (the peer in
+// bench/ogenpeer, a module of its own, built with go build) and prism
+// (npx @stoplight/prism-cli@5 mock) — all serving at once, in rounds of one
+// slice per target (the bare handler included) in a rotating order, and
+// prints each as a ratio to the bare handler and the issue #16 targets.
+// -gen auto drives it with wrk when wrk is installed (and then reports the
+// Go generator's ceiling against wrk's), else with the Go generator. A
+// variant that cannot run (no npx, the peer does not build) is skipped with
+// the reason.
 //
 // Each server runs in a child process — this program re-executed, with
 // SPOTZEE_LOAD_CHILD set — so that the peak RSS it reports (VmHWM from

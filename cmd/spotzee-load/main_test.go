@@ -118,3 +118,45 @@ func TestRunProfileCurrent(t *testing.T) {
 		t.Errorf("requests failed:\n%s", &out)
 	}
 }
+
+// TestCompareSmall runs -compare end to end on the embedding stacks with
+// the Go generator, briefly: every variant answers 200, and the table and
+// targets print. The ogen peer and Prism are left to make load.
+func TestCompareSmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"-compare", "embedded-noval,embedded,embedded-resp", "-gen", "go", "-c", "2", "-d", "100ms",
+		"-slice", "50ms", "-keys", "5", "-max-requests", "200"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &out, &errb)
+	}
+	for _, want := range []string{"embedding stack + request validation", "embedding stack + request and response validation",
+		"targets", "embedding + request validation / ogen, GET: not measured"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
+	}
+	if strings.Contains(out.String(), "skipped") {
+		t.Errorf("a variant was skipped:\n%s", &out)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "embedding stack") && !strings.HasSuffix(strings.TrimSpace(line), " 0") {
+			t.Errorf("errors: %s", line)
+		}
+	}
+}
+
+// TestCompareFlags checks the flags of -compare.
+func TestCompareFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-compare", "all"}, io.Discard)
+	if err != nil || len(cfg.variants) != len(compareVariants) || cfg.gen != "auto" {
+		t.Errorf("-compare all: %+v, %v", cfg.variants, err)
+	}
+	if _, err := parseFlags([]string{"-compare", "nope"}, io.Discard); err == nil {
+		t.Error("-compare nope: no error")
+	}
+	if _, err := parseFlags([]string{"-gen", "ab"}, io.Discard); err == nil {
+		t.Error("-gen ab: no error")
+	}
+}

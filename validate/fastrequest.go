@@ -1,0 +1,180 @@
+package validate
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// requestPlan is what an operation's request check needs, worked out once:
+// its parameters (path item's and operation's merged, as kin-openapi
+// merges them) with their compiled schemas, and its single bearer
+// requirement. When a plan is nil the operation is always left to
+// kin-openapi.
+type requestPlan struct {
+	params []planParam
+	// scheme and schemeName are the operation's one security scheme (an
+	// http bearer scheme); scopes its scopes; noAuth is set when the
+	// operation requires none.
+	scheme     *openapi3.SecurityScheme
+	schemeName string
+	scopes     []string
+	noAuth     bool
+}
+
+type planParam struct {
+	p    *openapi3.Parameter
+	node *schemaNode
+	// typ is the schema's type: string, integer or boolean.
+	typ string
+}
+
+// compileRequests builds the plan of every operation whose parameters and
+// security the fast check covers: parameters in the path, query or
+// header, each with a schema of type string, integer or boolean, the
+// default style, and no default value;
+// security that is none or one http bearer scheme.
+func (v *Validator) compileRequests() {
+	v.plans = map[*openapi3.Operation]*requestPlan{}
+	seen := map[*openapi3.Schema]*schemaNode{}
+	for _, item := range v.doc.Paths.Map() {
+	ops:
+		for _, op := range item.Operations() {
+			plan := &requestPlan{}
+			var params []*openapi3.Parameter
+			for _, ref := range item.Parameters {
+				if op.Parameters != nil && op.Parameters.GetByInAndName(ref.Value.In, ref.Value.Name) != nil {
+					continue
+				}
+				params = append(params, ref.Value)
+			}
+			for _, ref := range op.Parameters {
+				params = append(params, ref.Value)
+			}
+			for _, p := range params {
+				if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil || p.Schema.Value.Default != nil ||
+					p.Style != "" || p.Explode != nil || p.AllowEmptyValue ||
+					(p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery && p.In != openapi3.ParameterInHeader) {
+					continue ops
+				}
+				typ := p.Schema.Value.Type
+				if typ == nil || len(*typ) != 1 || ((*typ)[0] != "string" && (*typ)[0] != "integer" && (*typ)[0] != "boolean") {
+					continue ops
+				}
+				// A schema with a keyword the compiled check lacks (a
+				// pattern, say) is checked by kin-openapi's schema code.
+				plan.params = append(plan.params, planParam{p: p, node: compileSchema(p.Schema.Value, seen), typ: (*typ)[0]})
+			}
+			security := op.Security
+			if security == nil {
+				security = &v.doc.Security
+			}
+			switch {
+			case len(*security) == 0:
+				plan.noAuth = true
+			case len(*security) == 1 && len((*security)[0]) == 1:
+				for name, scopes := range (*security)[0] {
+					ref := v.doc.Components.SecuritySchemes[name]
+					if ref == nil || ref.Value == nil || ref.Value.Type != "http" || !strings.EqualFold(ref.Value.Scheme, "bearer") {
+						continue ops
+					}
+					plan.scheme, plan.schemeName, plan.scopes = ref.Value, name, scopes
+				}
+			default:
+				continue ops
+			}
+			v.plans[op] = plan
+		}
+	}
+}
+
+// fastRequest reports whether the request surely passes kin-openapi's
+// ValidateRequest, checking what it checks — parameters, body (fastBody
+// already said yes, or the operation has none) and security, through the
+// same AuthenticationFunc, called last — without decoding anything again.
+// False means "let kin-openapi validate it", which then gives the verdict
+// and the error (and calls the AuthenticationFunc itself).
+func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.RequestValidationInput, query url.Values, bodyOK bool) bool {
+	op := input.Route.Operation
+	plan := v.plans[op]
+	if plan == nil || (op.RequestBody != nil && !bodyOK) {
+		return false
+	}
+	for _, pp := range plan.params {
+		var values []string
+		switch pp.p.In {
+		case openapi3.ParameterInPath:
+			if s, ok := input.PathParams[pp.p.Name]; ok {
+				values = []string{s}
+			}
+		case openapi3.ParameterInQuery:
+			values = query[pp.p.Name]
+		case openapi3.ParameterInHeader:
+			values = input.Request.Header.Values(pp.p.Name)
+		}
+		if len(values) == 0 {
+			if pp.p.Required {
+				return false
+			}
+			continue
+		}
+		s := values[0]
+		if len(values) > 1 || s == "" || strings.IndexByte(s, '%') >= 0 {
+			return false
+		}
+		var value any
+		switch pp.typ {
+		case "string":
+			value = s
+		case "integer":
+			n, ok := decimal(s)
+			if !ok {
+				return false
+			}
+			value = n
+		case "boolean":
+			if s != "true" && s != "false" {
+				return false
+			}
+			value = s == "true"
+		}
+		if !pp.node.ok(value, v.reqOpts) {
+			return false
+		}
+	}
+	if plan.noAuth {
+		return true
+	}
+	return v.options.AuthenticationFunc(ctx, &openapi3filter.AuthenticationInput{
+		RequestValidationInput: input,
+		SecuritySchemeName:     plan.schemeName,
+		SecurityScheme:         plan.scheme,
+		Scopes:                 plan.scopes,
+	}) == nil
+}
+
+// decimal parses an optionally negative run of at most 15 decimal digits.
+func decimal(s string) (float64, bool) {
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	if s == "" || len(s) > 15 {
+		return 0, false
+	}
+	var n float64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + float64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
