@@ -45,7 +45,9 @@ const SecretSize = 32
 
 // Config configures a reference server.
 type Config struct {
-	// DBPath is the SQLite file, or ":memory:".
+	// DBPath is the SQLite file, ":memory:", or a PostgreSQL DSN
+	// (postgres://… or postgresql://…), which several servers may share:
+	// their rate and edge limits then count in the database.
 	DBPath string
 	// Secret is the server secret (SecretSize bytes) from which the cursor
 	// signing key and the idempotency encryption key are derived. Keep it
@@ -81,7 +83,7 @@ type Config struct {
 
 // Server is a running reference server's parts.
 type Server struct {
-	db      *sqlite.DB
+	db      backend
 	svc     *keys.Service
 	handler http.Handler
 	now     func() time.Time
@@ -144,19 +146,27 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
+	db, shared, err := openBackend(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("refserver: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	var edge *edgelimit.Limiter
 	if cfg.EdgeLimits != nil {
 		ec := *cfg.EdgeLimits
 		if ec.Now == nil {
 			ec.Now = now
 		}
+		if shared != nil && ec.Shared == nil {
+			ec.Shared, ec.OnSharedError = shared, sharedErrorLogger(log, "edge")
+		}
 		if edge, err = edgelimit.New(ec); err != nil {
+			_ = db.Close()
 			return nil, fmt.Errorf("refserver: %w", err)
 		}
-	}
-	db, err := sqlite.Open(ctx, cfg.DBPath)
-	if err != nil {
-		return nil, fmt.Errorf("refserver: %w", err)
 	}
 	quota := cfg.MaxKeysPerProject
 	if quota == 0 {
@@ -168,6 +178,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		rl := cfg.RateLimits
 		if rl.Now == nil {
 			rl.Now = now
+		}
+		if shared != nil && rl.Shared == nil {
+			rl.Shared, rl.OnSharedError = shared, sharedErrorLogger(log, "rate")
 		}
 		limiter = ratelimit.New(rl)
 	}
@@ -190,16 +203,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	return &Server{db: db, svc: svc, handler: handler, now: now, log: log}, nil
 }
 
 // idempotencyStore returns db under ProfileRollout and nil (Idempotency-Key
 // ignored) under ProfileCurrent.
-func idempotencyStore(p Profile, db *sqlite.DB) spotzee.IdempotencyStore {
+func idempotencyStore(p Profile, db backend) spotzee.IdempotencyStore {
 	if p != ProfileRollout {
 		return nil
 	}
@@ -219,8 +228,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Service returns the keys service, for operators and test helpers.
 func (s *Server) Service() *keys.Service { return s.svc }
 
-// Store returns the database.
-func (s *Server) Store() *sqlite.DB { return s.db }
+// Store returns the SQLite database; nil when the server runs on PostgreSQL
+// (see Postgres).
+func (s *Server) Store() *sqlite.DB {
+	db, _ := s.db.(*sqlite.DB)
+	return db
+}
 
 // Close closes the database.
 func (s *Server) Close() error { return s.db.Close() }
