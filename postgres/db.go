@@ -218,3 +218,31 @@ func parseNullTime(s *string) (*time.Time, error) {
 	}
 	return &t, nil
 }
+
+// bootstrapLock is the advisory lock key under which replicas bootstrap an
+// empty database one at a time.
+const bootstrapLock = 0x5350_4f54_5a45_46
+
+// Exclusive runs fn while holding a database-wide advisory lock (a session
+// lock on one pooled connection), so that of several replicas starting at
+// once only one runs fn at a time: the reference server bootstraps an empty
+// database under it. It returns fn's error, or an error when the lock
+// cannot be taken.
+func (db *DB) Exclusive(ctx context.Context, fn func() error) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: exclusive: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(bootstrapLock)); err != nil {
+		return fmt.Errorf("postgres: exclusive: %w", err)
+	}
+	defer func() {
+		// A failed unlock leaves the lock on a connection about to be reused:
+		// close it instead, which releases the lock.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(bootstrapLock)); err != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	return fn()
+}

@@ -254,7 +254,19 @@ func (s *Server) RecoverAdmin(ctx context.Context, projectID int64) (keys.Create
 
 // BootstrapIfEmpty bootstraps project 1 when the database has no project
 // yet; it reports false (and a zero value) when one exists.
-func (s *Server) BootstrapIfEmpty(ctx context.Context) (keys.Bootstrapped, bool, error) {
+func (s *Server) BootstrapIfEmpty(ctx context.Context) (b keys.Bootstrapped, created bool, err error) {
+	if pg := s.Postgres(); pg != nil {
+		// Replicas starting together on one database: one bootstraps.
+		err = pg.Exclusive(ctx, func() error {
+			b, created, err = s.bootstrapIfEmpty(ctx)
+			return err
+		})
+		return b, created, err
+	}
+	return s.bootstrapIfEmpty(ctx)
+}
+
+func (s *Server) bootstrapIfEmpty(ctx context.Context) (keys.Bootstrapped, bool, error) {
 	_, err := s.db.Project(ctx, 1)
 	switch code := spotzee.ErrorCode(err); {
 	case err == nil:
