@@ -1,4 +1,5 @@
-// Package refserver assembles the reference server: SQLite storage, the keys
+// Package refserver assembles the reference server: SQLite storage (or
+// PostgreSQL, shared by replicas, for a postgres:// DBPath), the keys
 // service, rate limits and the HTTP handler. The spotzee-keys binary and the
 // spotzeetest helper both start it through Open; teams can embed it too.
 package refserver

@@ -214,7 +214,9 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 }
 
 // loadSecret returns the server secret: from SPOTZEE_KEYS_SECRET, else from
-// the secret file (created with a random secret, mode 0600, when absent).
+// the secret file (created with a random secret, mode 0600, when absent). A
+// PostgreSQL DSN needs one of the two (errNoSharedSecret otherwise): its
+// replicas must share the secret.
 // An in-memory database without either gets a random secret. It refuses to
 // make a new secret for a database file that already holds data: its
 // cursors and cached responses belong to the secret that was lost, and a
@@ -270,8 +272,8 @@ func loadSecret(ctx context.Context, dbPath, secretFile string) ([]byte, error) 
 }
 
 // holdsData reports whether the SQLite database file at path exists and
-// holds a project; it returns an error when the file cannot be read as a
-// database.
+// holds a project (or, for a PostgreSQL DSN, whether that database holds
+// one); it returns an error when the database cannot be read.
 func holdsData(ctx context.Context, path string) (bool, error) {
 	if postgres.IsDSN(path) {
 		return postgresHoldsData(ctx, path)

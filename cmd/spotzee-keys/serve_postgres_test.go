@@ -237,3 +237,16 @@ func containsRequestID(body []byte) bool {
 	_, ok := m["request_id"]
 	return ok
 }
+
+// TestServePostgresNeedsSharedSecret: with a PostgreSQL DSN and neither
+// SPOTZEE_KEYS_SECRET nor --secret-file, serve refuses to start (before it
+// connects) and says how to share the secret.
+func TestServePostgresNeedsSharedSecret(t *testing.T) {
+	t.Setenv(SecretEnv, "")
+	var stdout, stderr serveBuffer
+	code := runServe(t.Context(), []string{"--db", "postgres://nobody:hunter2@127.0.0.1:1/none?sslmode=disable", "--addr", "127.0.0.1:0"}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), SecretEnv)
+	assert.Contains(t, stderr.String(), "--secret-file")
+	assert.NotContains(t, stderr.String(), "hunter2")
+}
