@@ -20,6 +20,7 @@ func open(t *testing.T) *postgres.DB {
 }
 
 func TestConformance(t *testing.T) {
+	pgtest.SkipWithout(t)
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.DB { return open(t) })
 }

@@ -61,6 +61,7 @@ func createOn(t *testing.T, root, admin, name string, header ...string) (int, cr
 // B's very next request, an Idempotency-Key sent to A and B at once creates
 // one key, and a cursor issued by A pages on B.
 func TestServePostgresReplicas(t *testing.T) {
+	pgtest.SkipWithout(t)
 	t.Parallel()
 	bin := buildServeBinary(t)
 	roots, admin := replicas(t, bin, 2, "--edge-limits", "off", "--rate-limits", "off")
@@ -182,6 +183,7 @@ func TestServePostgresReplicas(t *testing.T) {
 // the hour, when the edge's clock-aligned window may admit up to twice its
 // limit (the documented tolerance).
 func TestServePostgresSharedLimits(t *testing.T) {
+	pgtest.SkipWithout(t)
 	t.Parallel()
 	bin := buildServeBinary(t)
 	const rateLimit, edgeLimit = 20, 100

@@ -17,16 +17,23 @@ import (
 // EnvDSN names the environment variable holding the test server's DSN.
 const EnvDSN = "SPOTZEE_TEST_POSTGRES_DSN"
 
+// SkipWithout skips t, with a message naming EnvDSN, when the variable is
+// not set; it never fails.
+func SkipWithout(t testing.TB) {
+	t.Helper()
+	if os.Getenv(EnvDSN) == "" {
+		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:55432/spotzee_test?sslmode=disable; .ci/run starts one through scripts/ci-postgres.sh)", EnvDSN)
+	}
+}
+
 // DSN returns a DSN for a new, empty schema on the test server (its
 // search_path set to that schema), dropped when t ends. It skips t, with a
 // message naming EnvDSN, when the variable is not set, and fails t when the
 // schema cannot be created.
 func DSN(t testing.TB) string {
 	t.Helper()
+	SkipWithout(t)
 	base := os.Getenv(EnvDSN)
-	if base == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:55432/spotzee_test?sslmode=disable; .ci/run starts one through scripts/ci-postgres.sh)", EnvDSN)
-	}
 	schema := "t_" + strings.ToLower(rand.Text())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
