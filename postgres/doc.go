@@ -17,4 +17,9 @@
 // Migrations are embedded (migrations/*.sql) and applied by Open with the
 // same name-recorded schema_migrations runner as package sqlite, under an
 // advisory lock so that replicas starting together apply each file once.
+// 0001 is sqlite's 0001-0003 plus the shared counters; 0002 is the schema of
+// sqlite's 0010 (organisations, ok_ keys, project settings). The
+// spotzee.OrgStore methods over it are not ported yet: DB does not
+// implement spotzee.OrgStore, and CreateProject does not yet put projects in
+// the default organisation.
 package postgres
