@@ -24,3 +24,21 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) storetest.DB { return open(t) })
 }
+
+// TestConformanceShared runs the concurrency cases with writes split over
+// two pools on one schema: two replicas.
+func TestConformanceShared(t *testing.T) {
+	pgtest.SkipWithout(t)
+	t.Parallel()
+	storetest.RunShared(t, func(t *testing.T) [2]storetest.DB {
+		dsn := pgtest.DSN(t)
+		var dbs [2]storetest.DB
+		for i := range dbs {
+			db, err := postgres.Open(context.Background(), dsn)
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, db.Close()) })
+			dbs[i] = db
+		}
+		return dbs
+	})
+}

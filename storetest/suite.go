@@ -659,13 +659,15 @@ func testIdempotency(t *testing.T, db DB) {
 	assert.Zero(t, n)
 }
 
-func testIdempotencyConcurrent(t *testing.T, db DB) {
+func testIdempotencyConcurrent(t *testing.T, db DB) { idempotencyConcurrent(t, []DB{db}) }
+
+func idempotencyConcurrent(t *testing.T, dbs []DB) {
 	const n = 8
 	var created atomic.Int32
 	var wg sync.WaitGroup
-	for range n {
+	for i := range n {
 		wg.Go(func() {
-			_, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: 9, Key: "race", ExpiresAt: t0.Add(time.Hour)}, t0)
+			_, ok, err := dbs[i%len(dbs)].BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: 9, Key: "race", ExpiresAt: t0.Add(time.Hour)}, t0)
 			assert.NoError(t, err)
 			if ok {
 				created.Add(1)
@@ -676,7 +678,10 @@ func testIdempotencyConcurrent(t *testing.T, db DB) {
 	assert.EqualValues(t, 1, created.Load())
 }
 
-func testSecrets(t *testing.T, db DB) {
+func testSecrets(t *testing.T, db DB) { secrets(t, []DB{db}) }
+
+func secrets(t *testing.T, dbs []DB) {
+	db := dbs[0]
 	var calls atomic.Int32
 	gen := func() ([]byte, error) {
 		calls.Add(1)
@@ -686,7 +691,7 @@ func testSecrets(t *testing.T, db DB) {
 	vals := make([][]byte, 6)
 	for i := range vals {
 		wg.Go(func() {
-			v, err := db.Secret(ctx(), "cursor", gen)
+			v, err := dbs[i%len(dbs)].Secret(ctx(), "cursor", gen)
 			assert.NoError(t, err)
 			vals[i] = v
 		})
@@ -706,16 +711,19 @@ func testSecrets(t *testing.T, db DB) {
 
 // testConcurrentMutualRevoke: of two admins revoking each other at once (the
 // project's only two), exactly one succeeds, and the project keeps an admin.
-func testConcurrentMutualRevoke(t *testing.T, db DB) {
+func testConcurrentMutualRevoke(t *testing.T, db DB) { concurrentMutualRevoke(t, []DB{db}) }
+
+func concurrentMutualRevoke(t *testing.T, dbs []DB) {
+	db := dbs[0]
 	for round := range 5 {
 		p := newProject(t, db)
 		a := mustKey(t, db, newKey(p.ID, "a"))
 		b := mustKey(t, db, newKey(p.ID, "b"))
 		var ok atomic.Int32
 		var wg sync.WaitGroup
-		for _, pair := range [][2]int64{{a.ID, b.ID}, {b.ID, a.ID}} {
+		for i, pair := range [][2]int64{{a.ID, b.ID}, {b.ID, a.ID}} {
 			wg.Go(func() {
-				_, err := db.RevokeKey(ctx(), pair[0], p.ID, pair[1], t0)
+				_, err := dbs[i%len(dbs)].RevokeKey(ctx(), pair[0], p.ID, pair[1], t0)
 				if err == nil {
 					ok.Add(1)
 					return
@@ -733,16 +741,19 @@ func testConcurrentMutualRevoke(t *testing.T, db DB) {
 }
 
 // testConcurrentQuota: concurrent creates never exceed the quota.
-func testConcurrentQuota(t *testing.T, db DB) {
+func testConcurrentQuota(t *testing.T, db DB) { concurrentQuota(t, []DB{db}) }
+
+func concurrentQuota(t *testing.T, dbs []DB) {
+	db := dbs[0]
 	p := newProject(t, db)
 	const quota, tries = 5, 12
 	var wg sync.WaitGroup
 	var ok atomic.Int32
-	for range tries {
+	for i := range tries {
 		wg.Go(func() {
 			k := newKey(p.ID, "k")
 			k.MaxLiveKeys = quota
-			_, err := db.CreateKey(ctx(), k)
+			_, err := dbs[i%len(dbs)].CreateKey(ctx(), k)
 			if err == nil {
 				ok.Add(1)
 				return
@@ -755,4 +766,29 @@ func testConcurrentQuota(t *testing.T, db DB) {
 	n, err := db.CountKeys(ctx(), p.ID)
 	require.NoError(t, err)
 	assert.Equal(t, quota, n)
+}
+
+// RunShared runs the concurrency cases of the suite with their writes split
+// over two handles on one database, as two server processes (replicas) would
+// use it: open returns both, on a new, empty database. The idempotency
+// primary key, the secrets table, the mutual-revoke and quota rules must
+// hold across handles as they do within one.
+func RunShared(t *testing.T, open func(t *testing.T) [2]DB) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(*testing.T, []DB)
+	}{
+		{"IdempotencyConcurrent", idempotencyConcurrent},
+		{"Secrets", secrets},
+		{"ConcurrentMutualRevoke", concurrentMutualRevoke},
+		{"ConcurrentQuota", concurrentQuota},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dbs := open(t)
+			tc.fn(t, dbs[:])
+		})
+	}
 }
