@@ -59,12 +59,16 @@ const (
 // Valid reports whether t is a known tier.
 func (t Tier) Valid() bool { return t == TierStarter || t == TierProfessional || t == TierEnterprise }
 
-// Project is a tenant: keys belong to exactly one project.
+// Project is a tenant: keys belong to exactly one project, and a project to
+// exactly one organisation.
 type Project struct {
-	ID        int64
-	Name      string
-	Tier      Tier
+	ID             int64
+	OrganizationID int64
+	Name           string
+	Tier           Tier
+	ProjectSettings
 	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // APIKey is a project API key as stored: never its value, only a hash of it
@@ -204,7 +208,9 @@ func FormatSortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:0
 // write's caller is no longer a live admin key; other errors are storage
 // faults.
 type Store interface {
-	// CreateProject creates a project named name on tier.
+	// CreateProject creates a project named name on tier in the default
+	// organisation (id 1, created when missing), with locale "en" and
+	// timezone "UTC".
 	CreateProject(ctx context.Context, name string, tier Tier, now time.Time) (Project, error)
 	// Project returns the project with id.
 	Project(ctx context.Context, id int64) (Project, error)

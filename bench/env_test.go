@@ -229,7 +229,7 @@ func (e *env) middleKey() int64 { return e.seeded[len(e.seeded)/2] }
 // error handlers httpapi.NewHandler uses (problem+json).
 func strictAPI(svc *keys.Service) http.Handler {
 	onError := func(w http.ResponseWriter, _ *http.Request, err error) { problem.Write(w, err) }
-	strict := server.NewStrictHandlerWithOptions(httpapi.NewServer(svc),
+	strict := server.NewStrictHandlerWithOptions(httpapi.NewServer(svc, nil),
 		[]server.StrictMiddlewareFunc{fillRequestID},
 		server.StrictHTTPServerOptions{RequestErrorHandlerFunc: onError, ResponseErrorHandlerFunc: onError})
 	return server.HandlerWithOptions(strict, server.StdHTTPServerOptions{

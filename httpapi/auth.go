@@ -4,9 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"net/http"
+	"strings"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/keys"
+	"github.com/spotzeekit/spotzee-keys/orgs"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 )
 
@@ -15,13 +18,20 @@ type TierSource interface {
 	Project(ctx context.Context, id int64) (spotzee.Project, error)
 }
 
+// OrgTier is the rate-limit tier of every organisation key: organisations
+// have no tier of their own in Spotzee's docs, so the reference server
+// gives their keys the narrowest, Starter.
+const OrgTier = spotzee.TierStarter
+
 // authenticator checks a bearer token for the validator: the client address
-// must not be throttled for failed authentications (429), the key must be a
-// live secret key (401 otherwise) with the admin role (403), and within its
-// rate limit (429). It records the caller and the rate decision in the
-// request state.
+// must not be throttled for failed authentications (429); on the client
+// surface the key must be a live secret key, on the admin surface a live
+// organisation key (401 otherwise); the key must be within its rate limit
+// (429) and have the role the operation needs (403). It records the caller
+// and the rate decision in the request state.
 type authenticator struct {
 	svc      *keys.Service
+	orgs     OrgService
 	limiter  *ratelimit.Limiter
 	tiers    TierSource
 	log      *slog.Logger
@@ -37,22 +47,36 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 		e.RetryAfter = secs
 		return e
 	}
-	key, err := a.svc.Authenticate(ctx, token)
+	var (
+		err  error
+		tier = ratelimit.Tier(OrgTier)
+	)
+	if strings.HasPrefix(st.path, AdminPrefix+"/") {
+		st.admin = true
+		if a.orgs == nil {
+			err = spotzee.Errorf(spotzee.CodeAuthenticationRequired, "This server has no admin surface.")
+		} else {
+			st.org, err = a.orgs.Authenticate(ctx, token)
+		}
+	} else {
+		st.caller, err = a.svc.Authenticate(ctx, token)
+	}
 	if err != nil {
 		if spotzee.ErrorCode(err) == spotzee.CodeAuthenticationRequired {
 			a.throttle.fail(st.clientAddr)
 		}
 		return a.internal(ctx, err)
 	}
-	st.caller, st.authenticated = key, true
+	st.authenticated = true
 	if a.limiter != nil {
-		tier := ratelimit.Tier(spotzee.TierStarter)
-		if p, err := a.tiers.Project(ctx, key.ProjectID); err == nil {
+		if !st.admin {
+			p, err := a.tiers.Project(ctx, st.caller.ProjectID)
+			if err != nil {
+				return a.internal(ctx, err)
+			}
 			tier = ratelimit.Tier(p.Tier)
-		} else {
-			return a.internal(ctx, err)
 		}
-		st.rate = a.limiter.Allow(key.ID, tier, ratelimit.BucketFor(st.method), st.clientType == "mcp")
+		st.rate = a.limiter.Allow(st.principal(), tier, ratelimit.BucketFor(st.method), st.clientType == "mcp")
 		st.rated = true
 		if !st.rate.Allowed {
 			e := spotzee.Errorf(spotzee.CodeRateLimited,
@@ -61,7 +85,26 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 			return e
 		}
 	}
-	return keys.Authorize(key)
+	if st.admin {
+		return orgs.Authorize(st.org, adminRoleFor(st.method, strings.TrimPrefix(st.path, AdminPrefix)))
+	}
+	if strings.TrimPrefix(st.path, APIPrefix) == "/me" {
+		return nil // GET /me: any secret key, whatever its role
+	}
+	return keys.Authorize(st.caller)
+}
+
+// adminRoleFor returns the organisation role an admin-surface operation
+// needs: any role reads the organisation and lists its projects; managing
+// organisation keys and writing projects needs admin.
+func adminRoleFor(method, path string) spotzee.OrgRole {
+	switch {
+	case path == "/organizations/me":
+		return spotzee.OrgRoleMember
+	case strings.HasPrefix(path, "/projects") && method == http.MethodGet:
+		return spotzee.OrgRoleMember
+	}
+	return spotzee.OrgRoleAdmin
 }
 
 // internal keeps catalogue errors and turns storage faults into a logged

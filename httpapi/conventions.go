@@ -37,8 +37,13 @@ type state struct {
 	clientType string
 	clientAddr string
 	method     string
+	path       string
 	caller     spotzee.APIKey
-	// authenticated is set once caller holds a live admin-or-lower key.
+	// org is the calling organisation key on the admin surface (admin set).
+	org   spotzee.OrgKey
+	admin bool
+	// authenticated is set once caller (or, on the admin surface, org)
+	// holds a live key.
 	authenticated bool
 	rate          ratelimit.Decision
 	rated         bool
@@ -46,6 +51,17 @@ type state struct {
 	replayOf string
 	// edgeLimited is set when the edge limits refused the request.
 	edgeLimited bool
+}
+
+// principal returns the id idempotency records and rate-limit buckets of
+// the caller are kept under: a project key's id, or an organisation key's id
+// negated (sqlite.OrgIdempotencyID), so that a project key and an
+// organisation key with the same id never share either.
+func (st *state) principal() int64 {
+	if st.admin {
+		return -st.org.ID
+	}
+	return st.caller.ID
 }
 
 type stateKey struct{}
@@ -185,6 +201,7 @@ func outerConventions(log *slog.Logger) middleware {
 				clientType: ClientType(r.Header.Get("x-spotzee-client-type")),
 				clientAddr: clientAddr(r.RemoteAddr),
 				method:     r.Method,
+				path:       r.URL.Path,
 			}
 			w := &stampWriter{ResponseWriter: rw, st: st, ctx: r.Context()}
 			w.Header().Set(problem.RequestIDHeader, st.requestID)
@@ -212,7 +229,10 @@ func outerConventions(log *slog.Logger) middleware {
 					slog.Duration("duration", time.Since(start)),
 					slog.String("client_type", st.clientType),
 				}
-				if st.authenticated {
+				switch {
+				case st.authenticated && st.admin:
+					attrs = append(attrs, slog.Int64("org_key_id", st.org.ID), slog.Int64("organization_id", st.org.OrganizationID))
+				case st.authenticated:
 					attrs = append(attrs, slog.Int64("api_key_id", st.caller.ID), slog.Int64("project_id", st.caller.ProjectID))
 				}
 				if st.replayOf != "" {

@@ -30,6 +30,9 @@ const APIPrefix = "/api/client"
 type Config struct {
 	// Service is the keys domain logic (required).
 	Service *keys.Service
+	// Orgs is the organisation domain logic behind the admin surface
+	// (AdminPrefix); nil answers every admin request 401.
+	Orgs OrgService
 	// Profile is the behaviour profile ("" means ProfileRollout). Under
 	// ProfileCurrent, Limiter and Idempotency are not used.
 	Profile Profile
@@ -67,8 +70,8 @@ type Config struct {
 	AuthFailureWindow time.Duration
 }
 
-// NewHandler returns the whole reference server: the API under APIPrefix,
-// the spec at /api/openapi.yaml and /api/openapi.json, and /healthz. Every
+// NewHandler returns the whole reference server: the client surface under
+// APIPrefix and the admin surface under AdminPrefix, the spec at /api/openapi.yaml and /api/openapi.json, and /healthz. Every
 // error it answers is problem+json. It returns an error when the
 // configuration is incomplete, the profile is unknown or the spec does not
 // load.
@@ -94,7 +97,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if now == nil {
 		now = time.Now
 	}
-	auth := &authenticator{svc: cfg.Service, limiter: cfg.Limiter, tiers: cfg.Tiers, log: log,
+	auth := &authenticator{svc: cfg.Service, orgs: cfg.Orgs, limiter: cfg.Limiter, tiers: cfg.Tiers, log: log,
 		throttle: newAuthThrottle(cfg.AuthFailures, cfg.AuthFailureWindow, now)}
 	vopts := []validate.Option{validate.WithReferenceProfile(), validate.WithAuthenticator(auth.check)}
 	if cfg.MaxBodyBytes > 0 {
@@ -115,14 +118,21 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	onBadRequest := func(w http.ResponseWriter, _ *http.Request, err error) {
 		problem.Write(w, conventions.BindingError(err))
 	}
-	strict := server.NewStrictHandlerWithOptions(NewServer(cfg.Service), nil, server.StrictHTTPServerOptions{
+	strict := server.NewStrictHandlerWithOptions(NewServer(cfg.Service, cfg.Orgs), nil, server.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  onBadRequest,
 		ResponseErrorHandlerFunc: onError,
 	})
-	var api http.Handler = server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
-		BaseURL:          APIPrefix,
-		ErrorHandlerFunc: onBadRequest,
-	})
+	// The generated router registers every path under one BaseURL: it is
+	// mounted once per surface, and the validator in front lets each path
+	// reach only its own surface (the spec's per-path servers).
+	surfaces := http.NewServeMux()
+	for _, prefix := range []string{APIPrefix, AdminPrefix} {
+		surfaces.Handle(prefix+"/", server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
+			BaseURL:          prefix,
+			ErrorHandlerFunc: onBadRequest,
+		}))
+	}
+	var api http.Handler = surfaces
 	if cfg.Idempotency != nil {
 		s, err := newSealer(cfg.IdempotencySecret)
 		if err != nil {
@@ -141,6 +151,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle(APIPrefix+"/", api)
+	mux.Handle(AdminPrefix+"/", api)
 	mux.HandleFunc("/api/openapi.yaml", getOnly(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(spotzee.OpenAPISpec)
@@ -168,7 +179,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	//  3. the profile's conventions: Spotzee-Version (400), and under
 	//     ProfileCurrent the Idempotency-Key dropped;
 	//  4. canonical paths and routes (404/405);
-	//  5. under APIPrefix, v.Middleware: body size and encoding (400),
+	//  5. under APIPrefix and AdminPrefix, v.Middleware: body size and encoding (400),
 	//     authentication (401), per-key rate limit (429), role (403),
 	//     parameters and body (400/422); then idempotency and the handlers.
 	return chain(mux,
@@ -180,7 +191,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {
-	problem.Write(w, spotzee.Errorf(spotzee.CodeResourceMissing, "No such path; the API is under %s.", APIPrefix))
+	problem.Write(w, spotzee.Errorf(spotzee.CodeResourceMissing, "No such path; the API is under %s and %s.", APIPrefix, AdminPrefix))
 }
 
 // canonicalPaths answers a path that is not in canonical form (a trailing
@@ -193,7 +204,7 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 // a text/plain 404.
 func canonicalPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p != path.Clean(p) || p == APIPrefix ||
+		if p := r.URL.Path; p != path.Clean(p) || p == APIPrefix || p == AdminPrefix ||
 			strings.Contains(strings.ToUpper(r.URL.EscapedPath()), "%2F") {
 			notFound(w, r)
 			return

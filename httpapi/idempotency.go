@@ -105,7 +105,7 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	now := m.now().UTC()
 	existing, created, err := m.store.BeginIdempotent(r.Context(), spotzee.IdempotencyRecord{
-		APIKeyID: st.caller.ID, Key: key, RequestHash: hash, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
+		APIKeyID: st.principal(), Key: key, RequestHash: hash, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
 	}, now)
 	if err != nil {
 		m.fail(w, r, "begin idempotent request", err)
@@ -116,12 +116,12 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// The cached response cannot be opened: treat it as expired.
-		if err := m.store.DiscardIdempotent(r.Context(), st.caller.ID, key); err != nil {
+		if err := m.store.DiscardIdempotent(r.Context(), st.principal(), key); err != nil {
 			m.fail(w, r, "discard unreadable idempotent response", err)
 			return
 		}
 		existing, created, err = m.store.BeginIdempotent(r.Context(), spotzee.IdempotencyRecord{
-			APIKeyID: st.caller.ID, Key: key, RequestHash: hash, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
+			APIKeyID: st.principal(), Key: key, RequestHash: hash, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
 		}, now)
 		if err != nil {
 			m.fail(w, r, "begin idempotent request", err)
@@ -141,20 +141,20 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if !finished {
 			// A panic below: the response is not cached; let a retry run.
-			_ = m.store.AbandonIdempotent(ctx, st.caller.ID, key)
+			_ = m.store.AbandonIdempotent(ctx, st.principal(), key)
 		}
 	}()
 	m.next.ServeHTTP(rec, r)
 	finished = true
 	if rec.status >= 500 || rec.status == http.StatusTooManyRequests {
-		if err := m.store.AbandonIdempotent(ctx, st.caller.ID, key); err != nil {
+		if err := m.store.AbandonIdempotent(ctx, st.principal(), key); err != nil {
 			m.log.ErrorContext(r.Context(), "abandon idempotent request", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 		}
 		return
 	}
 	plain, _ := json.Marshal(cachedResponse{Status: rec.status, RequestID: st.requestID,
 		ContentType: w.Header().Get("Content-Type"), Body: rec.body.Bytes()})
-	if err := m.store.FinishIdempotent(ctx, st.caller.ID, key, m.sealer.seal(plain, st.caller.ID, key)); err != nil {
+	if err := m.store.FinishIdempotent(ctx, st.principal(), key, m.sealer.seal(plain, st.principal(), key)); err != nil {
 		m.log.ErrorContext(r.Context(), "store idempotent response", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 	}
 }
@@ -177,7 +177,7 @@ func (m *idempotency) replay(w http.ResponseWriter, r *http.Request, st *state, 
 		problem.Write(w, e)
 		return false
 	}
-	plain, err := m.sealer.open(existing.Response, st.caller.ID, key)
+	plain, err := m.sealer.open(existing.Response, st.principal(), key)
 	var cached cachedResponse
 	if err == nil {
 		err = json.Unmarshal(plain, &cached)

@@ -16,18 +16,19 @@ import (
 )
 
 // Server implements the generated strict server interface over the keys
-// service. Requests reach it validated and authenticated (see NewHandler).
+// service (the client surface) and the organisation service (the admin
+// surface). Requests reach it validated and authenticated (see NewHandler).
 type Server struct {
-	// Unimplemented answers 501 for the operations this server does not
-	// implement yet.
-	server.Unimplemented
-	svc *keys.Service
+	svc  *keys.Service
+	orgs OrgService
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
 
-// NewServer returns the strict handler implementation over svc.
-func NewServer(svc *keys.Service) *Server { return &Server{svc: svc} }
+// NewServer returns the strict handler implementation over svc and, for the
+// admin surface, o (nil: no admin surface; NewHandler's authenticator then
+// refuses every admin request). It cannot fail.
+func NewServer(svc *keys.Service, o OrgService) *Server { return &Server{svc: svc, orgs: o} }
 
 // ts renders a time as the reference server always does: RFC 3339 in UTC,
 // with sub-second digits when there are any.

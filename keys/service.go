@@ -6,21 +6,20 @@ package keys
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"strings"
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
-	"github.com/spotzeekit/spotzee-keys/internal/ulid"
+	"github.com/spotzeekit/spotzee-keys/keymaterial"
 )
 
 // MaxListAll is the most live keys limit=-1 returns; above it the request is
 // refused with parameter_invalid_format.
-const MaxListAll = 1000
+const MaxListAll = keymaterial.MaxListAll
 
 // DefaultLimit is the page size when none is asked for.
-const DefaultLimit = 25
+const DefaultLimit = keymaterial.DefaultLimit
 
 // DefaultKeyQuota is the most live keys a project may hold when created
 // through the API (Create), unless WithKeyQuota says otherwise.
@@ -29,7 +28,7 @@ const DefaultKeyQuota = 10000
 // Service implements the API-key rules over a store.
 type Service struct {
 	store  spotzee.Store
-	cursor cursorCodec
+	cursor keymaterial.Cursors
 	now    func() time.Time
 	quota  int
 }
@@ -48,7 +47,7 @@ func WithKeyQuota(n int) Option { return func(s *Service) { s.quota = n } }
 // New returns a Service over store. cursorKey signs list cursors so they
 // cannot be forged; it must be at least 32 random bytes kept across restarts.
 func New(store spotzee.Store, cursorKey []byte, opts ...Option) *Service {
-	s := &Service{store: store, cursor: cursorCodec{key: cursorKey}, now: time.Now, quota: DefaultKeyQuota}
+	s := &Service{store: store, cursor: keymaterial.NewCursors(cursorKey), now: time.Now, quota: DefaultKeyQuota}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -60,11 +59,8 @@ func New(store spotzee.Store, cursorKey []byte, opts ...Option) *Service {
 func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // HashValue returns the SHA-256 of a key value: the only form a value is
-// stored or looked up in.
-func HashValue(value string) []byte {
-	sum := sha256.Sum256([]byte(value))
-	return sum[:]
-}
+// stored or looked up in (keymaterial.Hash). It cannot fail.
+func HashValue(value string) []byte { return keymaterial.Hash(value) }
 
 func unauthenticated(reason string) error {
 	return spotzee.Errorf(spotzee.CodeAuthenticationRequired, "%s", reason)
@@ -143,7 +139,7 @@ func (s *Service) create(ctx context.Context, callerID, projectID int64, in Crea
 	if err := checkFields(&in.Name, &in.Scope, &in.Role); err != nil {
 		return Created{}, err
 	}
-	value := in.Scope.Prefix() + ulid.Random()
+	value := keymaterial.NewValue(in.Scope.Prefix())
 	key, err := s.store.CreateKey(ctx, spotzee.NewKey{
 		ProjectID:   projectID,
 		Name:        in.Name,
@@ -151,7 +147,7 @@ func (s *Service) create(ctx context.Context, callerID, projectID int64, in Crea
 		Scope:       in.Scope,
 		Role:        in.Role,
 		ValuePrefix: in.Scope.Prefix(),
-		Last4:       value[len(value)-4:],
+		Last4:       keymaterial.Last4(value),
 		Hash:        HashValue(value),
 		IsSystem:    system,
 		CreatedAt:   s.Now(),
@@ -210,8 +206,10 @@ type Bootstrapped struct {
 	Admin     Created
 }
 
-// Bootstrap creates a project on tier with its system SMTP-proxy key and an
-// admin secret key, whose value it returns once.
+// Bootstrap creates a project on tier (in the default organisation: see
+// spotzee.Store) with its system SMTP-proxy key and an admin secret key,
+// whose value it returns once. It returns parameter_invalid_format for an
+// unknown tier and storage faults wrapped.
 func (s *Service) Bootstrap(ctx context.Context, name string, tier spotzee.Tier) (Bootstrapped, error) {
 	if !tier.Valid() {
 		return Bootstrapped{}, spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "tier", "Unknown tier %q.", tier)
@@ -220,6 +218,14 @@ func (s *Service) Bootstrap(ctx context.Context, name string, tier spotzee.Tier)
 	if err != nil {
 		return Bootstrapped{}, fmt.Errorf("keys: create project: %w", err)
 	}
+	return s.Provision(ctx, p)
+}
+
+// Provision gives the existing project p (created by Bootstrap or through
+// the admin surface) its system SMTP-proxy key and a first admin secret key,
+// whose value it returns once: no Spotzee operation mints a new project's
+// first key. It returns storage faults wrapped.
+func (s *Service) Provision(ctx context.Context, p spotzee.Project) (Bootstrapped, error) {
 	system, err := s.create(ctx, 0, p.ID, CreateInput{Name: "SMTP proxy", Scope: spotzee.ScopeSecret, Role: spotzee.RoleSMTPProxy}, true, 0)
 	if err != nil {
 		return Bootstrapped{}, err
@@ -247,4 +253,14 @@ func (s *Service) RecoverAdmin(ctx context.Context, projectID int64) (Created, e
 // operators and test helpers.
 func (s *Service) AddKey(ctx context.Context, projectID int64, in CreateInput) (Created, error) {
 	return s.create(ctx, 0, projectID, in, false, 0)
+}
+
+// CurrentProject returns the project caller belongs to (GET /me), for a
+// secret key of any role; it returns storage faults wrapped.
+func (s *Service) CurrentProject(ctx context.Context, caller spotzee.APIKey) (spotzee.Project, error) {
+	p, err := s.store.Project(ctx, caller.ProjectID)
+	if err != nil {
+		return spotzee.Project{}, fmt.Errorf("keys: current project: %w", err)
+	}
+	return p, nil
 }

@@ -61,24 +61,78 @@ func projectMissing(id int64) error {
 	return spotzee.Errorf(spotzee.CodeResourceMissing, "No project with id %d.", id)
 }
 
-func scanProject(row pgx.Row, p *spotzee.Project) error {
-	var tier, created string
-	if err := row.Scan(&p.ID, &p.Name, &tier, &created); err != nil {
-		return err
+// projectColumns is the column list scanProject reads, in order.
+const projectColumns = `id, organization_id, name, tier, locale, timezone, description, website_url,
+	text_opt_out_message, text_help_message, link_wrap_email, link_wrap_push, track_opens_email,
+	deeplink_mirror_url, created_at, updated_at`
+
+func scanProject(row pgx.Row) (spotzee.Project, error) {
+	var (
+		p             spotzee.Project
+		org           *int64
+		tier, created string
+		updated       *string
+	)
+	if err := row.Scan(&p.ID, &org, &p.Name, &tier, &p.Locale, &p.Timezone, &p.Description, &p.WebsiteURL,
+		&p.TextOptOutMessage, &p.TextHelpMessage, &p.LinkWrapEmail, &p.LinkWrapPush, &p.TrackOpensEmail,
+		&p.DeeplinkMirrorURL, &created, &updated); err != nil {
+		return spotzee.Project{}, err
+	}
+	if org != nil {
+		p.OrganizationID = *org
 	}
 	p.Tier = spotzee.Tier(tier)
 	var err error
-	p.CreatedAt, err = parseTime(created)
-	return err
+	if p.CreatedAt, err = parseTime(created); err != nil {
+		return spotzee.Project{}, err
+	}
+	p.UpdatedAt = p.CreatedAt
+	if updated != nil {
+		if p.UpdatedAt, err = parseTime(*updated); err != nil {
+			return spotzee.Project{}, err
+		}
+	}
+	return p, nil
 }
 
-// CreateProject creates a project and returns it with its id; it returns a
-// storage error when the insert fails.
+// insertProject inserts a project of organisation orgID through q.
+func insertProject(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, orgID int64, name string, tier spotzee.Tier, s spotzee.ProjectSettings, now time.Time) (spotzee.Project, error) {
+	return scanProject(q.QueryRow(ctx,
+		`INSERT INTO projects (organization_id, name, name_fold, tier, locale, timezone, description, description_fold,
+			website_url, text_opt_out_message, text_help_message, link_wrap_email, link_wrap_push, track_opens_email,
+			deeplink_mirror_url, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+		RETURNING `+projectColumns,
+		orgID, name, fold(name), string(tier), s.Locale, s.Timezone, s.Description, foldPtr(s.Description),
+		s.WebsiteURL, s.TextOptOutMessage, s.TextHelpMessage, s.LinkWrapEmail, s.LinkWrapPush, s.TrackOpensEmail,
+		s.DeeplinkMirrorURL, formatTime(now)))
+}
+
+// CreateProject creates a project in the default organisation (id 1,
+// "default", created when missing), with locale "en" and timezone "UTC", and
+// returns it with its id; it returns a storage error when the insert fails.
 func (db *DB) CreateProject(ctx context.Context, name string, tier spotzee.Tier, now time.Time) (spotzee.Project, error) {
 	var p spotzee.Project
-	err := scanProject(db.pool.QueryRow(ctx,
-		`INSERT INTO projects (name, tier, created_at) VALUES ($1, $2, $3)
-		RETURNING id, name, tier, created_at`, name, string(tier), formatTime(now)), &p)
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		at := formatTime(now)
+		tag, err := tx.Exec(ctx,
+			`INSERT INTO organizations (id, username, created_at, updated_at) VALUES (1, 'default', $1, $1)
+			ON CONFLICT DO NOTHING`, at)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			// An explicit id does not advance the identity: move it past 1.
+			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('organizations', 'id'),
+				(SELECT max(id) FROM organizations))`); err != nil {
+				return err
+			}
+		}
+		p, err = insertProject(ctx, tx, 1, name, tier, spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, now)
+		return err
+	})
 	if err != nil {
 		return spotzee.Project{}, fmt.Errorf("postgres: create project: %w", err)
 	}
@@ -88,9 +142,8 @@ func (db *DB) CreateProject(ctx context.Context, name string, tier spotzee.Tier,
 // Project returns the project with id; it returns a CodeResourceMissing
 // *spotzee.Error when there is none, a storage error when the read fails.
 func (db *DB) Project(ctx context.Context, id int64) (spotzee.Project, error) {
-	var p spotzee.Project
-	err := scanProject(db.pool.QueryRow(ctx,
-		`SELECT id, name, tier, created_at FROM projects WHERE id = $1`, id), &p)
+	p, err := scanProject(db.pool.QueryRow(ctx,
+		`SELECT `+projectColumns+` FROM projects WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return spotzee.Project{}, projectMissing(id)
 	}

@@ -51,9 +51,29 @@ type listPlan struct {
 	count   stmt
 }
 
-// planList builds the statements of q: keyset pagination comparing
-// (sort expression, id) as a row value, as package sqlite does.
-func planList(q spotzee.ListQuery) (listPlan, error) {
+// listSpec is a table lists page through: project keys, organisation keys or
+// an organisation's projects. Each has name_fold and description_fold.
+type listSpec struct {
+	table   string // the table
+	owner   string // the column naming the list's owner
+	live    string // the condition of listed rows, "" for all
+	columns string // the columns the scanner reads
+	// liveCount, when set, reads the unfiltered total by owner id ($1)
+	// without counting rows.
+	liveCount string
+}
+
+// keysList is the list of a project's live keys.
+var keysList = listSpec{table: "api_keys", owner: "project_id", live: "revoked_at IS NULL", columns: keyColumns,
+	liveCount: `SELECT live_keys FROM projects WHERE id = $1`}
+
+// planList builds the statements of q over the project keys.
+func planList(q spotzee.ListQuery) (listPlan, error) { return planListOf(keysList, q) }
+
+// planListOf builds the statements of q (whose ProjectID is the owner's id)
+// over spec's table: keyset pagination comparing (sort expression, id) as a
+// row value, as package sqlite does.
+func planListOf(spec listSpec, q spotzee.ListQuery) (listPlan, error) {
 	if q.After != nil && q.Before != nil {
 		return listPlan{}, errors.New("both After and Before are set")
 	}
@@ -66,7 +86,10 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	where := "project_id = $1 AND revoked_at IS NULL"
+	where := spec.owner + " = $1"
+	if spec.live != "" {
+		where += " AND " + spec.live
+	}
 	if q.Query != "" {
 		pattern := "%" + escapeLike(fold(q.Query)) + "%"
 		p := ph(pattern)
@@ -95,10 +118,10 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 	}
 
 	var p listPlan
-	if q.Query == "" {
-		p.count = stmt{`SELECT live_keys FROM projects WHERE id = $1`, []any{q.ProjectID}}
+	if q.Query == "" && spec.liveCount != "" {
+		p.count = stmt{spec.liveCount, []any{q.ProjectID}}
 	} else {
-		p.count = stmt{`SELECT count(*) FROM api_keys WHERE ` + where, base}
+		p.count = stmt{`SELECT count(*) FROM ` + spec.table + ` WHERE ` + where, base}
 	}
 	if q.Limit > 0 {
 		p.limit = min(q.Limit, math.MaxInt32)
@@ -108,20 +131,20 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 	case q.After != nil:
 		args = slices.Clone(base)
 		w := where + " AND " + cmp("<=", *q.After)
-		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM api_keys WHERE ` + w + `)`, args}
+		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM ` + spec.table + ` WHERE ` + w + `)`, args}
 		args = slices.Clone(base)
 		pageWhere = where + " AND " + cmp(">", *q.After)
 	case q.Before != nil:
 		args = slices.Clone(base)
 		w := where + " AND " + cmp(">=", *q.Before)
-		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM api_keys WHERE ` + w + `)`, args}
+		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM ` + spec.table + ` WHERE ` + w + `)`, args}
 		args = slices.Clone(base)
 		pageWhere = where + " AND " + cmp("<", *q.Before)
 		p.reverse = true
 	default:
 		args = slices.Clone(base)
 	}
-	page := `SELECT ` + keyColumns + ` FROM api_keys WHERE ` + pageWhere + ` ORDER BY ` + order(q.Desc != p.reverse)
+	page := `SELECT ` + spec.columns + ` FROM ` + spec.table + ` WHERE ` + pageWhere + ` ORDER BY ` + order(q.Desc != p.reverse)
 	if p.limit > 0 {
 		page += ` LIMIT ` + ph(p.limit+1)
 	}
@@ -142,28 +165,46 @@ func (db *DB) ListKeys(ctx context.Context, q spotzee.ListQuery) (spotzee.KeyPag
 	if err != nil {
 		return spotzee.KeyPage{}, fmt.Errorf("postgres: list keys: %w", err)
 	}
-	var page spotzee.KeyPage
-	err = db.read(ctx, func(tx pgx.Tx) error {
-		page = spotzee.KeyPage{Keys: []spotzee.APIKey{}}
+	keys, w, err := runList(ctx, db, p, scanKey)
+	if err != nil {
+		return spotzee.KeyPage{}, fmt.Errorf("postgres: list keys of project %d: %w", q.ProjectID, err)
+	}
+	return spotzee.KeyPage{Keys: keys, HasPrev: w.hasPrev, HasNext: w.hasNext, Total: w.total}, nil
+}
+
+// window is what a list reports besides its rows.
+type window struct {
+	hasPrev, hasNext bool
+	total            int
+}
+
+// runList runs plan p in one repeatable-read snapshot and scans its rows.
+func runList[T any](ctx context.Context, db *DB, p listPlan, scan func(pgx.Row) (T, error)) ([]T, window, error) {
+	var (
+		items []T
+		w     window
+	)
+	err := db.read(ctx, func(tx pgx.Tx) error {
+		items, w = []T{}, window{}
 		rows, err := tx.Query(ctx, p.page.sql, p.page.args...)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			k, err := scanKey(rows)
+			it, err := scan(rows)
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			page.Keys = append(page.Keys, k)
+			items = append(items, it)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		more := p.limit > 0 && len(page.Keys) > p.limit
+		more := p.limit > 0 && len(items) > p.limit
 		if more {
-			page.Keys = page.Keys[:p.limit]
+			items = items[:p.limit]
 		}
 		var other bool
 		if p.other != nil {
@@ -172,21 +213,18 @@ func (db *DB) ListKeys(ctx context.Context, q spotzee.ListQuery) (spotzee.KeyPag
 			}
 		}
 		if p.reverse {
-			slices.Reverse(page.Keys)
-			page.HasPrev, page.HasNext = more, other
+			slices.Reverse(items)
+			w.hasPrev, w.hasNext = more, other
 		} else {
-			page.HasPrev, page.HasNext = other, more
+			w.hasPrev, w.hasNext = other, more
 		}
 		var total int64
 		err = tx.QueryRow(ctx, p.count.sql, p.count.args...).Scan(&total)
 		if errors.Is(err, pgx.ErrNoRows) {
 			total, err = 0, nil
 		}
-		page.Total = int(total)
+		w.total = int(total)
 		return err
 	})
-	if err != nil {
-		return spotzee.KeyPage{}, fmt.Errorf("postgres: list keys of project %d: %w", q.ProjectID, err)
-	}
-	return page, nil
+	return items, w, err
 }

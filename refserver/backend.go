@@ -14,6 +14,7 @@ import (
 // *postgres.DB.
 type backend interface {
 	spotzee.Store
+	spotzee.OrgStore
 	spotzee.IdempotencyStore
 	PurgeIdempotent(ctx context.Context, now time.Time) (int64, error)
 	Close() error

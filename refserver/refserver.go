@@ -19,6 +19,7 @@ import (
 	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/httpapi"
 	"github.com/spotzeekit/spotzee-keys/keys"
+	"github.com/spotzeekit/spotzee-keys/orgs"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/sqlite"
 	"github.com/spotzeekit/spotzee-keys/validate"
@@ -86,6 +87,7 @@ type Config struct {
 type Server struct {
 	db      backend
 	svc     *keys.Service
+	orgs    *orgs.Service
 	handler http.Handler
 	now     func() time.Time
 	log     *slog.Logger
@@ -174,6 +176,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		quota = keys.DefaultKeyQuota
 	}
 	svc := keys.New(db, derive(secret, "cursor-hmac"), keys.WithClock(now), keys.WithKeyQuota(quota))
+	orgSvc := orgs.New(db, derive(secret, "cursor-hmac"), orgs.WithClock(now))
 	var limiter *ratelimit.Limiter
 	if !cfg.RateLimits.Disabled && profile == ProfileRollout {
 		rl := cfg.RateLimits
@@ -187,6 +190,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	handler, err := httpapi.NewHandler(httpapi.Config{
 		Service:             svc,
+		Orgs:                orgSvc,
 		Profile:             profile,
 		Edge:                edge,
 		Tiers:               db,
@@ -204,7 +208,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
-	return &Server{db: db, svc: svc, handler: handler, now: now, log: log}, nil
+	return &Server{db: db, svc: svc, orgs: orgSvc, handler: handler, now: now, log: log}, nil
 }
 
 // idempotencyStore returns db under ProfileRollout and nil (Idempotency-Key
@@ -229,6 +233,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Service returns the keys service, for operators and test helpers.
 func (s *Server) Service() *keys.Service { return s.svc }
 
+// Orgs returns the organisation service, for operators and test helpers.
+func (s *Server) Orgs() *orgs.Service { return s.orgs }
+
 // Store returns the SQLite database; nil when the server runs on PostgreSQL
 // (see Postgres).
 func (s *Server) Store() *sqlite.DB {
@@ -239,25 +246,67 @@ func (s *Server) Store() *sqlite.DB {
 // Close closes the database.
 func (s *Server) Close() error { return s.db.Close() }
 
-// Bootstrap creates a project with its system key and an admin secret key,
-// whose value it returns once.
+// Bootstrap creates a project in the default organisation (id 1) with its
+// system key and an admin secret key, whose value it returns once. It
+// returns parameter_invalid_format for an unknown tier and storage errors.
 func (s *Server) Bootstrap(ctx context.Context, name string, tier spotzee.Tier) (keys.Bootstrapped, error) {
 	return s.svc.Bootstrap(ctx, name, tier)
 }
 
+// Bootstrapped is a new organisation with its owner key, and its first
+// project with the project's system key and first admin key.
+type Bootstrapped struct {
+	keys.Bootstrapped
+	Organization spotzee.Organization
+	Owner        orgs.Created
+}
+
+// BootstrapOrganization creates an organisation with slug username and an
+// owner organisation key, and its first project named project on tier with
+// its system key and an admin secret key; both key values are returned once.
+// It returns parameter errors for a bad username or tier,
+// resource_already_exists for a taken username, and storage errors.
+func (s *Server) BootstrapOrganization(ctx context.Context, username, project string, tier spotzee.Tier) (Bootstrapped, error) {
+	if !tier.Valid() {
+		return Bootstrapped{}, spotzee.ParamErrorf(spotzee.CodeParameterInvalidFormat, "tier", "Unknown tier %q.", tier)
+	}
+	o, err := s.orgs.CreateOrganization(ctx, username, nil)
+	if err != nil {
+		return Bootstrapped{}, err
+	}
+	owner, err := s.orgs.AddKey(ctx, o.ID, orgs.KeyInput{Name: "Bootstrap owner key", Role: spotzee.OrgRoleOwner})
+	if err != nil {
+		return Bootstrapped{}, err
+	}
+	p, err := s.db.CreateOrgProject(ctx, o.ID, project, tier, spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, s.svc.Now())
+	if err != nil {
+		return Bootstrapped{}, fmt.Errorf("refserver: create project: %w", err)
+	}
+	b, err := s.svc.Provision(ctx, p)
+	if err != nil {
+		return Bootstrapped{}, err
+	}
+	return Bootstrapped{Bootstrapped: b, Organization: o, Owner: owner}, nil
+}
+
 // RecoverAdmin creates a new admin secret key in the existing project
 // projectID and returns it with its value once: the operator's recovery when
-// a project has lost its admin keys. It returns a resource_missing error for
-// an unknown project and storage errors.
+// a project has lost its admin keys, and the way to mint the first key of a
+// project created through the admin surface (Spotzee documents no operation
+// that does). It returns a resource_missing error for an unknown project and
+// storage errors.
 func (s *Server) RecoverAdmin(ctx context.Context, projectID int64) (keys.Created, error) {
 	return s.svc.RecoverAdmin(ctx, projectID)
 }
 
-// BootstrapIfEmpty bootstraps project 1 when the database has no project
-// yet; it reports false (and a zero value) when one exists.
-func (s *Server) BootstrapIfEmpty(ctx context.Context) (b keys.Bootstrapped, created bool, err error) {
+// BootstrapIfEmpty, when the database has no project yet, creates
+// organisation 1 ("default") with an owner key and its project 1 with an
+// admin key (see BootstrapOrganization); it reports false (and a zero
+// value) when a project exists, and returns storage errors.
+// With PostgreSQL, replicas starting together bootstrap it once (under an
+// advisory lock).
+func (s *Server) BootstrapIfEmpty(ctx context.Context) (b Bootstrapped, created bool, err error) {
 	if pg := s.Postgres(); pg != nil {
-		// Replicas starting together on one database: one bootstraps.
 		err = pg.Exclusive(ctx, func() error {
 			b, created, err = s.bootstrapIfEmpty(ctx)
 			return err
@@ -267,20 +316,20 @@ func (s *Server) BootstrapIfEmpty(ctx context.Context) (b keys.Bootstrapped, cre
 	return s.bootstrapIfEmpty(ctx)
 }
 
-func (s *Server) bootstrapIfEmpty(ctx context.Context) (keys.Bootstrapped, bool, error) {
+func (s *Server) bootstrapIfEmpty(ctx context.Context) (Bootstrapped, bool, error) {
 	_, err := s.db.Project(ctx, 1)
 	switch code := spotzee.ErrorCode(err); {
 	case err == nil:
-		return keys.Bootstrapped{}, false, nil
+		return Bootstrapped{}, false, nil
 	case code != spotzee.CodeResourceMissing:
-		return keys.Bootstrapped{}, false, err
+		return Bootstrapped{}, false, err
 	}
-	b, err := s.svc.Bootstrap(ctx, "Default project", spotzee.TierStarter)
+	b, err := s.BootstrapOrganization(ctx, "default", "Default project", spotzee.TierStarter)
 	if err != nil {
-		return keys.Bootstrapped{}, false, err
+		return Bootstrapped{}, false, err
 	}
-	if b.Project.ID != 1 {
-		return b, true, errors.New("refserver: bootstrap did not create project 1")
+	if b.Project.ID != 1 || b.Organization.ID != 1 {
+		return b, true, errors.New("refserver: bootstrap did not create organisation 1 and project 1")
 	}
 	return b, true, nil
 }

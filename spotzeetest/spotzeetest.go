@@ -23,6 +23,7 @@ import (
 	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/faults"
 	"github.com/spotzeekit/spotzee-keys/keys"
+	"github.com/spotzeekit/spotzee-keys/orgs"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 	"github.com/spotzeekit/spotzee-keys/validate"
@@ -41,6 +42,17 @@ type Server struct {
 	// Client is a generated client authenticated with AdminKey, whose
 	// transport validates every request and response against the spec.
 	Client *client.ClientWithResponses
+
+	// AdminURL is the admin surface's base URL, ending in /api/admin: give
+	// it to client.NewAdmin.
+	AdminURL string
+	// OrgID is the first organisation's id; the first project belongs to it.
+	OrgID int64
+	// OwnerKey is an owner organisation key (ok_) of the first organisation.
+	OwnerKey string
+	// AdminClient is a generated client of the admin surface authenticated
+	// with OwnerKey, validated like Client.
+	AdminClient *client.ClientWithResponses
 
 	tb     testing.TB
 	ref    *refserver.Server
@@ -159,8 +171,9 @@ func start(tb testing.TB, opts []Option) (*Server, error) {
 	}
 	hs := httptest.NewServer(handler)
 	s := &Server{
-		URL: hs.URL + "/api/client", RootURL: hs.URL,
+		URL: hs.URL + "/api/client", RootURL: hs.URL, AdminURL: hs.URL + "/api/admin",
 		ProjectID: b.Project.ID, AdminKey: b.Admin.Value,
+		OrgID: b.Organization.ID, OwnerKey: b.Owner.Value,
 		tb: tb, ref: ref, hs: hs, faults: o.faults,
 	}
 	if b.Admin.Value == "" {
@@ -171,8 +184,23 @@ func start(tb testing.TB, opts []Option) (*Server, error) {
 			return nil, fmt.Errorf("admin key: %w", err)
 		}
 		s.ProjectID, s.AdminKey = 1, c.Value
+		p, err := ref.Store().Project(ctx, 1)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("first project: %w", err)
+		}
+		owner, err := ref.Orgs().AddKey(ctx, p.OrganizationID, orgs.KeyInput{Name: "spotzeetest owner", Role: spotzee.OrgRoleOwner})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("owner key: %w", err)
+		}
+		s.OrgID, s.OwnerKey = p.OrganizationID, owner.Value
 	}
-	if s.Client, err = s.newClient(s.AdminKey); err != nil {
+	if s.Client, err = s.newClient(s.URL, s.AdminKey); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.AdminClient, err = s.newClient(s.AdminURL, s.OwnerKey); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -208,24 +236,98 @@ func (s *Server) Ref() *refserver.Server { return s.ref }
 // NewClient returns a generated client authenticated with apiKey whose
 // transport validates requests and responses against the spec.
 func (s *Server) NewClient(apiKey string, opts ...validate.TransportOption) *client.ClientWithResponses {
-	c, err := s.newClient(apiKey, opts...)
+	c, err := s.newClient(s.URL, apiKey, opts...)
 	if err != nil {
 		s.fatalf("spotzeetest: %v", err)
 	}
 	return c
 }
 
-func (s *Server) newClient(apiKey string, opts ...validate.TransportOption) (*client.ClientWithResponses, error) {
+// NewAdminClient returns a generated client of the admin surface (AdminURL)
+// authenticated with apiKey, validated like NewClient's. It fails the test
+// when the validator cannot load.
+func (s *Server) NewAdminClient(apiKey string, opts ...validate.TransportOption) *client.ClientWithResponses {
+	c, err := s.newClient(s.AdminURL, apiKey, opts...)
+	if err != nil {
+		s.fatalf("spotzeetest: %v", err)
+	}
+	return c
+}
+
+// Admin returns the hand-written admin client (client.NewAdmin) for
+// AdminURL, authenticated with orgKey, whose transport validates requests
+// and responses against the spec with the reference profile. It fails the
+// test when the client cannot be made.
+func (s *Server) Admin(orgKey string, opts ...client.Option) *client.Admin {
+	v, err := validate.Reference()
+	if err != nil {
+		s.fatalf("spotzeetest: %v", err)
+	}
+	a, err := client.NewAdmin(s.AdminURL, orgKey, append([]client.Option{client.WithTransport(v.Transport(nil))}, opts...)...)
+	if err != nil {
+		s.fatalf("spotzeetest: admin client: %v", err)
+	}
+	return a
+}
+
+func (s *Server) newClient(baseURL, apiKey string, opts ...validate.TransportOption) (*client.ClientWithResponses, error) {
 	v, err := validate.Reference()
 	if err != nil {
 		return nil, err
 	}
-	return client.NewClientWithResponses(s.URL,
+	return client.NewClientWithResponses(baseURL,
 		client.WithHTTPClient(&http.Client{Transport: v.Transport(nil, opts...), Timeout: 30 * time.Second}),
 		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 			r.Header.Set("Authorization", "Bearer "+apiKey)
 			return nil
 		}))
+}
+
+// NewOrganization creates an organisation with slug username and an owner
+// key, and returns its id and the owner key's value; it fails the test on
+// error.
+func (s *Server) NewOrganization(username string) (int64, string) {
+	ctx := context.Background()
+	o, err := s.ref.Orgs().CreateOrganization(ctx, username, nil)
+	if err != nil {
+		s.fatalf("spotzeetest: new organization: %v", err)
+	}
+	return o.ID, s.AddOrgKey(o.ID, "owner", spotzee.OrgRoleOwner)
+}
+
+// AddOrgKey creates an organisation key of any role in organisation orgID
+// and returns its full value; it fails the test on error.
+func (s *Server) AddOrgKey(orgID int64, name string, role spotzee.OrgRole) string {
+	c, err := s.ref.Orgs().AddKey(context.Background(), orgID, orgs.KeyInput{Name: name, Role: role})
+	if err != nil {
+		s.fatalf("spotzeetest: add organization key: %v", err)
+	}
+	return c.Value
+}
+
+// NewOrgProject creates a project named name in organisation orgID (locale
+// "en", timezone "UTC") with a first admin secret key, and returns the
+// project's id and the key's value; it fails the test on error.
+func (s *Server) NewOrgProject(orgID int64, name string) (int64, string) {
+	ctx := context.Background()
+	p, err := s.ref.Orgs().AddProject(ctx, orgID, orgs.ProjectInput{Name: name})
+	if err != nil {
+		s.fatalf("spotzeetest: new project: %v", err)
+	}
+	return p.ID, s.FirstProjectKey(p.ID)
+}
+
+// FirstProjectKey mints an admin secret key in the existing project
+// projectID and returns its value: the reference server's own way (not a
+// Spotzee operation) to get the first key of a project created through the
+// admin surface, as `spotzee-keys bootstrap --project-id N` does. It fails
+// the test on error.
+func (s *Server) FirstProjectKey(projectID int64) string {
+	c, err := s.ref.RecoverAdmin(context.Background(), projectID)
+	if err != nil {
+		s.fatalf("spotzeetest: first project key: %v", err)
+	}
+	return c.Value
 }
 
 // NewProject creates another project and returns its id and an admin key.

@@ -53,15 +53,21 @@ func projectMissing(id int64) error {
 	return spotzee.Errorf(spotzee.CodeResourceMissing, "No project with id %d.", id)
 }
 
-// CreateProject creates a project and returns it with its id; it returns a
-// storage error when the insert fails.
+// CreateProject creates a project in the default organisation (id 1,
+// "default", created when missing), with locale "en" and timezone "UTC", and
+// returns it with its id; it returns a storage error when the insert fails.
 func (db *DB) CreateProject(ctx context.Context, name string, tier spotzee.Tier, now time.Time) (spotzee.Project, error) {
 	var p spotzee.Project
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		return scanProject(tx.QueryRowContext(ctx,
-			`INSERT INTO projects (name, tier, created_at) VALUES (?, ?, ?)
-			RETURNING id, name, tier, created_at`,
-			name, string(tier), formatTime(now)), &p)
+		at := formatTime(now)
+		if _, err := tx.ExecContext(ctx,
+			`INSERT OR IGNORE INTO organizations (id, username, created_at, updated_at) VALUES (1, 'default', ?, ?)`,
+			at, at); err != nil {
+			return err
+		}
+		var err error
+		p, err = insertProject(ctx, tx, 1, name, tier, spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, now)
+		return err
 	})
 	if err != nil {
 		return spotzee.Project{}, fmt.Errorf("sqlite: create project: %w", err)
@@ -69,23 +75,93 @@ func (db *DB) CreateProject(ctx context.Context, name string, tier spotzee.Tier,
 	return p, nil
 }
 
-func scanProject(s scanner, p *spotzee.Project) error {
-	var tier, created string
-	if err := s.Scan(&p.ID, &p.Name, &tier, &created); err != nil {
-		return err
+// projectColumns is the column list scanProject reads, in order.
+const projectColumns = `id, organization_id, name, tier, locale, timezone, description, website_url,
+	text_opt_out_message, text_help_message, link_wrap_email, link_wrap_push, track_opens_email,
+	deeplink_mirror_url, created_at, updated_at`
+
+func insertProject(ctx context.Context, tx *sql.Tx, orgID int64, name string, tier spotzee.Tier, s spotzee.ProjectSettings, now time.Time) (spotzee.Project, error) {
+	at := formatTime(now)
+	return scanProjectRow(tx.QueryRowContext(ctx,
+		`INSERT INTO projects (organization_id, name, tier, locale, timezone, description, website_url,
+			text_opt_out_message, text_help_message, link_wrap_email, link_wrap_push, track_opens_email,
+			deeplink_mirror_url, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING `+projectColumns,
+		orgID, name, string(tier), s.Locale, s.Timezone, optText(s.Description), optText(s.WebsiteURL),
+		optText(s.TextOptOutMessage), optText(s.TextHelpMessage), optBool(s.LinkWrapEmail), optBool(s.LinkWrapPush),
+		optBool(s.TrackOpensEmail), optText(s.DeeplinkMirrorURL), at, at))
+}
+
+func optText(s *string) any {
+	if s == nil {
+		return nil
 	}
-	p.Tier = spotzee.Tier(tier)
+	return *s
+}
+
+func optBool(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return boolInt(*b)
+}
+
+func scanProject(s scanner, p *spotzee.Project) error {
 	var err error
-	p.CreatedAt, err = parseTime(created)
+	*p, err = scanProjectRow(s)
 	return err
+}
+
+func scanProjectRow(s scanner) (spotzee.Project, error) {
+	var (
+		p                               spotzee.Project
+		org                             sql.NullInt64
+		tier, created                   string
+		updated                         sql.NullString
+		desc, web, optOut, help, mirror sql.NullString
+		wrapEmail, wrapPush, trackOpens sql.NullInt64
+	)
+	if err := s.Scan(&p.ID, &org, &p.Name, &tier, &p.Locale, &p.Timezone, &desc, &web, &optOut, &help,
+		&wrapEmail, &wrapPush, &trackOpens, &mirror, &created, &updated); err != nil {
+		return spotzee.Project{}, err
+	}
+	p.OrganizationID, p.Tier = org.Int64, spotzee.Tier(tier)
+	str := func(n sql.NullString) *string {
+		if !n.Valid {
+			return nil
+		}
+		v := n.String
+		return &v
+	}
+	bl := func(n sql.NullInt64) *bool {
+		if !n.Valid {
+			return nil
+		}
+		v := n.Int64 == 1
+		return &v
+	}
+	p.Description, p.WebsiteURL, p.TextOptOutMessage, p.TextHelpMessage, p.DeeplinkMirrorURL =
+		str(desc), str(web), str(optOut), str(help), str(mirror)
+	p.LinkWrapEmail, p.LinkWrapPush, p.TrackOpensEmail = bl(wrapEmail), bl(wrapPush), bl(trackOpens)
+	var err error
+	if p.CreatedAt, err = parseTime(created); err != nil {
+		return spotzee.Project{}, err
+	}
+	p.UpdatedAt = p.CreatedAt
+	if updated.Valid {
+		if p.UpdatedAt, err = parseTime(updated.String); err != nil {
+			return spotzee.Project{}, err
+		}
+	}
+	return p, nil
 }
 
 // Project returns the project with id; it returns a CodeResourceMissing
 // *spotzee.Error when there is none, a storage error when the read fails.
 func (db *DB) Project(ctx context.Context, id int64) (spotzee.Project, error) {
-	var p spotzee.Project
-	err := scanProject(db.reader().QueryRowContext(ctx,
-		`SELECT id, name, tier, created_at FROM projects WHERE id = ?`, id), &p)
+	p, err := scanProjectRow(db.reader().QueryRowContext(ctx,
+		`SELECT `+projectColumns+` FROM projects WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return spotzee.Project{}, projectMissing(id)
 	}

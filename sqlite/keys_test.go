@@ -22,7 +22,9 @@ func TestProjects(t *testing.T) {
 	p, err := db.CreateProject(ctx, "Acme", spotzee.TierProfessional, t0)
 	require.NoError(t, err)
 	assert.Positive(t, p.ID)
-	assert.Equal(t, spotzee.Project{ID: p.ID, Name: "Acme", Tier: spotzee.TierProfessional, CreatedAt: t0.UTC()}, p)
+	assert.Equal(t, spotzee.Project{ID: p.ID, OrganizationID: 1, Name: "Acme", Tier: spotzee.TierProfessional,
+		ProjectSettings: spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, CreatedAt: t0.UTC(), UpdatedAt: t0.UTC()}, p,
+		"in the default organisation, created with it")
 
 	got, err := db.Project(ctx, p.ID)
 	require.NoError(t, err)

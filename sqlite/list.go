@@ -55,10 +55,30 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
+// listSpec is a table lists page through: project keys, organisation keys or
+// an organisation's projects.
+type listSpec struct {
+	table   string // the table
+	owner   string // the column naming the list's owner
+	live    string // the condition of listed rows, "" for all
+	columns string // the columns the scanner reads
+	// liveCount, when set, reads the unfiltered total by owner id without
+	// counting rows.
+	liveCount string
+}
+
+// keysList is the list of a project's live keys.
+var keysList = listSpec{table: "api_keys", owner: "project_id", live: "revoked_at IS NULL", columns: keyColumns,
+	liveCount: `SELECT live_keys FROM projects WHERE id = ?`}
+
 // planList builds the statements of q. Keyset pagination: a page starts at a
 // cursor compared with (sort column, id) as a row value, which the partial
 // index (project_id, column, id) WHERE revoked_at IS NULL serves directly.
-func planList(q spotzee.ListQuery) (listPlan, error) {
+func planList(q spotzee.ListQuery) (listPlan, error) { return planListOf(keysList, q) }
+
+// planListOf builds the statements of q (whose ProjectID is the owner's id)
+// over the table of spec.
+func planListOf(spec listSpec, q spotzee.ListQuery) (listPlan, error) {
 	if q.After != nil && q.Before != nil {
 		return listPlan{}, errors.New("both After and Before are set")
 	}
@@ -67,7 +87,10 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 		return listPlan{}, err
 	}
 
-	where := "project_id = ? AND revoked_at IS NULL"
+	where := spec.owner + " = ?"
+	if spec.live != "" {
+		where += " AND " + spec.live
+	}
 	args := []any{q.ProjectID}
 	if q.Query != "" {
 		where += ` AND (` + foldFunc + `(name) LIKE ? ESCAPE '\' OR ` + foldFunc + `(description) LIKE ? ESCAPE '\')`
@@ -98,10 +121,10 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 		return where + " AND " + cond, append(slices.Clone(args), cargs...)
 	}
 
-	p := listPlan{count: stmt{`SELECT count(*) FROM api_keys WHERE ` + where, args}}
-	if q.Query == "" {
+	p := listPlan{count: stmt{`SELECT count(*) FROM ` + spec.table + ` WHERE ` + where, args}}
+	if q.Query == "" && spec.liveCount != "" {
 		// Kept by triggers (migration 0002): no row count per request.
-		p.count = stmt{`SELECT live_keys FROM projects WHERE id = ?`, []any{q.ProjectID}}
+		p.count = stmt{spec.liveCount, []any{q.ProjectID}}
 	}
 	if q.Limit > 0 {
 		p.limit = min(q.Limit, math.MaxInt32)
@@ -111,14 +134,14 @@ func planList(q spotzee.ListQuery) (listPlan, error) {
 	case q.After != nil:
 		pageWhere, pageArgs = where1(cmp(">", *q.After))
 		w, a := where1(cmp("<=", *q.After))
-		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM api_keys WHERE ` + w + `)`, a}
+		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM ` + spec.table + ` WHERE ` + w + `)`, a}
 	case q.Before != nil:
 		pageWhere, pageArgs = where1(cmp("<", *q.Before))
 		w, a := where1(cmp(">=", *q.Before))
-		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM api_keys WHERE ` + w + `)`, a}
+		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM ` + spec.table + ` WHERE ` + w + `)`, a}
 		p.reverse = true
 	}
-	page := `SELECT ` + keyColumns + ` FROM api_keys WHERE ` + pageWhere +
+	page := `SELECT ` + spec.columns + ` FROM ` + spec.table + ` WHERE ` + pageWhere +
 		` ORDER BY ` + order(q.Desc != p.reverse)
 	if p.limit > 0 {
 		page += ` LIMIT ?`
@@ -149,32 +172,52 @@ func (db *DB) ListKeys(ctx context.Context, q spotzee.ListQuery) (spotzee.KeyPag
 	if err != nil {
 		return spotzee.KeyPage{}, fmt.Errorf("sqlite: list keys: %w", err)
 	}
-	var page spotzee.KeyPage
+	keys, w, err := runList(ctx, db, p, scanKey)
+	if err != nil {
+		return spotzee.KeyPage{}, fmt.Errorf("sqlite: list keys of project %d: %w", q.ProjectID, err)
+	}
+	return spotzee.KeyPage{Keys: keys, HasPrev: w.hasPrev, HasNext: w.hasNext, Total: w.total}, nil
+}
+
+// listResult is what runList learns besides the rows.
+type listResult struct {
+	hasPrev, hasNext bool
+	total            int
+}
+
+// runList runs the statements of p in one read snapshot, scanning rows with
+// scan; it returns the rows in list order (never nil) and a storage error
+// when a read fails.
+func runList[T any](ctx context.Context, db *DB, p listPlan, scan func(scanner) (T, error)) ([]T, listResult, error) {
+	var (
+		items []T
+		res   listResult
+	)
 	db.warm(ctx, db.r, p.page.sql, p.count.sql)
 	if p.other != nil {
 		db.warm(ctx, db.r, p.other.sql)
 	}
-	err = db.read(ctx, func(rtx *sql.Tx) error {
+	err := db.read(ctx, func(rtx *sql.Tx) error {
 		tx := db.inRead(rtx)
-		page = spotzee.KeyPage{Keys: []spotzee.APIKey{}}
+		items = []T{}
 		rows, err := tx.QueryContext(ctx, p.page.sql, p.page.args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			k, err := scanKey(rows)
+			it, err := scan(rows)
 			if err != nil {
 				return err
 			}
-			page.Keys = append(page.Keys, k)
+			items = append(items, it)
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		more := p.limit > 0 && len(page.Keys) > p.limit
+		more := p.limit > 0 && len(items) > p.limit
 		if more {
-			page.Keys = page.Keys[:p.limit]
+			items = items[:p.limit]
 		}
 		var other bool
 		if p.other != nil {
@@ -183,15 +226,12 @@ func (db *DB) ListKeys(ctx context.Context, q spotzee.ListQuery) (spotzee.KeyPag
 			}
 		}
 		if p.reverse {
-			slices.Reverse(page.Keys)
-			page.HasPrev, page.HasNext = more, other
+			slices.Reverse(items)
+			res.hasPrev, res.hasNext = more, other
 		} else {
-			page.HasPrev, page.HasNext = other, more
+			res.hasPrev, res.hasNext = other, more
 		}
-		return tx.QueryRowContext(ctx, p.count.sql, p.count.args...).Scan(&page.Total)
+		return tx.QueryRowContext(ctx, p.count.sql, p.count.args...).Scan(&res.total)
 	})
-	if err != nil {
-		return spotzee.KeyPage{}, fmt.Errorf("sqlite: list keys of project %d: %w", q.ProjectID, err)
-	}
-	return page, nil
+	return items, res, err
 }

@@ -2,7 +2,8 @@
 // storage backends, in the style of testing/fstest.TestFS: a backend's test
 // calls Run with a function opening a fresh, empty database, and Run checks
 // every behaviour the HTTP layer relies on (spotzee.Store,
-// spotzee.IdempotencyStore, spotzee.SecretStore): projects, key writes and
+// spotzee.OrgStore, spotzee.IdempotencyStore, spotzee.SecretStore):
+// projects, organisations and their keys and projects, key writes and
 // their guards (caller re-check, system key, last admin, quota), the
 // live-key rules, keyset pagination, idempotency records and secrets,
 // including under concurrent writers. Package sqlite and package postgres
@@ -20,6 +21,7 @@ import (
 // maintenance methods the reference server calls.
 type DB interface {
 	spotzee.Store
+	spotzee.OrgStore
 	spotzee.IdempotencyStore
 	spotzee.SecretStore
 	// PurgeIdempotent deletes the idempotency records expired at now and

@@ -48,6 +48,11 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"Secrets", testSecrets},
 		{"ConcurrentMutualRevoke", testConcurrentMutualRevoke},
 		{"ConcurrentQuota", testConcurrentQuota},
+		{"Organizations", testOrganizations},
+		{"OrgKeys", testOrgKeys},
+		{"OrgKeyList", testOrgKeyList},
+		{"OrgProjects", testOrgProjects},
+		{"ConcurrentLastOwner", testConcurrentLastOwner},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -783,6 +788,7 @@ func RunShared(t *testing.T, open func(t *testing.T) [2]DB) {
 		{"Secrets", secrets},
 		{"ConcurrentMutualRevoke", concurrentMutualRevoke},
 		{"ConcurrentQuota", concurrentQuota},
+		{"ConcurrentLastOwner", concurrentLastOwner},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -173,20 +173,27 @@ func orgKeysListFlags(fs *flag.FlagSet) func([]string) (func(context.Context, *a
 			if err != nil {
 				return err
 			}
-			if c.jsonOut {
-				err = c.printJSON(keys)
-			} else {
-				err = printOrgKeyTable(c.stdout, keys)
-			}
-			if err != nil {
-				return err
-			}
-			if more {
-				fmt.Fprintln(c.stderr, "spotzee-keys: more keys follow; use --all to list every key")
-			}
-			return nil
+			return printList(c, keys, more, "keys", "key", printOrgKeyTable)
 		}, nil
 	}
+}
+
+// printList writes one page (or every page) of a list command's items, as
+// JSON or a table, and says on stderr when more follow.
+func printList[T any](c *apiCLI, items []T, more bool, nouns, noun string, table func(io.Writer, []T) error) error {
+	var err error
+	if c.jsonOut {
+		err = c.printJSON(items)
+	} else {
+		err = table(c.stdout, items)
+	}
+	if err != nil {
+		return err
+	}
+	if more {
+		fmt.Fprintf(c.stderr, "spotzee-keys: more %s follow; use --all to list every %s\n", nouns, noun)
+	}
+	return nil
 }
 
 // parseOrgRole checks a --role value for an organisation key.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"iter"
 	"slices"
@@ -70,18 +69,7 @@ func projectsListFlags(fs *flag.FlagSet) func([]string) (func(context.Context, *
 			if err != nil {
 				return err
 			}
-			if c.jsonOut {
-				err = c.printJSON(projects)
-			} else {
-				err = printProjectTable(c.stdout, projects)
-			}
-			if err != nil {
-				return err
-			}
-			if more {
-				fmt.Fprintln(c.stderr, "spotzee-keys: more projects follow; use --all to list every project")
-			}
-			return nil
+			return printList(c, projects, more, "projects", "project", printProjectTable)
 		}, nil
 	}
 }

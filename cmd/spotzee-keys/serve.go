@@ -111,6 +111,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if created {
 		fmt.Fprintf(stdout, "Created project %d with an admin secret key. It is shown once; store it now:\n\n  %s\n\n", b.Project.ID, b.Admin.Value)
+		fmt.Fprintf(stdout, "Created organisation %d (%s) with an owner organisation key, for %s. It is shown once; store it now:\n\n  %s\n\n",
+			b.Organization.ID, b.Organization.Username, httpapi.AdminPrefix, b.Owner.Value)
 		if *keyFile != "" {
 			if err := writeBootstrapKeyFile(*keyFile, b.Admin.Value, log); err != nil {
 				fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)
@@ -148,7 +150,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		stopPurge()
 		<-purged
 	}()
-	fmt.Fprintf(stdout, "Serving the Spotzee API-keys reference server on http://%s/api/client (spec: /api/openapi.json)\n", ln.Addr())
+	fmt.Fprintf(stdout, "Serving the Spotzee API-keys reference server on http://%s/api/client (admin surface: /api/admin; spec: /api/openapi.json)\n", ln.Addr())
 	log.Info("serving", slog.String("profile", string(profile)), slog.Bool("edge_limits", edge != nil))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -302,7 +304,8 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	dbPath := fs.String("db", "spotzee-keys.db", "SQLite database file")
 	project := fs.String("project", "Project", "name of the new project")
 	tier := fs.String("tier", "starter", "rate-limit tier: starter, professional or enterprise")
-	projectID := fs.Int64("project-id", 0, "recovery: add a new admin secret key to this existing project instead of creating a project")
+	projectID := fs.Int64("project-id", 0, "add a new admin secret key to this existing project instead of creating a project: a new project's first key (projects created with the admin API have none) or a recovery key")
+	organization := fs.String("organization", "", "create an organisation with this username (slug) and an owner key, with the new project as its first; prints the owner key (ok_) and then the project's admin key (sk_), one a line")
 	secretFile := fs.String("secret-file", "", "file holding the server secret, created with a new database (default: DB path + \".secret\"; env "+SecretEnv+" overrides)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -311,8 +314,8 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "spotzee-keys bootstrap: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *projectID < 0 || (*projectID > 0 && (isSet(fs, "project") || isSet(fs, "tier"))) {
-		fmt.Fprintln(stderr, "spotzee-keys bootstrap: --project-id takes a positive project id, and not with --project or --tier")
+	if *projectID < 0 || (*projectID > 0 && (isSet(fs, "project") || isSet(fs, "tier") || isSet(fs, "organization"))) {
+		fmt.Fprintln(stderr, "spotzee-keys bootstrap: --project-id takes a positive project id, and not with --project or --tier or --organization")
 		return 2
 	}
 	// A database bootstrap creates gets its secret file too, so that a later
@@ -337,6 +340,35 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return 1
 		}
 		fmt.Fprintln(stdout, created.Value)
+		return 0
+	}
+	if *organization != "" {
+		b, err := srv.BootstrapOrganization(ctx, *organization, *project, spotzee.Tier(*tier))
+		if err != nil {
+			fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, b.Owner.Value)
+		fmt.Fprintln(stdout, b.Admin.Value)
+		return 0
+	}
+	// On an empty database, the project's organisation (1, "default") is
+	// created with an owner key, printed on stderr: stdout keeps its one
+	// line, the project's admin key.
+	hasProjects, err := srv.Store().HasProjects(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+		return 1
+	}
+	if !hasProjects {
+		b, err := srv.BootstrapOrganization(ctx, "default", *project, spotzee.Tier(*tier))
+		if err != nil {
+			fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "Created organisation %d (%s) with an owner organisation key, shown once; store it now:\n  %s\n",
+			b.Organization.ID, b.Organization.Username, b.Owner.Value)
+		fmt.Fprintln(stdout, b.Admin.Value)
 		return 0
 	}
 	b, err := srv.Bootstrap(ctx, *project, spotzee.Tier(*tier))

@@ -19,17 +19,25 @@ import (
 // secret file, the first alone (it bootstraps project 1 and creates the
 // secret), and returns their roots and the admin key the first printed.
 func replicas(t *testing.T, bin string, n int, extra ...string) ([]string, string) {
+	roots, admin, _ := replicasWithOwner(t, bin, n, extra...)
+	return roots, admin
+}
+
+// replicasWithOwner is replicas, also returning the owner key (ok_) of
+// organisation 1 that the first replica printed.
+func replicasWithOwner(t *testing.T, bin string, n int, extra ...string) ([]string, string, string) {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "secret")
 	var roots []string
-	var admin string
+	var admin, owner string
 	for i := range n {
 		args := append([]string{"serve", "--db", dsn, "--secret-file", secret, "--addr", freePort(t)}, extra...)
 		p := startServe(t, bin, dir, args...)
 		if i == 0 {
 			admin = p.waitFor(t, serveKeyLine)
+			owner = p.waitFor(t, serveOwnerLine)
 		}
 		root := "http://" + p.waitFor(t, serveServingLine)
 		waitHealthy(t, root)
@@ -38,7 +46,7 @@ func replicas(t *testing.T, bin string, n int, extra ...string) ([]string, strin
 			assert.NotRegexp(t, serveKeyLine, p.stdout.String(), "only the first replica bootstraps")
 		}
 	}
-	return roots, admin
+	return roots, admin, owner
 }
 
 type createdKey struct {
@@ -64,8 +72,16 @@ func TestServePostgresReplicas(t *testing.T) {
 	pgtest.SkipWithout(t)
 	t.Parallel()
 	bin := buildServeBinary(t)
-	roots, admin := replicas(t, bin, 2, "--edge-limits", "off", "--rate-limits", "off")
+	roots, admin, owner := replicasWithOwner(t, bin, 2, "--edge-limits", "off", "--rate-limits", "off")
 	a, b := roots[0], roots[1]
+
+	t.Run("organisation surface on both", func(t *testing.T) {
+		for _, root := range roots {
+			resp, body := serveDo(t, root, owner, http.MethodGet, "/api/admin/organizations/me", "")
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+			assert.Contains(t, string(body), `"default"`)
+		}
+	})
 
 	t.Run("create on A, read on B", func(t *testing.T) {
 		status, k, body := createOn(t, a, admin, "made on A")

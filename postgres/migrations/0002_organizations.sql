@@ -1,8 +1,7 @@
 -- Organisations, their API keys (ok_), and projects belonging to an
 -- organisation with their settings: the PostgreSQL twin of
 -- sqlite/migrations/0010_organizations.sql (the organisation surface of
--- issue #11). The schema only: the store methods of spotzee.OrgStore on
--- PostgreSQL are still to be ported (see postgres/doc.go). As for project
+-- issue #11). As for project
 -- keys, no column holds an organisation key's value: only its SHA-256 (hash)
 -- and last four characters. Existing projects go into a default
 -- organisation (id 1, "default"), created only when there are projects,
@@ -54,8 +53,12 @@ ALTER TABLE projects ADD COLUMN link_wrap_push       boolean;
 ALTER TABLE projects ADD COLUMN track_opens_email    boolean;
 ALTER TABLE projects ADD COLUMN deeplink_mirror_url  text;
 ALTER TABLE projects ADD COLUMN updated_at           text COLLATE "C";
+-- Go's strings.ToLower of name and description, for the list's text filter
+-- (existing rows: PostgreSQL's lower(), the same for ASCII).
+ALTER TABLE projects ADD COLUMN name_fold            text;
+ALTER TABLE projects ADD COLUMN description_fold     text;
 
-UPDATE projects SET organization_id = 1, updated_at = created_at;
+UPDATE projects SET organization_id = 1, updated_at = created_at, name_fold = lower(name);
 
 CREATE INDEX projects_org_id      ON projects (organization_id, id);
 CREATE INDEX projects_org_name    ON projects (organization_id, (lower(name COLLATE "C") COLLATE "C"), id);
