@@ -58,6 +58,13 @@ type Config struct {
 	TrustedProxyHeader string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Shared, when set, keeps the counts instead of this process's memory,
+	// so that replicas share every IP's budget (see allowShared for the
+	// tolerance).
+	Shared SharedCounter
+	// OnSharedError is called with each failure of Shared (the request is
+	// then admitted); nil ignores them.
+	OnSharedError func(error)
 }
 
 // Validate returns an error naming the first rule that has no prefix, a
@@ -105,6 +112,9 @@ type Limiter struct {
 	mu        sync.Mutex
 	ips       map[string][]window // one window per rule, by client IP
 	lastSweep time.Time
+
+	shared        SharedCounter
+	onSharedError func(error)
 }
 
 // ErrInvalidConfig is wrapped by New's error for a bad rule.
@@ -128,6 +138,9 @@ func New(cfg Config) (*Limiter, error) {
 		header: http.CanonicalHeaderKey(strings.TrimSpace(cfg.TrustedProxyHeader)),
 		now:    cfg.Now,
 		ips:    map[string][]window{},
+
+		shared:        cfg.Shared,
+		onSharedError: cfg.OnSharedError,
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -146,6 +159,9 @@ func (l *Limiter) Rules() []Rule { return append([]Rule(nil), l.rules...) }
 // request counts too (every request counts at the edge); with fixed
 // windows that does not move the moment the budget comes back.
 func (l *Limiter) Allow(ip, path string) Decision {
+	if l.shared != nil {
+		return l.allowShared(ip, path)
+	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -128,6 +128,13 @@ type Config struct {
 	// Now is the clock; nil means time.Now. It must be safe for concurrent
 	// use.
 	Now func() time.Time
+	// Shared, when set, keeps the counts instead of this process's memory,
+	// so that replicas share every key's budget (see SharedCounter and
+	// allowShared for the tolerance).
+	Shared SharedCounter
+	// OnSharedError is called with each failure of Shared (the request is
+	// then admitted); nil ignores them.
+	OnSharedError func(error)
 }
 
 // Decision is the outcome of one [Limiter.Allow] call together with the
@@ -228,6 +235,9 @@ type Limiter struct {
 	slotNanos int64
 	winNanos  int64
 	shards    [numShards]shard
+
+	shared        SharedCounter
+	onSharedError func(error)
 }
 
 // New returns a Limiter configured by cfg, applying the documented defaults
@@ -252,6 +262,9 @@ func New(cfg Config) *Limiter {
 		epoch:     now(),
 		slotNanos: slot,
 		winNanos:  slot * numSlots,
+
+		shared:        cfg.Shared,
+		onSharedError: cfg.OnSharedError,
 	}
 	if cfg.Override != nil {
 		o := *cfg.Override
@@ -307,6 +320,9 @@ func (l *Limiter) Allow(key int64, tier Tier, bucket Bucket, doubled bool) Decis
 	if limit <= 0 {
 		d.RetryAfter = max(time.Duration(l.winNanos), time.Second)
 		return d
+	}
+	if l.shared != nil {
+		return l.allowShared(key, bucket, limit, burst, d)
 	}
 
 	tick := l.tick(l.now())

@@ -1,4 +1,5 @@
-// Package refserver assembles the reference server: SQLite storage, the keys
+// Package refserver assembles the reference server: SQLite storage (or
+// PostgreSQL, shared by replicas, for a postgres:// DBPath), the keys
 // service, rate limits and the HTTP handler. The spotzee-keys binary and the
 // spotzeetest helper both start it through Open; teams can embed it too.
 package refserver
@@ -46,7 +47,9 @@ const SecretSize = 32
 
 // Config configures a reference server.
 type Config struct {
-	// DBPath is the SQLite file, or ":memory:".
+	// DBPath is the SQLite file, ":memory:", or a PostgreSQL DSN
+	// (postgres://… or postgresql://…), which several servers may share:
+	// their rate and edge limits then count in the database.
 	DBPath string
 	// Secret is the server secret (SecretSize bytes) from which the cursor
 	// signing key and the idempotency encryption key are derived. Keep it
@@ -82,7 +85,7 @@ type Config struct {
 
 // Server is a running reference server's parts.
 type Server struct {
-	db      *sqlite.DB
+	db      backend
 	svc     *keys.Service
 	orgs    *orgs.Service
 	handler http.Handler
@@ -146,19 +149,27 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
+	db, shared, err := openBackend(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("refserver: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	var edge *edgelimit.Limiter
 	if cfg.EdgeLimits != nil {
 		ec := *cfg.EdgeLimits
 		if ec.Now == nil {
 			ec.Now = now
 		}
+		if shared != nil && ec.Shared == nil {
+			ec.Shared, ec.OnSharedError = shared, sharedErrorLogger(log, "edge")
+		}
 		if edge, err = edgelimit.New(ec); err != nil {
+			_ = db.Close()
 			return nil, fmt.Errorf("refserver: %w", err)
 		}
-	}
-	db, err := sqlite.Open(ctx, cfg.DBPath)
-	if err != nil {
-		return nil, fmt.Errorf("refserver: %w", err)
 	}
 	quota := cfg.MaxKeysPerProject
 	if quota == 0 {
@@ -171,6 +182,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		rl := cfg.RateLimits
 		if rl.Now == nil {
 			rl.Now = now
+		}
+		if shared != nil && rl.Shared == nil {
+			rl.Shared, rl.OnSharedError = shared, sharedErrorLogger(log, "rate")
 		}
 		limiter = ratelimit.New(rl)
 	}
@@ -194,16 +208,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	return &Server{db: db, svc: svc, orgs: orgSvc, handler: handler, now: now, log: log}, nil
 }
 
 // idempotencyStore returns db under ProfileRollout and nil (Idempotency-Key
 // ignored) under ProfileCurrent.
-func idempotencyStore(p Profile, db *sqlite.DB) spotzee.IdempotencyStore {
+func idempotencyStore(p Profile, db backend) spotzee.IdempotencyStore {
 	if p != ProfileRollout {
 		return nil
 	}
@@ -226,8 +236,12 @@ func (s *Server) Service() *keys.Service { return s.svc }
 // Orgs returns the organisation service, for operators and test helpers.
 func (s *Server) Orgs() *orgs.Service { return s.orgs }
 
-// Store returns the database.
-func (s *Server) Store() *sqlite.DB { return s.db }
+// Store returns the SQLite database; nil when the server runs on PostgreSQL
+// (see Postgres).
+func (s *Server) Store() *sqlite.DB {
+	db, _ := s.db.(*sqlite.DB)
+	return db
+}
 
 // Close closes the database.
 func (s *Server) Close() error { return s.db.Close() }
@@ -289,7 +303,20 @@ func (s *Server) RecoverAdmin(ctx context.Context, projectID int64) (keys.Create
 // organisation 1 ("default") with an owner key and its project 1 with an
 // admin key (see BootstrapOrganization); it reports false (and a zero
 // value) when a project exists, and returns storage errors.
-func (s *Server) BootstrapIfEmpty(ctx context.Context) (Bootstrapped, bool, error) {
+// With PostgreSQL, replicas starting together bootstrap it once (under an
+// advisory lock).
+func (s *Server) BootstrapIfEmpty(ctx context.Context) (b Bootstrapped, created bool, err error) {
+	if pg := s.Postgres(); pg != nil {
+		err = pg.Exclusive(ctx, func() error {
+			b, created, err = s.bootstrapIfEmpty(ctx)
+			return err
+		})
+		return b, created, err
+	}
+	return s.bootstrapIfEmpty(ctx)
+}
+
+func (s *Server) bootstrapIfEmpty(ctx context.Context) (Bootstrapped, bool, error) {
 	_, err := s.db.Project(ctx, 1)
 	switch code := spotzee.ErrorCode(err); {
 	case err == nil:

@@ -53,10 +53,11 @@ func freeAddr(tb testing.TB) string {
 	return addr
 }
 
-// serve starts the binary on db and waits until it listens.
-func serve(tb testing.TB, bin, db string) *process {
+// serve starts the binary on db, with extra flags, and waits until it
+// listens.
+func serve(tb testing.TB, bin, db string, extra ...string) *process {
 	tb.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", freeAddr(tb), "--db", db, "--rate-limits", "off", "--edge-limits", "off")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", freeAddr(tb), "--db", db, "--rate-limits", "off", "--edge-limits", "off"}, extra...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SPOTZEE_KEYS_SECRET=") {
 			cmd.Env = append(cmd.Env, kv) // the secret comes from db + ".secret"
@@ -168,6 +169,26 @@ func integrityCheck(tb testing.TB, db string) {
 // all, every acknowledged key still authenticates, and the database is
 // intact.
 func TestCrashSafety(t *testing.T) {
+	crashSafety(t, crashBackend{
+		db:    func(t *testing.T, dir string) string { return filepath.Join(dir, "k.db") },
+		check: integrityCheck,
+	})
+}
+
+// crashBackend is the database TestCrashSafety runs on.
+type crashBackend struct {
+	// db returns the --db argument, given the test's directory.
+	db func(t *testing.T, dir string) string
+	// extra are serve flags every process gets.
+	extra []string
+	// check, when set, checks the database's integrity.
+	check func(tb testing.TB, db string)
+	// survivor starts a second replica before the kill and checks through
+	// it, rather than through a restart (a shared database).
+	survivor bool
+}
+
+func crashSafety(t *testing.T, backend crashBackend) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -193,10 +214,14 @@ func TestCrashSafety(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 
-	db := filepath.Join(dir, "k.db")
-	first := serve(t, bin, db)
+	db := backend.db(t, dir)
+	first := serve(t, bin, db, backend.extra...)
 	require.NotEmpty(t, first.admin, "no admin key on stdout")
 	admin := first.admin
+	var survivor *process
+	if backend.survivor {
+		survivor = serve(t, bin, db, backend.extra...)
+	}
 
 	v, err := validate.Default()
 	require.NoError(t, err)
@@ -308,8 +333,13 @@ func TestCrashSafety(t *testing.T) {
 		return
 	}
 
-	integrityCheck(t, db)
-	second := serve(t, bin, db)
+	if backend.check != nil {
+		backend.check(t, db)
+	}
+	second := survivor
+	if second == nil {
+		second = serve(t, bin, db, backend.extra...)
+	}
 	require.Empty(t, second.admin, "the restart bootstrapped again")
 
 	status, body, err = send(http.MethodGet, second.base+"/keys?limit=1&sort=id&cursor="+*oldCursor, admin, nil)
@@ -380,7 +410,9 @@ func TestCrashSafety(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the server did not shut down on SIGTERM")
 	}
-	integrityCheck(t, db)
+	if backend.check != nil {
+		backend.check(t, db)
+	}
 }
 
 func (l *crashLog) add(k *tracked, lost *triple) {

@@ -20,6 +20,7 @@ import (
 	"github.com/spotzeekit/spotzee-keys/faults"
 	"github.com/spotzeekit/spotzee-keys/httpapi"
 	"github.com/spotzeekit/spotzee-keys/keys"
+	"github.com/spotzeekit/spotzee-keys/postgres"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 	"github.com/spotzeekit/spotzee-keys/sqlite"
@@ -33,8 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	dbPath := fs.String("db", "spotzee-keys.db", `SQLite database file, or ":memory:"`)
-	secretFile := fs.String("secret-file", "", "file holding the server secret (default: DB path + \".secret\"; created if absent; env "+SecretEnv+" overrides)")
+	dbPath := fs.String("db", "spotzee-keys.db", `SQLite database file, ":memory:", or a PostgreSQL DSN (postgres://… or postgresql://…) shared by replicas`)
+	secretFile := fs.String("secret-file", "", "file holding the server secret (default: DB path + \".secret\"; created if absent; env "+SecretEnv+" overrides; with PostgreSQL one of the two is required, the same on every replica)")
 	keyFile := fs.String("bootstrap-key-file", "", "also write the first admin key to this file on first start (mode 0600; an existing file's looser mode is tightened, with a warning)")
 	rateLimits := fs.String("rate-limits", "on", `"on" (the tiers) or "off"`)
 	rateRead := fs.Int("rate-limit-read", 0, "override: read requests allowed per window for every key (0: by tier)")
@@ -215,7 +216,9 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 }
 
 // loadSecret returns the server secret: from SPOTZEE_KEYS_SECRET, else from
-// the secret file (created with a random secret, mode 0600, when absent).
+// the secret file (created with a random secret, mode 0600, when absent). A
+// PostgreSQL DSN needs one of the two (errNoSharedSecret otherwise): its
+// replicas must share the secret.
 // An in-memory database without either gets a random secret. It refuses to
 // make a new secret for a database file that already holds data: its
 // cursors and cached responses belong to the secret that was lost, and a
@@ -229,6 +232,9 @@ func loadSecret(ctx context.Context, dbPath, secretFile string) ([]byte, error) 
 			return nil, fmt.Errorf("%s must be %d hex characters", SecretEnv, 2*refserver.SecretSize)
 		}
 		return b, nil
+	}
+	if secretFile == "" && postgres.IsDSN(dbPath) {
+		return nil, errNoSharedSecret
 	}
 	if secretFile == "" {
 		if dbPath == ":memory:" {
@@ -268,9 +274,12 @@ func loadSecret(ctx context.Context, dbPath, secretFile string) ([]byte, error) 
 }
 
 // holdsData reports whether the SQLite database file at path exists and
-// holds a project; it returns an error when the file cannot be read as a
-// database.
+// holds a project (or, for a PostgreSQL DSN, whether that database holds
+// one); it returns an error when the database cannot be read.
 func holdsData(ctx context.Context, path string) (bool, error) {
+	if postgres.IsDSN(path) {
+		return postgresHoldsData(ctx, path)
+	}
 	info, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -312,7 +321,7 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// A database bootstrap creates gets its secret file too, so that a later
 	// serve finds data and its secret together. Bootstrap itself seals and
 	// signs nothing: on an existing database it needs no secret.
-	if _, err := os.Stat(*dbPath); errors.Is(err, os.ErrNotExist) && *dbPath != ":memory:" {
+	if _, err := os.Stat(*dbPath); errors.Is(err, os.ErrNotExist) && *dbPath != ":memory:" && !postgres.IsDSN(*dbPath) {
 		if _, err := loadSecret(ctx, *dbPath, *secretFile); err != nil {
 			fmt.Fprintf(stderr, "spotzee-keys bootstrap: %v\n", err)
 			return 1

@@ -29,7 +29,7 @@ import (
 const (
 	// childEnv selects child mode: "bare" or "server".
 	childEnv = "SPOTZEE_LOAD_CHILD"
-	// childDBEnv is the server's SQLite file.
+	// childDBEnv is the server's SQLite file or PostgreSQL DSN.
 	childDBEnv = "SPOTZEE_LOAD_DB"
 	// childKeysEnv is how many keys the server seeds.
 	childKeysEnv = "SPOTZEE_LOAD_KEYS"
@@ -194,6 +194,10 @@ func openServer(ctx context.Context) (*refserver.Server, ready, error) {
 	if err != nil {
 		return nil, ready{}, err
 	}
+	secret, err := sharedSecret()
+	if err != nil {
+		return nil, ready{}, err
+	}
 	// No edge limits: every request comes from one loopback address. The
 	// per-key limits are off, or with SPOTZEE_LOAD_RATE_LIMITS=1 enforced
 	// with budgets the load never reaches (what they cost, not 429s).
@@ -204,12 +208,22 @@ func openServer(ctx context.Context) (*refserver.Server, ready, error) {
 	ref, err := refserver.Open(ctx, refserver.Config{
 		Profile:           profile,
 		DBPath:            path,
+		Secret:            secret,
 		RateLimits:        limits,
 		ValidateResponses: os.Getenv(childValidateEnv) == "1",
 		Logger:            log,
 	})
 	if err != nil {
 		return nil, ready{}, err
+	}
+	if joined, ok, err := joinInfo(); ok || err != nil {
+		// A further replica on the seeded PostgreSQL database.
+		if err != nil {
+			_ = ref.Close()
+			return nil, ready{}, err
+		}
+		joined.Profile = profile
+		return ref, joined, nil
 	}
 	b, created, err := ref.BootstrapIfEmpty(ctx)
 	if err == nil && !created {
@@ -220,7 +234,12 @@ func openServer(ctx context.Context) (*refserver.Server, ready, error) {
 		return nil, ready{}, fmt.Errorf("bootstrap: %w", err)
 	}
 	start := time.Now()
-	ids, err := bench.SeedKeysFile(ctx, path, ref.Store(), b.Project.ID, n, start.Add(-time.Hour))
+	var ids []int64
+	if pg := ref.Postgres(); pg != nil {
+		ids, err = seedPostgres(ctx, pg, b.Project.ID, n, start.Add(-time.Hour))
+	} else {
+		ids, err = bench.SeedKeysFile(ctx, path, ref.Store(), b.Project.ID, n, start.Add(-time.Hour))
+	}
 	if err != nil {
 		_ = ref.Close()
 		return nil, ready{}, err
@@ -236,10 +255,13 @@ func openServer(ctx context.Context) (*refserver.Server, ready, error) {
 
 // child is a running child process.
 type child struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	ready ready
-	done  chan error
+	// replicas are the addresses of further replicas on the same
+	// PostgreSQL database (server only).
+	replicas []string
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	ready    ready
+	done     chan error
 	// group is set when the child leads a process group of its own (npx
 	// and the node process beneath it): stop ends that group.
 	group bool

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spotzeekit/spotzee-keys/bench"
+	"github.com/spotzeekit/spotzee-keys/postgres"
 	"github.com/spotzeekit/spotzee-keys/refserver"
 )
 
@@ -36,6 +39,10 @@ type config struct {
 	accessLog   bool
 	timeout     time.Duration
 	profile     string
+	// db is a PostgreSQL DSN ("" for a SQLite file); replicas is how many
+	// reference servers share it.
+	db       string
+	replicas int
 	// behaviour is the reference server's behaviour profile.
 	behaviour refserver.Profile
 	// variants, when not empty, selects the comparison (-compare); gen is
@@ -79,6 +86,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.gen, "gen", "auto", "load generator of -compare: wrk, go, or auto (wrk when it is installed)")
 	fs.StringVar(&c.ogenDir, "ogen-dir", "bench/ogenpeer", "the ogen peer's module (built with go build for -compare ogen)")
 	fs.StringVar(&c.spec, "spec", "openapi.yaml", "the OpenAPI document Prism mocks for -compare prism")
+	fs.StringVar(&c.db, "db", "", "PostgreSQL DSN (postgres://…) to run the reference server on, in a fresh schema dropped afterwards; default a SQLite file")
+	fs.IntVar(&c.replicas, "replicas", 1, "reference-server replicas sharing the -db PostgreSQL database, requests spread over them (needs -db)")
 	behaviour := fs.String("profile", string(refserver.ProfileRollout), `the reference server's behaviour profile: "rollout" or "current"`)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -99,6 +108,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-keys must be 1 to 10,000,000")
 	case c.maxRequests < c.conns:
 		return c, errors.New("-max-requests must be at least -c")
+	case c.db != "" && !postgres.IsDSN(c.db):
+		return c, errors.New("-db must be a postgres:// or postgresql:// DSN")
+	case c.replicas < 1 || (c.replicas > 1 && c.db == ""):
+		return c, errors.New("-replicas must be at least 1, and more than 1 only with -db")
 	}
 	switch c.gen {
 	case "auto", "wrk", "go":
@@ -234,8 +247,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "ceiling: bare net/http JSON handler in child process %d, measured in %v slices alternating with each scenario's\n",
 			bare.pid(), cfg.slice)
 	}
+	dbArg, storage := filepath.Join(dir, "keys.db"), "SQLite file"
+	if cfg.db != "" {
+		dsn, drop, err := loadSchema(ctx, cfg.db)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		defer drop()
+		dbArg, storage = dsn, fmt.Sprintf("PostgreSQL (%d replica(s), requests spread over them)", cfg.replicas)
+	}
 	env := []string{
-		childDBEnv + "=" + filepath.Join(dir, "keys.db"),
+		childDBEnv + "=" + dbArg,
+		childSecretEnv + "=" + hex.EncodeToString([]byte(crand.Text() + crand.Text())[:32]),
 		childKeysEnv + "=" + strconv.Itoa(cfg.keys),
 		childValidateEnv + "=" + boolEnv(cfg.validate),
 		childLogEnv + "=" + boolEnv(cfg.accessLog),
@@ -253,9 +276,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "%v", err)
 	}
 	defer srv.stop()
+	for range cfg.replicas - 1 {
+		join := fmt.Sprintf("%s=%s,%d,%d", childJoinEnv, srv.ready.AdminKey, srv.ready.FirstID, srv.ready.Keys)
+		r, err := startChild(ctx, "server", append(env, join), lifetime, stderr)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		defer r.stop()
+		srv.replicas = append(srv.replicas, r.ready.Addr)
+	}
 	seeded, _ := bench.ProcessMemory(srv.pid())
-	fmt.Fprintf(stdout, "server: reference server (profile %s) in child process %d on %s, SQLite file, %d keys seeded in %.1f s, RSS then %s\n\n",
-		srv.ready.Profile, srv.pid(), srv.ready.Addr, srv.ready.Keys, srv.ready.SeedSecs, bench.MiB(seeded.Current))
+	fmt.Fprintf(stdout, "server: reference server (profile %s) in child process %d on %s, %s, %d keys seeded in %.1f s, RSS then %s\n\n",
+		srv.ready.Profile, srv.pid(), srv.ready.Addr, storage, srv.ready.Keys, srv.ready.SeedSecs, bench.MiB(seeded.Current))
 
 	var results []result
 	for _, s := range cfg.scenarios {
@@ -308,7 +340,21 @@ func newClient(conns int) *http.Client {
 // runScenario drives one scenario against the reference server child srv,
 // alternating with the bare handler child bare when there is one.
 func runScenario(ctx context.Context, cfg config, name string, srv, bare *child) result {
-	api := "http://" + srv.ready.Addr + "/api/client"
+	apis := []string{"http://" + srv.ready.Addr + "/api/client"}
+	for _, addr := range srv.replicas {
+		apis = append(apis, "http://"+addr+"/api/client")
+	}
+	api := apis[0]
+	if len(apis) > 1 {
+		// Each request goes to a replica picked at random.
+		api = ""
+	}
+	pick := func(rng *rand.Rand) string {
+		if api != "" {
+			return api
+		}
+		return apis[rng.IntN(len(apis))]
+	}
 	auth := "Bearer " + srv.ready.AdminKey
 	randomKey := func(rng *rand.Rand) string {
 		return strconv.FormatInt(srv.ready.FirstID+rng.Int64N(int64(srv.ready.Keys)), 10)
@@ -319,20 +365,20 @@ func runScenario(ctx context.Context, cfg config, name string, srv, bare *child)
 	case "get":
 		title = "GET /keys/{id}"
 		mk = func(rng *rand.Rand) *http.Request {
-			req, _ := http.NewRequest(http.MethodGet, api+"/keys/"+randomKey(rng), nil)
+			req, _ := http.NewRequest(http.MethodGet, pick(rng)+"/keys/"+randomKey(rng), nil)
 			return req
 		}
 	case "list":
 		title = "GET /keys"
-		mk = func(*rand.Rand) *http.Request {
-			req, _ := http.NewRequest(http.MethodGet, api+"/keys", nil)
+		mk = func(rng *rand.Rand) *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, pick(rng)+"/keys", nil)
 			return req
 		}
 	case "patch":
 		title = "PATCH /keys/{id}"
 		mk = func(rng *rand.Rand) *http.Request {
 			body := `{"name":"load ` + strconv.FormatUint(rng.Uint64()%1_000_000, 10) + `"}`
-			req, _ := http.NewRequest(http.MethodPatch, api+"/keys/"+randomKey(rng), strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPatch, pick(rng)+"/keys/"+randomKey(rng), strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			return req
 		}

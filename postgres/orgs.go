@@ -1,0 +1,490 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	spotzee "github.com/spotzeekit/spotzee-keys"
+)
+
+var _ spotzee.OrgStore = (*DB)(nil)
+
+// orgKeyColumns is the column list scanOrgKey reads, in order.
+const orgKeyColumns = `id, organization_id, name, description, role, last4, created_at, updated_at, revoked_at`
+
+func scanOrgKey(row pgx.Row) (spotzee.OrgKey, error) {
+	var (
+		k                spotzee.OrgKey
+		revoked          *string
+		created, updated string
+		role             string
+	)
+	if err := row.Scan(&k.ID, &k.OrganizationID, &k.Name, &k.Description, &role, &k.Last4, &created, &updated, &revoked); err != nil {
+		return spotzee.OrgKey{}, err
+	}
+	k.Role = spotzee.OrgRole(role)
+	var err error
+	if k.CreatedAt, err = parseTime(created); err != nil {
+		return spotzee.OrgKey{}, err
+	}
+	if k.UpdatedAt, err = parseTime(updated); err != nil {
+		return spotzee.OrgKey{}, err
+	}
+	if k.RevokedAt, err = parseNullTime(revoked); err != nil {
+		return spotzee.OrgKey{}, err
+	}
+	return k, nil
+}
+
+func scanOrg(row pgx.Row) (spotzee.Organization, error) {
+	var (
+		o                spotzee.Organization
+		created, updated string
+	)
+	if err := row.Scan(&o.ID, &o.Username, &o.Domain, &created, &updated); err != nil {
+		return spotzee.Organization{}, err
+	}
+	var err error
+	if o.CreatedAt, err = parseTime(created); err != nil {
+		return spotzee.Organization{}, err
+	}
+	if o.UpdatedAt, err = parseTime(updated); err != nil {
+		return spotzee.Organization{}, err
+	}
+	return o, nil
+}
+
+func orgKeyMissing(id int64) error {
+	return spotzee.Errorf(spotzee.CodeResourceMissing, "No organisation API key with id %d in this organisation.", id)
+}
+
+func orgMissing(id int64) error {
+	return spotzee.Errorf(spotzee.CodeResourceMissing, "No organisation with id %d.", id)
+}
+
+func orgProjectMissing(id int64) error {
+	return spotzee.Errorf(spotzee.CodeResourceMissing, "No project with id %d in this organisation.", id)
+}
+
+const (
+	sqlOrgKeyLive = `SELECT ` + orgKeyColumns + ` FROM org_api_keys
+		WHERE id = $1 AND organization_id = $2 AND revoked_at IS NULL`
+	sqlOrgKeyByHash = `SELECT ` + orgKeyColumns + ` FROM org_api_keys WHERE hash = $1`
+)
+
+// CreateOrganization creates an organisation with the unique slug username
+// and returns it with its id. It returns a CodeResourceAlreadyExists
+// *spotzee.Error when the username is taken, a storage error otherwise.
+func (db *DB) CreateOrganization(ctx context.Context, username string, domain *string, now time.Time) (spotzee.Organization, error) {
+	at := formatTime(now)
+	o, err := scanOrg(db.pool.QueryRow(ctx,
+		`INSERT INTO organizations (username, domain, created_at, updated_at) VALUES ($1, $2, $3, $3)
+		RETURNING id, username, domain, created_at, updated_at`, username, domain, at))
+	if pgCode(err) == codeUnique {
+		return spotzee.Organization{}, spotzee.ParamErrorf(spotzee.CodeResourceAlreadyExists, "username",
+			"An organisation with username %q exists.", username)
+	}
+	if err != nil {
+		return spotzee.Organization{}, fmt.Errorf("postgres: create organization: %w", err)
+	}
+	return o, nil
+}
+
+// Organization returns the organisation with id; it returns a
+// CodeResourceMissing *spotzee.Error when there is none, a storage error
+// when the read fails.
+func (db *DB) Organization(ctx context.Context, id int64) (spotzee.Organization, error) {
+	o, err := scanOrg(db.pool.QueryRow(ctx,
+		`SELECT id, username, domain, created_at, updated_at FROM organizations WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.Organization{}, orgMissing(id)
+	}
+	if err != nil {
+		return spotzee.Organization{}, fmt.Errorf("postgres: organization %d: %w", id, err)
+	}
+	return o, nil
+}
+
+// lockOrg locks organisation orgID's row for the rest of tx, so that the
+// key writes of one organisation, from every replica, run one at a time
+// (the last-owner rule and the caller re-check then see each other). A
+// missing organisation is not an error here: the checks that follow answer.
+func lockOrg(ctx context.Context, tx pgx.Tx, orgID int64) error {
+	_, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE`, orgID)
+	return err
+}
+
+// orgCaller re-reads, inside a write's transaction, the organisation key
+// callerID whose request the write is. It returns a zero key for callerID 0
+// (an operator), an authentication_required *spotzee.Error for a key revoked
+// or of another organisation meanwhile, and a storage error when the read
+// fails.
+func orgCaller(ctx context.Context, tx pgx.Tx, callerID, orgID int64) (spotzee.OrgKey, error) {
+	if callerID == 0 {
+		return spotzee.OrgKey{}, nil
+	}
+	k, err := scanOrgKey(tx.QueryRow(ctx, sqlOrgKeyLive, callerID, orgID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.OrgKey{}, spotzee.Errorf(spotzee.CodeAuthenticationRequired, "The API key was revoked while this request ran.")
+	}
+	return k, err
+}
+
+// guarded runs guard (when not nil and callerID is not 0) on the caller and
+// target.
+func guarded(guard spotzee.OrgGuard, callerID int64, caller, target spotzee.OrgKey) error {
+	if guard == nil || callerID == 0 {
+		return nil
+	}
+	return guard(caller, target)
+}
+
+// CreateOrgKey inserts k (created and updated at k.CreatedAt) for the
+// organisation key callerID (0 for an operator) once guard, run inside the
+// transaction on the caller as it is then, accepted it. It returns a
+// CodeResourceMissing *spotzee.Error for an unknown organisation, a
+// CodeResourceAlreadyExists one for a duplicate hash, authentication_required
+// for a caller revoked meanwhile, guard's error, and a storage error
+// otherwise (including for a hash that is not a SHA-256).
+func (db *DB) CreateOrgKey(ctx context.Context, callerID int64, k spotzee.NewOrgKey, guard spotzee.OrgGuard) (spotzee.OrgKey, error) {
+	if len(k.Hash) != sha256.Size {
+		return spotzee.OrgKey{}, fmt.Errorf("postgres: create organization key: hash is %d bytes, want a SHA-256 (%d)", len(k.Hash), sha256.Size)
+	}
+	at := formatTime(k.CreatedAt)
+	var key spotzee.OrgKey
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		if err := lockOrg(ctx, tx, k.OrganizationID); err != nil {
+			return err
+		}
+		caller, err := orgCaller(ctx, tx, callerID, k.OrganizationID)
+		if err != nil {
+			return err
+		}
+		if err := guarded(guard, callerID, caller, spotzee.OrgKey{}); err != nil {
+			return err
+		}
+		key, err = scanOrgKey(tx.QueryRow(ctx,
+			`INSERT INTO org_api_keys (organization_id, name, description, name_fold, description_fold, role, last4, hash,
+				created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING `+orgKeyColumns,
+			k.OrganizationID, k.Name, k.Description, fold(k.Name), foldPtr(k.Description), string(k.Role), k.Last4, k.Hash, at))
+		return err
+	})
+	var e *spotzee.Error
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.As(err, &e):
+		return spotzee.OrgKey{}, err
+	case pgCode(err) == codeForeignKey:
+		return spotzee.OrgKey{}, orgMissing(k.OrganizationID)
+	case pgCode(err) == codeUnique:
+		return spotzee.OrgKey{}, spotzee.Errorf(spotzee.CodeResourceAlreadyExists, "An API key with this value already exists.")
+	}
+	return spotzee.OrgKey{}, fmt.Errorf("postgres: create organization key: %w", err)
+}
+
+// OrgKeyByHash returns the organisation key, revoked or not, whose value's
+// SHA-256 is hash. It returns a CodeResourceMissing *spotzee.Error when
+// there is none, a storage error when the read fails.
+func (db *DB) OrgKeyByHash(ctx context.Context, hash []byte) (spotzee.OrgKey, error) {
+	k, err := scanOrgKey(db.pool.QueryRow(ctx, sqlOrgKeyByHash, hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.OrgKey{}, spotzee.Errorf(spotzee.CodeResourceMissing, "No API key with this value.")
+	}
+	if err != nil {
+		return spotzee.OrgKey{}, fmt.Errorf("postgres: organization key by hash: %w", err)
+	}
+	return k, nil
+}
+
+// OrgKey returns the live key id of organisation orgID. It returns a
+// CodeResourceMissing *spotzee.Error when the key does not exist, is revoked
+// or belongs to another organisation, a storage error when the read fails.
+func (db *DB) OrgKey(ctx context.Context, orgID, id int64) (spotzee.OrgKey, error) {
+	k, err := scanOrgKey(db.pool.QueryRow(ctx, sqlOrgKeyLive, id, orgID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.OrgKey{}, orgKeyMissing(id)
+	}
+	if err != nil {
+		return spotzee.OrgKey{}, fmt.Errorf("postgres: organization key %d: %w", id, err)
+	}
+	return k, nil
+}
+
+// checkNotLastOwner returns a CodeStateConflict *spotzee.Error when cur is
+// its organisation's only live owner key; a storage error when the read
+// fails.
+func checkNotLastOwner(ctx context.Context, tx pgx.Tx, cur spotzee.OrgKey) error {
+	if cur.Role != spotzee.OrgRoleOwner {
+		return nil
+	}
+	var others bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM org_api_keys
+		WHERE organization_id = $1 AND id <> $2 AND revoked_at IS NULL AND role = 'owner')`,
+		cur.OrganizationID, cur.ID).Scan(&others); err != nil {
+		return err
+	}
+	if !others {
+		return spotzee.Errorf(spotzee.CodeStateConflict,
+			"Organisation API key %d is the organisation's last owner key; create another owner key first.", cur.ID)
+	}
+	return nil
+}
+
+// liveOrgKey reads, inside tx, the live key id of orgID; orgKeyMissing when
+// there is none.
+func liveOrgKey(ctx context.Context, tx pgx.Tx, orgID, id int64) (spotzee.OrgKey, error) {
+	k, err := scanOrgKey(tx.QueryRow(ctx, sqlOrgKeyLive, id, orgID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.OrgKey{}, orgKeyMissing(id)
+	}
+	return k, err
+}
+
+// UpdateOrgKey, for the organisation key callerID (0 for an operator),
+// applies the non-nil fields of u to the live key id of organisation orgID,
+// sets its updated_at to now and returns it, once guard accepted the caller
+// and the key as they are inside the transaction; an empty u changes
+// nothing. It returns a CodeResourceMissing *spotzee.Error when the key is
+// not there, authentication_required for a caller revoked meanwhile,
+// guard's error, a CodeStateConflict one for demoting the last live owner
+// key, and a storage error when the write fails.
+func (db *DB) UpdateOrgKey(ctx context.Context, callerID, orgID, id int64, u spotzee.OrgKeyUpdate, guard spotzee.OrgGuard, now time.Time) (spotzee.OrgKey, error) {
+	var k spotzee.OrgKey
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		if err := lockOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		caller, err := orgCaller(ctx, tx, callerID, orgID)
+		if err != nil {
+			return err
+		}
+		cur, err := liveOrgKey(ctx, tx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if err := guarded(guard, callerID, caller, cur); err != nil {
+			return err
+		}
+		if u.Empty() {
+			k = cur
+			return nil
+		}
+		if u.Role != nil && *u.Role != spotzee.OrgRoleOwner {
+			if err := checkNotLastOwner(ctx, tx, cur); err != nil {
+				if e := (*spotzee.Error)(nil); errors.As(err, &e) {
+					e.Param = "role"
+				}
+				return err
+			}
+		}
+		var role *string
+		if u.Role != nil {
+			r := string(*u.Role)
+			role = &r
+		}
+		var desc *string
+		if u.SetDescription {
+			desc = u.Description
+		}
+		k, err = scanOrgKey(tx.QueryRow(ctx, `UPDATE org_api_keys SET
+			name             = coalesce($1, name),
+			name_fold        = coalesce($2, name_fold),
+			description      = CASE WHEN $3 THEN $4 ELSE description END,
+			description_fold = CASE WHEN $3 THEN $5 ELSE description_fold END,
+			role             = coalesce($6, role),
+			updated_at       = $7
+			WHERE id = $8 RETURNING `+orgKeyColumns,
+			u.Name, foldPtr(u.Name), u.SetDescription, desc, foldPtr(desc), role, formatTime(now), id))
+		return err
+	})
+	if err != nil {
+		return spotzee.OrgKey{}, storageErr(err, "update organization key %d", id)
+	}
+	return k, nil
+}
+
+// OrgIdempotencyID is the id an organisation key's idempotency records are
+// stored under: its id negated, as in package sqlite.
+func OrgIdempotencyID(id int64) int64 { return -id }
+
+// RevokeOrgKey, for the organisation key callerID (0 for an operator),
+// revokes the live key id of organisation orgID at now and returns it, once
+// guard accepted the caller and the key; the key's idempotency records are
+// deleted with it. It returns a CodeResourceMissing *spotzee.Error when the
+// key is not there, authentication_required for a caller revoked meanwhile,
+// guard's error, a CodeStateConflict one for the last live owner key, and a
+// storage error when the write fails.
+func (db *DB) RevokeOrgKey(ctx context.Context, callerID, orgID, id int64, guard spotzee.OrgGuard, now time.Time) (spotzee.OrgKey, error) {
+	var k spotzee.OrgKey
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		if err := lockOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		caller, err := orgCaller(ctx, tx, callerID, orgID)
+		if err != nil {
+			return err
+		}
+		cur, err := liveOrgKey(ctx, tx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if err := guarded(guard, callerID, caller, cur); err != nil {
+			return err
+		}
+		if err := checkNotLastOwner(ctx, tx, cur); err != nil {
+			return err
+		}
+		at := formatTime(now)
+		k, err = scanOrgKey(tx.QueryRow(ctx,
+			`UPDATE org_api_keys SET revoked_at = $1, updated_at = $1 WHERE id = $2 RETURNING `+orgKeyColumns, at, id))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM idempotency WHERE api_key_id = $1`, OrgIdempotencyID(id))
+		return err
+	})
+	if err != nil {
+		return spotzee.OrgKey{}, storageErr(err, "revoke organization key %d", id)
+	}
+	return k, nil
+}
+
+var (
+	orgKeysList  = listSpec{table: "org_api_keys", owner: "organization_id", live: "revoked_at IS NULL", columns: orgKeyColumns}
+	projectsList = listSpec{table: "projects", owner: "organization_id", columns: projectColumns}
+)
+
+func toListQuery(q spotzee.OrgListQuery) spotzee.ListQuery {
+	return spotzee.ListQuery{ProjectID: q.OrganizationID, Sort: q.Sort, Desc: q.Desc, After: q.After, Before: q.Before,
+		Limit: q.Limit, Query: q.Query}
+}
+
+// ListOrgKeys returns one page of organisation q.OrganizationID's live keys,
+// with the semantics of ListKeys; it returns a storage error when a read
+// fails or the query is malformed.
+func (db *DB) ListOrgKeys(ctx context.Context, q spotzee.OrgListQuery) (spotzee.OrgKeyPage, error) {
+	p, err := planListOf(orgKeysList, toListQuery(q))
+	if err != nil {
+		return spotzee.OrgKeyPage{}, fmt.Errorf("postgres: list organization keys: %w", err)
+	}
+	keys, w, err := runList(ctx, db, p, scanOrgKey)
+	if err != nil {
+		return spotzee.OrgKeyPage{}, fmt.Errorf("postgres: list keys of organization %d: %w", q.OrganizationID, err)
+	}
+	return spotzee.OrgKeyPage{Keys: keys, HasPrev: w.hasPrev, HasNext: w.hasNext, Total: w.total}, nil
+}
+
+// ListProjects returns one page of organisation q.OrganizationID's projects,
+// with the semantics of ListKeys; it returns a storage error when a read
+// fails or the query is malformed.
+func (db *DB) ListProjects(ctx context.Context, q spotzee.OrgListQuery) (spotzee.ProjectPage, error) {
+	p, err := planListOf(projectsList, toListQuery(q))
+	if err != nil {
+		return spotzee.ProjectPage{}, fmt.Errorf("postgres: list projects: %w", err)
+	}
+	ps, w, err := runList(ctx, db, p, scanProject)
+	if err != nil {
+		return spotzee.ProjectPage{}, fmt.Errorf("postgres: list projects of organization %d: %w", q.OrganizationID, err)
+	}
+	return spotzee.ProjectPage{Projects: ps, HasPrev: w.hasPrev, HasNext: w.hasNext, Total: w.total}, nil
+}
+
+// CreateOrgProject creates a project of organisation orgID on tier with
+// settings s and returns it. It returns a CodeResourceMissing
+// *spotzee.Error for an unknown organisation, a storage error otherwise.
+func (db *DB) CreateOrgProject(ctx context.Context, orgID int64, name string, tier spotzee.Tier, s spotzee.ProjectSettings, now time.Time) (spotzee.Project, error) {
+	p, err := insertProject(ctx, db.pool, orgID, name, tier, s, now)
+	if pgCode(err) == codeForeignKey {
+		return spotzee.Project{}, orgMissing(orgID)
+	}
+	if err != nil {
+		return spotzee.Project{}, fmt.Errorf("postgres: create project: %w", err)
+	}
+	return p, nil
+}
+
+// OrgProject returns project id of organisation orgID; it returns a
+// CodeResourceMissing *spotzee.Error when there is none (or it belongs to
+// another organisation), a storage error when the read fails.
+func (db *DB) OrgProject(ctx context.Context, orgID, id int64) (spotzee.Project, error) {
+	p, err := scanProject(db.pool.QueryRow(ctx,
+		`SELECT `+projectColumns+` FROM projects WHERE id = $1 AND organization_id = $2`, id, orgID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.Project{}, orgProjectMissing(id)
+	}
+	if err != nil {
+		return spotzee.Project{}, fmt.Errorf("postgres: project %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// UpdateOrgProject applies u to project id of organisation orgID, sets its
+// updated_at to now and returns it; an empty u changes nothing. It returns a
+// CodeResourceMissing *spotzee.Error when the project is not there, a
+// storage error when the write fails.
+func (db *DB) UpdateOrgProject(ctx context.Context, orgID, id int64, u spotzee.ProjectUpdate, now time.Time) (spotzee.Project, error) {
+	if u.Empty() {
+		return db.OrgProject(ctx, orgID, id)
+	}
+	args := []any{formatTime(now)}
+	set := "updated_at = $1"
+	add := func(col string, v any) {
+		args = append(args, v)
+		set += ", " + col + " = $" + strconv.Itoa(len(args))
+	}
+	if u.Name != nil {
+		add("name", *u.Name)
+		add("name_fold", fold(*u.Name))
+	}
+	if u.Locale != nil {
+		add("locale", *u.Locale)
+	}
+	if u.Timezone != nil {
+		add("timezone", *u.Timezone)
+	}
+	if u.SetDescription {
+		add("description", u.Description)
+		add("description_fold", foldPtr(u.Description))
+	}
+	if u.SetWebsiteURL {
+		add("website_url", u.WebsiteURL)
+	}
+	if u.SetTextOptOutMessage {
+		add("text_opt_out_message", u.TextOptOutMessage)
+	}
+	if u.SetTextHelpMessage {
+		add("text_help_message", u.TextHelpMessage)
+	}
+	if u.SetLinkWrapEmail {
+		add("link_wrap_email", u.LinkWrapEmail)
+	}
+	if u.SetLinkWrapPush {
+		add("link_wrap_push", u.LinkWrapPush)
+	}
+	if u.SetTrackOpensEmail {
+		add("track_opens_email", u.TrackOpensEmail)
+	}
+	if u.SetDeeplinkMirrorURL {
+		add("deeplink_mirror_url", u.DeeplinkMirrorURL)
+	}
+	n := len(args)
+	args = append(args, id, orgID)
+	p, err := scanProject(db.pool.QueryRow(ctx,
+		`UPDATE projects SET `+set+` WHERE id = $`+strconv.Itoa(n+1)+` AND organization_id = $`+strconv.Itoa(n+2)+
+			` RETURNING `+projectColumns, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.Project{}, orgProjectMissing(id)
+	}
+	if err != nil {
+		return spotzee.Project{}, fmt.Errorf("postgres: update project %d: %w", id, err)
+	}
+	return p, nil
+}
