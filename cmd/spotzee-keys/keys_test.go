@@ -568,9 +568,9 @@ func TestKeysNetworkAndTimeoutErrors(t *testing.T) {
 	t.Parallel()
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	t.Cleanup(hang.Close)
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closedURL := closed.URL
-	closed.Close()
+	// Port 1 on loopback: nothing listens there. (A closed httptest server's
+	// port was reused by a parallel test's server at times: a flaky test.)
+	closedURL := "http://127.0.0.1:1"
 	key := "sk_01HXY7Z9K8M5J2N4P6Q8R0S1T2"
 	keyFile := writeKeyFile(t, key)
 
