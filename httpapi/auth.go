@@ -48,8 +48,9 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 		return e
 	}
 	var (
-		err  error
-		tier = ratelimit.Tier(OrgTier)
+		err      error
+		tier     = ratelimit.Tier(OrgTier)
+		tierRead bool
 	)
 	if strings.HasPrefix(st.path, AdminPrefix+"/") {
 		st.admin = true
@@ -58,6 +59,11 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 		} else {
 			st.org, err = a.orgs.Authenticate(ctx, token)
 		}
+	} else if kt, ok := a.tiers.(keys.KeyTierReader); ok && a.limiter != nil {
+		// One read for the bearer key and its project's tier.
+		var t spotzee.Tier
+		st.caller, t, err = a.svc.AuthenticateTier(ctx, token, kt)
+		tier, tierRead = ratelimit.Tier(t), true
 	} else {
 		st.caller, err = a.svc.Authenticate(ctx, token)
 	}
@@ -69,7 +75,7 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 	}
 	st.authenticated = true
 	if a.limiter != nil {
-		if !st.admin {
+		if !st.admin && !tierRead {
 			p, err := a.tiers.Project(ctx, st.caller.ProjectID)
 			if err != nil {
 				return a.internal(ctx, err)

@@ -243,6 +243,36 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (spotzee.APIKey, error
 	return k, nil
 }
 
+// keyColumnsK is keyColumns qualified by the alias k, for joins.
+const keyColumnsK = `k.id, k.project_id, k.name, k.description, k.scope, k.role, k.value_prefix, k.last4,
+	k.is_system, k.created_at, k.updated_at, k.revoked_at`
+
+// withExtra is a pgx.Row that scans the destinations it is given, then
+// extra: scanKey's columns followed by a joined one.
+type withExtra struct {
+	row   pgx.Row
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra...)...) }
+
+// KeyAndTierByHash is KeyByHash returning, in the same statement (one round
+// trip), the rate-limit tier of the key's project: the bearer lookup and the
+// tier read of a rate-limited request in one read (keys.KeyTierReader).
+func (db *DB) KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.APIKey, spotzee.Tier, error) {
+	var tier string
+	k, err := scanKey(withExtra{db.pool.QueryRow(ctx,
+		`SELECT `+keyColumnsK+`, p.tier FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.hash = $1`, hash),
+		[]any{&tier}})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.APIKey{}, "", spotzee.Errorf(spotzee.CodeResourceMissing, "No API key with this value.")
+	}
+	if err != nil {
+		return spotzee.APIKey{}, "", fmt.Errorf("postgres: key and tier by hash: %w", err)
+	}
+	return k, spotzee.Tier(tier), nil
+}
+
 const sqlLiveKey = `SELECT ` + keyColumns + ` FROM api_keys
 	WHERE id = $1 AND project_id = $2 AND revoked_at IS NULL`
 

@@ -274,6 +274,37 @@ func (db *DB) KeyByHash(ctx context.Context, hash []byte) (spotzee.APIKey, error
 	return k, nil
 }
 
+// keyColumnsK is keyColumns qualified by the alias k, for joins.
+const keyColumnsK = `k.id, k.project_id, k.name, k.description, k.scope, k.role, k.value_prefix, k.last4,
+	k.is_system, k.created_at, k.updated_at, k.revoked_at`
+
+// withExtra is a scanner that scans the destinations it is given, then
+// extra: scanKey's columns followed by a joined one.
+type withExtra struct {
+	s     scanner
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.s.Scan(append(dest, w.extra...)...) }
+
+// KeyAndTierByHash is KeyByHash returning, in the same statement (one probe
+// of the unique index on api_keys.hash and one of the projects primary key),
+// the rate-limit tier of the key's project: the bearer lookup and the tier
+// read of a rate-limited request in one read (keys.KeyTierReader).
+func (db *DB) KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.APIKey, spotzee.Tier, error) {
+	var tier string
+	k, err := scanKey(withExtra{db.reader().QueryRowContext(ctx,
+		`SELECT `+keyColumnsK+`, p.tier FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.hash = ?`, hash),
+		[]any{&tier}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return spotzee.APIKey{}, "", spotzee.Errorf(spotzee.CodeResourceMissing, "No API key with this value.")
+	}
+	if err != nil {
+		return spotzee.APIKey{}, "", fmt.Errorf("sqlite: key and tier by hash: %w", err)
+	}
+	return k, spotzee.Tier(tier), nil
+}
+
 // Key returns the live key id of project projectID. It returns a
 // CodeResourceMissing *spotzee.Error when the key does not exist, is revoked
 // or belongs to another project, a storage error when the read fails.

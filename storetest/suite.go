@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"Projects", testProjects},
 		{"CreateKey", testCreateKey},
 		{"CreateKeyQuota", testCreateKeyQuota},
+		{"KeyAndTierByHash", testKeyAndTierByHash},
 		{"CallerRecheck", testCallerRecheck},
 		{"LiveKeyRules", testLiveKeyRules},
 		{"UpdateKey", testUpdateKey},
@@ -178,6 +179,45 @@ func testCreateKey(t *testing.T, db DB) {
 		})
 	}
 	_, err = db.KeyByHash(ctx(), hashOf("sk_nothing"))
+	requireCode(t, spotzee.CodeResourceMissing, err)
+}
+
+// keyTierReader is keys.KeyTierReader, the one-statement bearer lookup of a
+// rate-limited request.
+type keyTierReader interface {
+	KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.APIKey, spotzee.Tier, error)
+}
+
+// testKeyAndTierByHash checks the joined bearer lookup against KeyByHash and
+// Project: the same key, revoked or not, the tier as of the last
+// SetProjectTier, and resource_missing for an unknown hash.
+func testKeyAndTierByHash(t *testing.T, db DB) {
+	kt, ok := db.(keyTierReader)
+	if !ok {
+		t.Skip("the store has no KeyAndTierByHash")
+	}
+	p := newProject(t, db)
+	mustKey(t, db, newKey(p.ID, "admin"))
+	nk := newKey(p.ID, "svc", desc("worker"), role(spotzee.RoleEditor))
+	k := mustKey(t, db, nk)
+
+	got, tier, err := kt.KeyAndTierByHash(ctx(), nk.Hash)
+	require.NoError(t, err)
+	assert.Equal(t, k, got)
+	assert.Equal(t, p.Tier, tier)
+
+	require.NoError(t, db.SetProjectTier(ctx(), p.ID, spotzee.TierEnterprise))
+	_, tier, err = kt.KeyAndTierByHash(ctx(), nk.Hash)
+	require.NoError(t, err)
+	assert.Equal(t, spotzee.TierEnterprise, tier, "a tier change is read on the next lookup")
+
+	_, err = db.RevokeKey(ctx(), 0, p.ID, k.ID, t0.Add(time.Minute))
+	require.NoError(t, err)
+	got, _, err = kt.KeyAndTierByHash(ctx(), nk.Hash)
+	require.NoError(t, err)
+	assert.NotNil(t, got.RevokedAt, "a revoked key is still found, revoked, like KeyByHash")
+
+	_, _, err = kt.KeyAndTierByHash(ctx(), hashOf("sk_nothing"))
 	requireCode(t, spotzee.CodeResourceMissing, err)
 }
 
