@@ -47,6 +47,11 @@ type state struct {
 	authenticated bool
 	rate          ratelimit.Decision
 	rated         bool
+	// got, when set, is GET /keys/{id}'s key read by the authenticator in
+	// the bearer lookup's statement (keys.Service.AuthenticateAndGet), for
+	// the key id gotID.
+	got   *spotzee.CallerAndKey
+	gotID int64
 	// replayOf, when set, is the request id of the response being replayed.
 	replayOf string
 	// edgeLimited is set when the edge limits refused the request.

@@ -103,6 +103,30 @@ func (s *Service) AuthenticateTier(ctx context.Context, token string, r KeyTierR
 	return key, tier, nil
 }
 
+// CallerAndKeyReader is implemented by a store that reads, in one
+// statement, the key a value's SHA-256 belongs to, its project's tier and
+// the live key id of that project (*sqlite.DB, *postgres.DB); see
+// spotzee.CallerAndKey.
+type CallerAndKeyReader interface {
+	CallerAndKeyByHash(ctx context.Context, hash []byte, id int64) (spotzee.CallerAndKey, error)
+}
+
+// AuthenticateAndGet is AuthenticateTier and Get in one read through r: it
+// checks the bearer key exactly as Authenticate does and returns it with its
+// project's tier and the result of Get(ctx, caller, id) — the key or
+// resource_missing in got.KeyErr — read from the same snapshot. Nothing is
+// cached. r must read the same database as the Service's store.
+func (s *Service) AuthenticateAndGet(ctx context.Context, token string, r CallerAndKeyReader, id int64) (spotzee.CallerAndKey, error) {
+	if err := tokenKind(token); err != nil {
+		return spotzee.CallerAndKey{}, err
+	}
+	got, err := r.CallerAndKeyByHash(ctx, HashValue(token), id)
+	if got.Caller, err = liveSecret(got.Caller, err); err != nil {
+		return spotzee.CallerAndKey{}, err
+	}
+	return got, nil
+}
+
 // tokenKind returns authentication_required unless token looks like a
 // secret (sk_) key.
 func tokenKind(token string) error {

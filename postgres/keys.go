@@ -273,6 +273,59 @@ func (db *DB) KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.APIKey
 	return k, spotzee.Tier(tier), nil
 }
 
+// sqlCallerAndKey reads the bearer key with its project's tier (marker 0)
+// and the live key asked for in the bearer key's project (marker 1), in one
+// round trip.
+const sqlCallerAndKey = `SELECT ` + keyColumnsK + `, p.tier, 0 FROM api_keys k
+		JOIN projects p ON p.id = k.project_id WHERE k.hash = $1
+	UNION ALL
+	SELECT ` + keyColumnsK + `, '', 1 FROM api_keys k
+		WHERE k.id = $2 AND k.revoked_at IS NULL
+		AND k.project_id = (SELECT project_id FROM api_keys WHERE hash = $1)`
+
+// CallerAndKeyByHash reads, in one statement, the key whose value's SHA-256
+// is hash (revoked or not), its project's tier, and the live key id of the
+// same project (keys.CallerAndKeyReader): GET /keys/{id}'s bearer lookup
+// and key read in one round trip. It returns a CodeResourceMissing
+// *spotzee.Error when no key has hash, with KeyErr keyMissing when the
+// project has no live key id.
+func (db *DB) CallerAndKeyByHash(ctx context.Context, hash []byte, id int64) (spotzee.CallerAndKey, error) {
+	rows, err := db.pool.Query(ctx, sqlCallerAndKey, hash, id)
+	if err != nil {
+		return spotzee.CallerAndKey{}, fmt.Errorf("postgres: caller and key: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out              spotzee.CallerAndKey
+		caller, keyFound bool
+	)
+	for rows.Next() {
+		var (
+			tier   string
+			marker int
+		)
+		k, err := scanKey(withExtra{rows, []any{&tier, &marker}})
+		if err != nil {
+			return spotzee.CallerAndKey{}, fmt.Errorf("postgres: caller and key: %w", err)
+		}
+		if marker == 0 {
+			out.Caller, out.Tier, caller = k, spotzee.Tier(tier), true
+		} else {
+			out.Key, keyFound = k, true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return spotzee.CallerAndKey{}, fmt.Errorf("postgres: caller and key: %w", err)
+	}
+	if !caller {
+		return spotzee.CallerAndKey{}, spotzee.Errorf(spotzee.CodeResourceMissing, "No API key with this value.")
+	}
+	if !keyFound {
+		out.KeyErr = keyMissing(id)
+	}
+	return out, nil
+}
+
 const sqlLiveKey = `SELECT ` + keyColumns + ` FROM api_keys
 	WHERE id = $1 AND project_id = $2 AND revoked_at IS NULL`
 
