@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
@@ -48,8 +49,9 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 		return e
 	}
 	var (
-		err  error
-		tier = ratelimit.Tier(OrgTier)
+		err      error
+		tier     = ratelimit.Tier(OrgTier)
+		tierRead bool
 	)
 	if strings.HasPrefix(st.path, AdminPrefix+"/") {
 		st.admin = true
@@ -58,6 +60,18 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 		} else {
 			st.org, err = a.orgs.Authenticate(ctx, token)
 		}
+	} else if id, ck, ok := a.getKeyRead(st); ok {
+		// GET /keys/{id}: the bearer key, its tier and the key in one read.
+		var got spotzee.CallerAndKey
+		if got, err = a.svc.AuthenticateAndGet(ctx, token, ck, id); err == nil {
+			st.caller, st.got, st.gotID = got.Caller, &got, id
+			tier, tierRead = ratelimit.Tier(got.Tier), true
+		}
+	} else if kt, ok := a.tiers.(keys.KeyTierReader); ok && a.limiter != nil {
+		// One read for the bearer key and its project's tier.
+		var t spotzee.Tier
+		st.caller, t, err = a.svc.AuthenticateTier(ctx, token, kt)
+		tier, tierRead = ratelimit.Tier(t), true
 	} else {
 		st.caller, err = a.svc.Authenticate(ctx, token)
 	}
@@ -69,7 +83,7 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 	}
 	st.authenticated = true
 	if a.limiter != nil {
-		if !st.admin {
+		if !st.admin && !tierRead {
 			p, err := a.tiers.Project(ctx, st.caller.ProjectID)
 			if err != nil {
 				return a.internal(ctx, err)
@@ -92,6 +106,32 @@ func (a *authenticator) check(ctx context.Context, token string) error {
 		return nil // GET /me: any secret key, whatever its role
 	}
 	return keys.Authorize(st.caller)
+}
+
+// getKeyRead returns the key id of a GET /keys/{id} request and the store
+// to read it with the bearer key through, when Tiers is one
+// (keys.CallerAndKeyReader); ok is false for any other request.
+func (a *authenticator) getKeyRead(st *state) (id int64, r keys.CallerAndKeyReader, ok bool) {
+	if st.method != http.MethodGet {
+		return 0, nil, false
+	}
+	rest, found := strings.CutPrefix(st.path, APIPrefix+"/keys/")
+	if !found || rest == "" || len(rest) > 18 {
+		return 0, nil, false
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] < '0' || rest[i] > '9' {
+			return 0, nil, false
+		}
+	}
+	if r, ok = a.tiers.(keys.CallerAndKeyReader); !ok {
+		return 0, nil, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, nil, false
+	}
+	return id, r, true
 }
 
 // adminRoleFor returns the organisation role an admin-surface operation

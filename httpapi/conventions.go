@@ -47,6 +47,11 @@ type state struct {
 	authenticated bool
 	rate          ratelimit.Decision
 	rated         bool
+	// got, when set, is GET /keys/{id}'s key read by the authenticator in
+	// the bearer lookup's statement (keys.Service.AuthenticateAndGet), for
+	// the key id gotID.
+	got   *spotzee.CallerAndKey
+	gotID int64
 	// replayOf, when set, is the request id of the response being replayed.
 	replayOf string
 	// edgeLimited is set when the edge limits refused the request.
@@ -220,7 +225,14 @@ func outerConventions(log *slog.Logger) middleware {
 						problem.Write(w, spotzee.Errorf(spotzee.CodeInternalError, "An unexpected error occurred."))
 					}
 				}
-				attrs := []slog.Attr{
+				ctx := r.Context()
+				if !log.Enabled(ctx, slog.LevelInfo) {
+					return // no access log: build no attributes
+				}
+				// Room for every attribute below, on the stack: the access
+				// log allocates no slice of its own.
+				var buf [12]slog.Attr
+				attrs := append(buf[:0],
 					slog.String("request_id", st.requestID),
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
@@ -228,7 +240,7 @@ func outerConventions(log *slog.Logger) middleware {
 					slog.Int("bytes", w.bytes),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("client_type", st.clientType),
-				}
+				)
 				switch {
 				case st.authenticated && st.admin:
 					attrs = append(attrs, slog.Int64("org_key_id", st.org.ID), slog.Int64("organization_id", st.org.OrganizationID))
@@ -244,7 +256,7 @@ func outerConventions(log *slog.Logger) middleware {
 				if w.dropped {
 					attrs = append(attrs, slog.String("note", "client closed request"))
 				}
-				log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+				log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 			}()
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 		})

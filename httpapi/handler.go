@@ -40,6 +40,9 @@ type Config struct {
 	// them off.
 	Edge *edgelimit.Limiter
 	// Tiers looks up a project's rate-limit tier (required with Limiter).
+	// When it is also a keys.KeyTierReader (the SQLite and PostgreSQL
+	// stores), a rate-limited request reads its bearer key and the tier in
+	// one statement through it, so it must be the Service's own store.
 	Tiers TierSource
 	// Limiter enforces per-key rate limits; nil turns them off.
 	Limiter *ratelimit.Limiter

@@ -138,7 +138,15 @@ func (s *Server) CreateProjectAPIKey(ctx context.Context, req server.CreateProje
 // GetProjectAPIKey implements server.StrictServerInterface.
 func (s *Server) GetProjectAPIKey(ctx context.Context, req server.GetProjectAPIKeyRequestObject) (server.GetProjectAPIKeyResponseObject, error) {
 	st := stateFrom(ctx)
-	k, err := s.svc.Get(ctx, st.caller, req.KeyID)
+	var (
+		k   spotzee.APIKey
+		err error
+	)
+	if st.got != nil && st.gotID == req.KeyID {
+		k, err = st.got.Key, st.got.KeyErr // read with the bearer key
+	} else {
+		k, err = s.svc.Get(ctx, st.caller, req.KeyID)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -71,15 +71,80 @@ func unauthenticated(reason string) error {
 // (ok_) key, an unknown or revoked key, or anything that is not a key; the
 // error never contains the token.
 func (s *Service) Authenticate(ctx context.Context, token string) (spotzee.APIKey, error) {
-	switch {
-	case strings.HasPrefix(token, "pk_"):
-		return spotzee.APIKey{}, unauthenticated("Publishable (pk_) keys cannot call the API-key endpoints; use a secret key.")
-	case strings.HasPrefix(token, "ok_"):
-		return spotzee.APIKey{}, unauthenticated("Organisation (ok_) keys cannot call project endpoints; use a project secret key.")
-	case !strings.HasPrefix(token, "sk_"):
-		return spotzee.APIKey{}, unauthenticated("The API key is not a Spotzee key.")
+	if err := tokenKind(token); err != nil {
+		return spotzee.APIKey{}, err
 	}
 	key, err := s.store.KeyByHash(ctx, HashValue(token))
+	return liveSecret(key, err)
+}
+
+// KeyTierReader is implemented by a store that reads the key a value's
+// SHA-256 belongs to, revoked or not, together with its project's rate-limit
+// tier in one statement (*sqlite.DB, *postgres.DB). Like KeyByHash it
+// returns a CodeResourceMissing *spotzee.Error when there is no such key.
+type KeyTierReader interface {
+	KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.APIKey, spotzee.Tier, error)
+}
+
+// AuthenticateTier is Authenticate reading the key and its project's
+// rate-limit tier through r in one statement instead of two: the key is
+// checked exactly as Authenticate checks it, and nothing is cached, so a
+// revocation, demotion or tier change committed by any process is seen on
+// the next request. r must read the same database as the Service's store.
+func (s *Service) AuthenticateTier(ctx context.Context, token string, r KeyTierReader) (spotzee.APIKey, spotzee.Tier, error) {
+	if err := tokenKind(token); err != nil {
+		return spotzee.APIKey{}, "", err
+	}
+	key, tier, err := r.KeyAndTierByHash(ctx, HashValue(token))
+	key, err = liveSecret(key, err)
+	if err != nil {
+		return spotzee.APIKey{}, "", err
+	}
+	return key, tier, nil
+}
+
+// CallerAndKeyReader is implemented by a store that reads, in one
+// statement, the key a value's SHA-256 belongs to, its project's tier and
+// the live key id of that project (*sqlite.DB, *postgres.DB); see
+// spotzee.CallerAndKey.
+type CallerAndKeyReader interface {
+	CallerAndKeyByHash(ctx context.Context, hash []byte, id int64) (spotzee.CallerAndKey, error)
+}
+
+// AuthenticateAndGet is AuthenticateTier and Get in one read through r: it
+// checks the bearer key exactly as Authenticate does and returns it with its
+// project's tier and the result of Get(ctx, caller, id) — the key or
+// resource_missing in got.KeyErr — read from the same snapshot. Nothing is
+// cached. r must read the same database as the Service's store.
+func (s *Service) AuthenticateAndGet(ctx context.Context, token string, r CallerAndKeyReader, id int64) (spotzee.CallerAndKey, error) {
+	if err := tokenKind(token); err != nil {
+		return spotzee.CallerAndKey{}, err
+	}
+	got, err := r.CallerAndKeyByHash(ctx, HashValue(token), id)
+	if got.Caller, err = liveSecret(got.Caller, err); err != nil {
+		return spotzee.CallerAndKey{}, err
+	}
+	return got, nil
+}
+
+// tokenKind returns authentication_required unless token looks like a
+// secret (sk_) key.
+func tokenKind(token string) error {
+	switch {
+	case strings.HasPrefix(token, "pk_"):
+		return unauthenticated("Publishable (pk_) keys cannot call the API-key endpoints; use a secret key.")
+	case strings.HasPrefix(token, "ok_"):
+		return unauthenticated("Organisation (ok_) keys cannot call project endpoints; use a project secret key.")
+	case !strings.HasPrefix(token, "sk_"):
+		return unauthenticated("The API key is not a Spotzee key.")
+	}
+	return nil
+}
+
+// liveSecret turns the result of a by-hash read into Authenticate's: the key
+// when it is a live secret key, authentication_required when it is missing,
+// revoked or not secret, a wrapped storage error otherwise.
+func liveSecret(key spotzee.APIKey, err error) (spotzee.APIKey, error) {
 	if spotzee.ErrorCode(err) == spotzee.CodeResourceMissing {
 		return spotzee.APIKey{}, unauthenticated("The API key is unknown or revoked.")
 	}

@@ -34,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"Projects", testProjects},
 		{"CreateKey", testCreateKey},
 		{"CreateKeyQuota", testCreateKeyQuota},
+		{"KeyAndTierByHash", testKeyAndTierByHash},
+		{"CallerAndKeyByHash", testCallerAndKeyByHash},
 		{"CallerRecheck", testCallerRecheck},
 		{"LiveKeyRules", testLiveKeyRules},
 		{"UpdateKey", testUpdateKey},
@@ -178,6 +180,104 @@ func testCreateKey(t *testing.T, db DB) {
 		})
 	}
 	_, err = db.KeyByHash(ctx(), hashOf("sk_nothing"))
+	requireCode(t, spotzee.CodeResourceMissing, err)
+}
+
+// keyTierReader is keys.KeyTierReader, the one-statement bearer lookup of a
+// rate-limited request.
+type keyTierReader interface {
+	KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.APIKey, spotzee.Tier, error)
+}
+
+// testKeyAndTierByHash checks the joined bearer lookup against KeyByHash and
+// Project: the same key, revoked or not, the tier as of the last
+// SetProjectTier, and resource_missing for an unknown hash.
+func testKeyAndTierByHash(t *testing.T, db DB) {
+	kt, ok := db.(keyTierReader)
+	if !ok {
+		t.Skip("the store has no KeyAndTierByHash")
+	}
+	p := newProject(t, db)
+	mustKey(t, db, newKey(p.ID, "admin"))
+	nk := newKey(p.ID, "svc", desc("worker"), role(spotzee.RoleEditor))
+	k := mustKey(t, db, nk)
+
+	got, tier, err := kt.KeyAndTierByHash(ctx(), nk.Hash)
+	require.NoError(t, err)
+	assert.Equal(t, k, got)
+	assert.Equal(t, p.Tier, tier)
+
+	require.NoError(t, db.SetProjectTier(ctx(), p.ID, spotzee.TierEnterprise))
+	_, tier, err = kt.KeyAndTierByHash(ctx(), nk.Hash)
+	require.NoError(t, err)
+	assert.Equal(t, spotzee.TierEnterprise, tier, "a tier change is read on the next lookup")
+
+	_, err = db.RevokeKey(ctx(), 0, p.ID, k.ID, t0.Add(time.Minute))
+	require.NoError(t, err)
+	got, _, err = kt.KeyAndTierByHash(ctx(), nk.Hash)
+	require.NoError(t, err)
+	assert.NotNil(t, got.RevokedAt, "a revoked key is still found, revoked, like KeyByHash")
+
+	_, _, err = kt.KeyAndTierByHash(ctx(), hashOf("sk_nothing"))
+	requireCode(t, spotzee.CodeResourceMissing, err)
+}
+
+// callerAndKeyReader is keys.CallerAndKeyReader, GET /keys/{id}'s one read.
+type callerAndKeyReader interface {
+	CallerAndKeyByHash(ctx context.Context, hash []byte, id int64) (spotzee.CallerAndKey, error)
+}
+
+// testCallerAndKeyByHash checks the joined read of GET /keys/{id} against
+// KeyByHash, Project and Key: only a live key of the caller's own project
+// is returned, a revoked caller is returned revoked, an unknown hash is
+// resource_missing.
+func testCallerAndKeyByHash(t *testing.T, db DB) {
+	ck, ok := db.(callerAndKeyReader)
+	if !ok {
+		t.Skip("the store has no CallerAndKeyByHash")
+	}
+	p := newProject(t, db)
+	nc := newKey(p.ID, "caller")
+	caller := mustKey(t, db, nc)
+	target := mustKey(t, db, newKey(p.ID, "target", desc("t"), role(spotzee.RoleEditor)))
+	p2 := newProject(t, db)
+	foreign := mustKey(t, db, newKey(p2.ID, "foreign"))
+	require.NoError(t, db.SetProjectTier(ctx(), p.ID, spotzee.TierEnterprise))
+
+	got, err := ck.CallerAndKeyByHash(ctx(), nc.Hash, target.ID)
+	require.NoError(t, err)
+	assert.Equal(t, caller, got.Caller)
+	assert.Equal(t, spotzee.TierEnterprise, got.Tier)
+	require.NoError(t, got.KeyErr)
+	assert.Equal(t, target, got.Key)
+
+	got, err = ck.CallerAndKeyByHash(ctx(), nc.Hash, caller.ID)
+	require.NoError(t, err)
+	assert.Equal(t, caller, got.Key, "the caller's own key")
+
+	for _, id := range []int64{foreign.ID, target.ID + 1000} {
+		got, err = ck.CallerAndKeyByHash(ctx(), nc.Hash, id)
+		require.NoError(t, err)
+		assert.Equal(t, caller, got.Caller)
+		requireCode(t, spotzee.CodeResourceMissing, got.KeyErr)
+		_, want := db.Key(ctx(), p.ID, id)
+		assert.Equal(t, want.Error(), got.KeyErr.Error(), "the same error as Key")
+	}
+
+	_, err = db.RevokeKey(ctx(), caller.ID, p.ID, target.ID, t0.Add(time.Minute))
+	require.NoError(t, err)
+	got, err = ck.CallerAndKeyByHash(ctx(), nc.Hash, target.ID)
+	require.NoError(t, err)
+	requireCode(t, spotzee.CodeResourceMissing, got.KeyErr) // a revoked key is not returned
+
+	mustKey(t, db, newKey(p.ID, "admin2"))
+	_, err = db.RevokeKey(ctx(), 0, p.ID, caller.ID, t0.Add(time.Minute))
+	require.NoError(t, err)
+	got, err = ck.CallerAndKeyByHash(ctx(), nc.Hash, caller.ID)
+	require.NoError(t, err)
+	assert.NotNil(t, got.Caller.RevokedAt, "a revoked caller is returned revoked, like KeyByHash")
+
+	_, err = ck.CallerAndKeyByHash(ctx(), hashOf("sk_nothing"), target.ID)
 	requireCode(t, spotzee.CodeResourceMissing, err)
 }
 
