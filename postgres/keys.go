@@ -213,7 +213,10 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 			RETURNING `+keyColumns,
 			k.ProjectID, k.Name, k.Description, fold(k.Name), foldPtr(k.Description), string(k.Scope), string(k.Role),
 			k.ValuePrefix, k.Last4, k.Hash, k.IsSystem, now))
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, k.Finish, key)
 	})
 	var e *spotzee.Error
 	switch {

@@ -222,7 +222,10 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 			sqlInsertKey,
 			k.ProjectID, k.Name, desc, string(k.Scope), string(k.Role), k.ValuePrefix, k.Last4,
 			k.Hash, boolInt(k.IsSystem), now, now))
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, k.Finish, key)
 	})
 	var e *spotzee.Error
 	switch {
