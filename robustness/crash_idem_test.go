@@ -46,6 +46,59 @@ type idemCreate struct {
 // every acknowledged create replays the same key (id and full value), and
 // afterwards each request has made exactly one key, covered by its record.
 func TestCrashSafetyIdempotent(t *testing.T) {
+	idemCrashSafety(t, idemBackend{
+		crashBackend: crashBackend{
+			db:    func(t *testing.T, dir string) string { return filepath.Join(dir, "k.db") },
+			check: integrityCheck,
+		},
+		open: openSQLiteIdem,
+	})
+}
+
+// idemBackend is the database TestCrashSafetyIdempotent runs on: a
+// crashBackend and a direct connection to count keys and records.
+type idemBackend struct {
+	crashBackend
+	open func(t *testing.T, db string) idemDB
+}
+
+// idemDB reads and ages the idempotency records of the database under test.
+type idemDB interface {
+	// counts returns the live keys named idem-*, the finished and the
+	// running idempotency records.
+	counts(t *testing.T) (keys, done, running int)
+	// age sets the begin time of every running record to at.
+	age(t *testing.T, at time.Time)
+	close()
+}
+
+type sqliteIdem struct{ conn *sql.DB }
+
+func openSQLiteIdem(t *testing.T, db string) idemDB {
+	conn, err := sql.Open("sqlite", "file:"+db)
+	require.NoError(t, err)
+	return sqliteIdem{conn: conn}
+}
+
+func (s sqliteIdem) counts(t *testing.T) (keys, done, running int) {
+	t.Helper()
+	require.NoError(t, s.conn.QueryRow(`SELECT
+		(SELECT count(*) FROM api_keys WHERE name LIKE 'idem-%' AND revoked_at IS NULL),
+		(SELECT count(*) FROM idempotency WHERE done = 1),
+		(SELECT count(*) FROM idempotency WHERE done = 0)`).Scan(&keys, &done, &running))
+	return keys, done, running
+}
+
+func (s sqliteIdem) age(t *testing.T, at time.Time) {
+	t.Helper()
+	_, err := s.conn.Exec(`UPDATE idempotency SET created_at = ? WHERE done = 0`, spotzee.FormatSortTime(at))
+	require.NoError(t, err)
+}
+
+func (s sqliteIdem) close() { _ = s.conn.Close() }
+
+func idemCrashSafety(t *testing.T, backend idemBackend) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -55,10 +108,14 @@ func TestCrashSafetyIdempotent(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
-	db := filepath.Join(dir, "k.db")
-	first := serve(t, bin, db)
+	db := backend.db(t, dir)
+	first := serve(t, bin, db, backend.extra...)
 	require.NotEmpty(t, first.admin, "no admin key on stdout")
 	admin := first.admin
+	var survivor *process
+	if backend.survivor {
+		survivor = serve(t, bin, db, backend.extra...)
+	}
 
 	v, err := validate.Default()
 	require.NoError(t, err)
@@ -144,21 +201,13 @@ func TestCrashSafetyIdempotent(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	integrityCheck(t, db)
+	if backend.check != nil {
+		backend.check(t, db)
+	}
 
 	// At the kill: every committed key has its finished record.
-	conn, err := sql.Open("sqlite", "file:"+db)
-	require.NoError(t, err)
-	defer conn.Close()
-	count := func(q string) int {
-		t.Helper()
-		var n int
-		require.NoError(t, conn.QueryRow(q).Scan(&n))
-		return n
-	}
-	keysAtKill := count(`SELECT count(*) FROM api_keys WHERE name LIKE 'idem-%' AND revoked_at IS NULL`)
-	doneAtKill := count(`SELECT count(*) FROM idempotency WHERE done = 1`)
-	running := count(`SELECT count(*) FROM idempotency WHERE done = 0`)
+	conn := backend.open(t, db)
+	keysAtKill, doneAtKill, running := conn.counts(t)
 	require.Equal(t, keysAtKill, doneAtKill, "a key without its finished record, or a record without its key")
 	ackedN := 0
 	for _, c := range sent {
@@ -169,12 +218,13 @@ func TestCrashSafetyIdempotent(t *testing.T) {
 	require.GreaterOrEqual(t, keysAtKill, ackedN)
 
 	// The lease passes: the records left running by the kill become stale.
-	_, err = conn.Exec(`UPDATE idempotency SET created_at = ? WHERE done = 0`,
-		spotzee.FormatSortTime(time.Now().Add(-spotzee.IdempotencyLease-time.Second)))
-	require.NoError(t, err)
-	require.NoError(t, conn.Close())
+	conn.age(t, time.Now().Add(-spotzee.IdempotencyLease-time.Second))
+	conn.close()
 
-	second := serve(t, bin, db)
+	second := survivor
+	if second == nil {
+		second = serve(t, bin, db, backend.extra...)
+	}
 	require.Empty(t, second.admin, "the restart bootstrapped again")
 	replayed := 0
 	for _, c := range sent {
@@ -229,11 +279,12 @@ func TestCrashSafetyIdempotent(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the server did not shut down on SIGTERM")
 	}
-	conn, err = sql.Open("sqlite", "file:"+db)
-	require.NoError(t, err)
-	defer conn.Close()
-	assert.Zero(t, count(`SELECT count(*) FROM idempotency WHERE done = 0`), "a record stuck in progress")
-	assert.Equal(t, len(sent), count(`SELECT count(*) FROM idempotency WHERE done = 1`), "one finished record per request")
+	conn = backend.open(t, db)
+	defer conn.close()
+	keys, done, stuck := conn.counts(t)
+	assert.Zero(t, stuck, "a record stuck in progress")
+	assert.Equal(t, len(sent), done, "one finished record per request")
+	assert.Equal(t, len(sent), keys, "one key per request")
 	t.Logf("%d creates sent, %d acknowledged before the kill; at the kill %d keys with as many finished records, %d running; %d retries replayed",
 		len(sent), ackedN, keysAtKill, running, replayed)
 }
