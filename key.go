@@ -120,7 +120,7 @@ type NewKey struct {
 	// Finish, when not nil, finishes a running idempotency record in the
 	// insert's own transaction (see IdempotencyFinish): the key and its
 	// record commit together or not at all.
-	Finish *IdempotencyFinish
+	Finish *IdempotencyFinish[APIKey]
 }
 
 // KeyUpdate lists the fields a PATCH changes; nil means unchanged. For the
@@ -268,15 +268,18 @@ const IdempotencyLease = 2 * time.Minute
 // fails, or no running record (APIKeyID, Key) exists any more (abandoned, or
 // finished by another request after its lease), the write is rolled back: the
 // latter is a CodeIdempotencyInProgress *Error.
-type IdempotencyFinish struct {
+//
+// Row is the type of the written row: APIKey for a project key (NewKey),
+// OrgKey for an organisation key (NewOrgKey).
+type IdempotencyFinish[Row any] struct {
 	APIKeyID int64
 	Key      string
-	Response func(APIKey) ([]byte, error)
+	Response func(Row) ([]byte, error)
 }
 
 // NotRunning is the error a store returns when the record f finishes is no
 // longer running: another request with the same key holds it now.
-func (f *IdempotencyFinish) NotRunning() *Error {
+func (f *IdempotencyFinish[Row]) NotRunning() *Error {
 	e := ParamErrorf(CodeIdempotencyInProgress, "Idempotency-Key",
 		"The first request with this Idempotency-Key is still running; retry shortly.")
 	e.RetryAfter = 1

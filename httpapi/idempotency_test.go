@@ -605,3 +605,22 @@ func TestIdempotentCreateFinishesInItsTransaction(t *testing.T) {
 	requireReplay(t, first, replay)
 	assert.Equal(t, created["value"], replay.json(t)["value"])
 }
+
+// TestIdempotentOrgKeyCreateReplays: an organisation key create with an
+// Idempotency-Key also finishes its record in the insert's transaction
+// (spotzee.NewOrgKey.Finish); its replay is the response sent, and no second
+// key is made.
+func TestIdempotentOrgKeyCreateReplays(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	admin := target{URL: srv.AdminURL, AdminKey: srv.OwnerKey}
+	c := call{Method: http.MethodPost, Path: "/organizations/api-keys", Body: `{"name":"ci","role":"member"}`, Header: idem("org-1")}
+	first := admin.do(t, c)
+	require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
+	replay := admin.do(t, c)
+	requireReplay(t, first, replay)
+	assert.Equal(t, first.json(t)["value"], replay.json(t)["value"])
+	list := admin.do(t, call{Method: http.MethodGet, Path: "/organizations/api-keys?limit=100"})
+	require.Equal(t, http.StatusOK, list.Status, "%s", list.Body)
+	assert.Equal(t, 1, strings.Count(string(list.Body), `"name":"ci"`), "no second key: %s", list.Body)
+}

@@ -152,9 +152,9 @@ func (s *Service) create(ctx context.Context, callerID, projectID int64, in Crea
 		return Created{}, err
 	}
 	value := keymaterial.NewValue(in.Scope.Prefix())
-	var finish *spotzee.IdempotencyFinish
+	var finish *spotzee.IdempotencyFinish[spotzee.APIKey]
 	if f := in.Idempotent; f != nil {
-		finish = &spotzee.IdempotencyFinish{APIKeyID: f.APIKeyID, Key: f.Key, Response: func(k spotzee.APIKey) ([]byte, error) {
+		finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: f.APIKeyID, Key: f.Key, Response: func(k spotzee.APIKey) ([]byte, error) {
 			return f.Response(Created{Key: k, Value: value})
 		}}
 	}

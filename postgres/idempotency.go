@@ -174,7 +174,7 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 // finishInTx runs f (when not nil) inside the write tx that produced k: it
 // stores f's response for k as the finished record (see
 // spotzee.IdempotencyFinish), or fails so that tx rolls back.
-func finishInTx(ctx context.Context, tx pgx.Tx, f *spotzee.IdempotencyFinish, k spotzee.APIKey) error {
+func finishInTx[Row any](ctx context.Context, tx pgx.Tx, f *spotzee.IdempotencyFinish[Row], k Row) error {
 	if f == nil {
 		return nil
 	}

@@ -158,7 +158,7 @@ func (db *DB) IdempotencyRecords(ctx context.Context) (int, error) {
 // finishInTx runs f (when not nil) inside the write tx that produced k: it
 // stores f's response for k as the finished record (see
 // spotzee.IdempotencyFinish), or fails so that tx rolls back.
-func finishInTx(ctx context.Context, tx *sql.Tx, f *spotzee.IdempotencyFinish, k spotzee.APIKey) error {
+func finishInTx[Row any](ctx context.Context, tx *sql.Tx, f *spotzee.IdempotencyFinish[Row], k Row) error {
 	if f == nil {
 		return nil
 	}

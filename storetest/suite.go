@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"ConcurrentQuota", testConcurrentQuota},
 		{"Organizations", testOrganizations},
 		{"OrgKeys", testOrgKeys},
+		{"CreateOrgKeyFinishesIdempotency", testCreateOrgKeyFinishesIdempotency},
 		{"OrgKeyList", testOrgKeyList},
 		{"OrgProjects", testOrgProjects},
 		{"ConcurrentLastOwner", testConcurrentLastOwner},
@@ -826,7 +827,7 @@ func testCreateKeyFinishesIdempotency(t *testing.T, db DB) {
 	begin("ok")
 	var seen spotzee.APIKey
 	nk := newKey(p.ID, "finished")
-	nk.Finish = &spotzee.IdempotencyFinish{APIKeyID: caller.ID, Key: "ok", Response: func(k spotzee.APIKey) ([]byte, error) {
+	nk.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: "ok", Response: func(k spotzee.APIKey) ([]byte, error) {
 		seen = k
 		return []byte(fmt.Sprintf("sealed %d", k.ID)), nil
 	}}
@@ -844,7 +845,7 @@ func testCreateKeyFinishesIdempotency(t *testing.T, db DB) {
 	// The response cannot be built: no key, the record still running.
 	begin("fails")
 	bad := newKey(p.ID, "unsealed")
-	bad.Finish = &spotzee.IdempotencyFinish{APIKeyID: caller.ID, Key: "fails", Response: func(spotzee.APIKey) ([]byte, error) {
+	bad.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: "fails", Response: func(spotzee.APIKey) ([]byte, error) {
 		return nil, fmt.Errorf("seal failed")
 	}}
 	_, err = db.CreateKey(ctx(), bad)
@@ -859,7 +860,7 @@ func testCreateKeyFinishesIdempotency(t *testing.T, db DB) {
 	// No running record (abandoned, or already finished): no key.
 	for _, key := range []string{"never-begun", "ok"} {
 		orphan := newKey(p.ID, "orphan")
-		orphan.Finish = &spotzee.IdempotencyFinish{APIKeyID: caller.ID, Key: key, Response: func(spotzee.APIKey) ([]byte, error) {
+		orphan.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: key, Response: func(spotzee.APIKey) ([]byte, error) {
 			return []byte("sealed"), nil
 		}}
 		_, err = db.CreateKey(ctx(), orphan)
