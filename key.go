@@ -131,6 +131,10 @@ type KeyUpdate struct {
 	Description    *string
 	Scope          *Scope
 	Role           *Role
+	// Finish, when not nil, finishes a running idempotency record in the
+	// update's own transaction (see IdempotencyFinish), with the key as it
+	// is after the update (as it is, for an empty update).
+	Finish *IdempotencyFinish[APIKey]
 }
 
 // Empty reports whether u changes nothing.

@@ -184,7 +184,16 @@ func (s *Server) UpdateProjectAPIKey(ctx context.Context, req server.UpdateProje
 		r := spotzee.Role(*body.Role)
 		u.Role = &r
 	}
+	if run := st.idem; run != nil {
+		// The update and its replayable response commit together.
+		u.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: st.principal(), Key: run.key, Response: func(k spotzee.APIKey) ([]byte, error) {
+			return run.sealJSON(toAPI(k))
+		}}
+	}
 	k, err := s.svc.Update(ctx, st.caller, req.KeyID, u)
+	if u.Finish != nil && (err == nil || spotzee.ErrorCode(err) == spotzee.CodeIdempotencyInProgress) {
+		st.idem.settled = true
+	}
 	if err != nil {
 		return nil, err
 	}

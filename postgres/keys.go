@@ -348,8 +348,22 @@ func checkSystemUpdate(cur spotzee.APIKey, u spotzee.KeyUpdate) error {
 // secret admin key, the errors of checkCaller when callerID is not 0 and no
 // longer a live admin key, and a storage error when the write fails.
 func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
-	if u.Empty() {
+	if u.Empty() && u.Finish == nil {
 		return db.Key(ctx, projectID, id)
+	}
+	if u.Empty() { // nothing to change, a record to finish
+		var k spotzee.APIKey
+		err := db.write(ctx, func(tx pgx.Tx) error {
+			var err error
+			if k, err = getKey(ctx, tx, projectID, id); err != nil {
+				return err
+			}
+			return finishInTx(ctx, tx, u.Finish, k)
+		})
+		if err != nil {
+			return spotzee.APIKey{}, storageErr(err, "update key %d", id)
+		}
+		return k, nil
 	}
 	var name, nameFold, scope, role *string
 	if u.Name != nil {
@@ -408,7 +422,10 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 		if errors.Is(err, pgx.ErrNoRows) {
 			return keyMissing(id)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, u.Finish, k)
 	})
 	if err != nil {
 		return spotzee.APIKey{}, storageErr(err, "update key %d", id)

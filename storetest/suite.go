@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"CreateKey", testCreateKey},
 		{"CreateKeyQuota", testCreateKeyQuota},
 		{"CreateKeyFinishesIdempotency", testCreateKeyFinishesIdempotency},
+		{"UpdateKeyFinishesIdempotency", testUpdateKeyFinishesIdempotency},
 		{"CallerRecheck", testCallerRecheck},
 		{"LiveKeyRules", testLiveKeyRules},
 		{"UpdateKey", testUpdateKey},
@@ -869,4 +870,56 @@ func testCreateKeyFinishesIdempotency(t *testing.T, db DB) {
 		requireCode(t, spotzee.CodeResourceMissing, err)
 	}
 	assert.Equal(t, before+1, count())
+}
+
+// testUpdateKeyFinishesIdempotency checks KeyUpdate.Finish: the update (or,
+// for an empty update, the key as it is) and the finished record commit
+// together, and a failure of either leaves neither.
+func testUpdateKeyFinishesIdempotency(t *testing.T, db DB) {
+	p := newProject(t, db)
+	caller := mustKey(t, db, newKey(p.ID, "admin", role(spotzee.RoleAdmin)))
+	target := mustKey(t, db, newKey(p.ID, "target"))
+	now := t0.Add(time.Minute)
+	record := func(key string) spotzee.IdempotencyRecord {
+		t.Helper()
+		rec, _, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: caller.ID, Key: key,
+			RequestHash: []byte("h"), ExpiresAt: now.Add(time.Hour)}, now)
+		require.NoError(t, err)
+		return rec
+	}
+	finish := func(key string) *spotzee.IdempotencyFinish[spotzee.APIKey] {
+		return &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: key, Response: func(k spotzee.APIKey) ([]byte, error) {
+			return []byte(k.Name), nil
+		}}
+	}
+	name := func(s string) *string { return &s }
+
+	require.False(t, record("rename").Done)
+	k, err := db.UpdateKey(ctx(), caller.ID, p.ID, target.ID, spotzee.KeyUpdate{Name: name("renamed"), Finish: finish("rename")}, now)
+	require.NoError(t, err)
+	assert.Equal(t, "renamed", k.Name)
+	rec := record("rename")
+	assert.True(t, rec.Done)
+	assert.Equal(t, []byte("renamed"), rec.Response, "the response is built from the updated row")
+
+	require.False(t, record("empty").Done)
+	k, err = db.UpdateKey(ctx(), caller.ID, p.ID, target.ID, spotzee.KeyUpdate{Finish: finish("empty")}, now.Add(time.Second))
+	require.NoError(t, err)
+	assert.True(t, k.UpdatedAt.Equal(now), "an empty update changes nothing")
+	rec = record("empty")
+	assert.True(t, rec.Done)
+	assert.Equal(t, []byte("renamed"), rec.Response)
+
+	// No running record: the update is rolled back.
+	_, err = db.UpdateKey(ctx(), caller.ID, p.ID, target.ID, spotzee.KeyUpdate{Name: name("lost"), Finish: finish("never-begun")}, now)
+	requireCode(t, spotzee.CodeIdempotencyInProgress, err)
+	got, err := db.Key(ctx(), p.ID, target.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "renamed", got.Name)
+
+	// A missing key: the record stays running, for the HTTP layer.
+	require.False(t, record("missing").Done)
+	_, err = db.UpdateKey(ctx(), caller.ID, p.ID, target.ID+1000, spotzee.KeyUpdate{Name: name("x"), Finish: finish("missing")}, now)
+	requireCode(t, spotzee.CodeResourceMissing, err)
+	assert.False(t, record("missing").Done)
 }
