@@ -117,6 +117,10 @@ type NewKey struct {
 	// refuses the insert with CodeQuotaExceeded when the project already has
 	// that many live keys.
 	MaxLiveKeys int
+	// Finish, when not nil, finishes a running idempotency record in the
+	// insert's own transaction (see IdempotencyFinish): the key and its
+	// record commit together or not at all.
+	Finish *IdempotencyFinish[APIKey]
 }
 
 // KeyUpdate lists the fields a PATCH changes; nil means unchanged. For the
@@ -127,6 +131,10 @@ type KeyUpdate struct {
 	Description    *string
 	Scope          *Scope
 	Role           *Role
+	// Finish, when not nil, finishes a running idempotency record in the
+	// update's own transaction (see IdempotencyFinish), with the key as it
+	// is after the update (as it is, for an empty update).
+	Finish *IdempotencyFinish[APIKey]
 }
 
 // Empty reports whether u changes nothing.
@@ -254,6 +262,33 @@ type IdempotencyRecord struct {
 // longer than any request runs (the reference server's write timeout is 30
 // s), so a running record older than this was left by a process that died.
 const IdempotencyLease = 2 * time.Minute
+
+// IdempotencyFinish finishes the running idempotency record (APIKeyID, Key)
+// inside the transaction of the one write its request makes. After the row is
+// written, the store calls Response with it and stores the bytes it returns
+// (already sealed: the store never sees a plaintext response) as the record's
+// response, marking it done, before the transaction commits. So a crash
+// leaves either the row and its finished record, or neither. When Response
+// fails, or no running record (APIKeyID, Key) exists any more (abandoned, or
+// finished by another request after its lease), the write is rolled back: the
+// latter is a CodeIdempotencyInProgress *Error.
+//
+// Row is the type of the written row: APIKey for a project key (NewKey),
+// OrgKey for an organisation key (NewOrgKey).
+type IdempotencyFinish[Row any] struct {
+	APIKeyID int64
+	Key      string
+	Response func(Row) ([]byte, error)
+}
+
+// NotRunning is the error a store returns when the record f finishes is no
+// longer running: another request with the same key holds it now.
+func (f *IdempotencyFinish[Row]) NotRunning() *Error {
+	e := ParamErrorf(CodeIdempotencyInProgress, "Idempotency-Key",
+		"The first request with this Idempotency-Key is still running; retry shortly.")
+	e.RetryAfter = 1
+	return e
+}
 
 // IdempotencyStore keeps idempotency records.
 type IdempotencyStore interface {

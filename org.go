@@ -87,6 +87,9 @@ type NewOrgKey struct {
 	Last4          string
 	Hash           []byte
 	CreatedAt      time.Time
+	// Finish, when not nil, finishes a running idempotency record in the
+	// insert's own transaction (see IdempotencyFinish).
+	Finish *IdempotencyFinish[OrgKey]
 }
 
 // OrgKeyUpdate lists the fields a PATCH changes; nil means unchanged. For the

@@ -194,18 +194,32 @@ func (s *Server) CreateOrganizationAPIKey(ctx context.Context, req server.Create
 	if body.Role != nil {
 		in.Role = spotzee.OrgRole(*body.Role)
 	}
+	if run := st.idem; run != nil {
+		// The key and its replayable response commit together.
+		in.Idempotent = &orgs.Idempotent{APIKeyID: st.principal(), Key: run.key, Response: func(c orgs.Created) ([]byte, error) {
+			return run.sealJSON(orgCreatedBody(c))
+		}}
+	}
 	c, err := s.orgs.CreateKey(ctx, st.org, in)
+	if in.Idempotent != nil && (err == nil || spotzee.ErrorCode(err) == spotzee.CodeIdempotencyInProgress) {
+		st.idem.settled = true
+	}
 	if err != nil {
 		return nil, err
 	}
-	k := toOrgKey(c.Key)
 	return server.CreateOrganizationAPIKey200JSONResponse{
-		Body: server.OrganizationAPIKeyCreated{
-			ID: k.ID, OrganizationID: k.OrganizationID, Name: k.Name, Description: k.Description, Role: k.Role,
-			Value: c.Value, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
-		},
+		Body:    orgCreatedBody(c),
 		Headers: server.CreateOrganizationAPIKey200ResponseHeaders{XRequestID: &st.requestID, SpotzeeVersion: &st.version},
 	}, nil
+}
+
+// orgCreatedBody is the body of an organisation key create's response.
+func orgCreatedBody(c orgs.Created) server.OrganizationAPIKeyCreated {
+	k := toOrgKey(c.Key)
+	return server.OrganizationAPIKeyCreated{
+		ID: k.ID, OrganizationID: k.OrganizationID, Name: k.Name, Description: k.Description, Role: k.Role,
+		Value: c.Value, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
+	}
 }
 
 // GetOrganizationAPIKey implements server.StrictServerInterface.

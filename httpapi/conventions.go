@@ -56,6 +56,8 @@ type state struct {
 	replayOf string
 	// edgeLimited is set when the edge limits refused the request.
 	edgeLimited bool
+	// idem is the running idempotency record of the request, if any.
+	idem *idemRun
 }
 
 // principal returns the id idempotency records and rate-limit buckets of

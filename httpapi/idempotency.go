@@ -137,26 +137,63 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// with idempotency_in_progress until it expires.
 	ctx := context.WithoutCancel(r.Context())
 	rec := &teeWriter{ResponseWriter: w, status: http.StatusOK}
+	run := &idemRun{key: key, sealer: m.sealer, st: st}
+	st.idem = run
 	finished := false
 	defer func() {
-		if !finished {
+		if !finished && !run.settled {
 			// A panic below: the response is not cached; let a retry run.
 			_ = m.store.AbandonIdempotent(ctx, st.principal(), key)
 		}
 	}()
 	m.next.ServeHTTP(rec, r)
 	finished = true
+	if run.settled {
+		// The handler's write finished the record in its own transaction
+		// (or found it taken over by another request): nothing to store.
+		return
+	}
 	if rec.status >= 500 || rec.status == http.StatusTooManyRequests {
 		if err := m.store.AbandonIdempotent(ctx, st.principal(), key); err != nil {
 			m.log.ErrorContext(r.Context(), "abandon idempotent request", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 		}
 		return
 	}
-	plain, _ := json.Marshal(cachedResponse{Status: rec.status, RequestID: st.requestID,
-		ContentType: w.Header().Get("Content-Type"), Body: rec.body.Bytes()})
-	if err := m.store.FinishIdempotent(ctx, st.principal(), key, m.sealer.seal(plain, st.principal(), key)); err != nil {
+	sealed := run.seal(rec.status, w.Header().Get("Content-Type"), rec.body.Bytes())
+	if err := m.store.FinishIdempotent(ctx, st.principal(), key, sealed); err != nil {
 		m.log.ErrorContext(r.Context(), "store idempotent response", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 	}
+}
+
+// idemRun is a request's running idempotency record, as the handler sees
+// it: a handler whose one write can finish the record in its own transaction
+// (spotzee.IdempotencyFinish) seals its response with seal and sets settled
+// once the write has returned, so the middleware stores nothing more.
+type idemRun struct {
+	key    string
+	sealer *sealer
+	st     *state
+	// settled is set by the handler when its write committed with the
+	// finished record, or was refused because another request holds the
+	// record now (which the middleware must then leave alone).
+	settled bool
+}
+
+// seal returns the sealed record of a response: what replay sends again.
+func (r *idemRun) seal(status int, contentType string, body []byte) []byte {
+	plain, _ := json.Marshal(cachedResponse{Status: status, RequestID: r.st.requestID, ContentType: contentType, Body: body})
+	return r.sealer.seal(plain, r.st.principal(), r.key)
+}
+
+// sealJSON seals a 200 response whose body is v encoded as the generated
+// strict handlers encode it (json.Encoder, with its trailing newline), so
+// that a replay sends the very bytes the first response sent.
+func (r *idemRun) sealJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return r.seal(http.StatusOK, "application/json", buf.Bytes()), nil
 }
 
 // replay answers a request whose Idempotency-Key has a live record: with a

@@ -341,8 +341,12 @@ func TestIdempotencyWhenClientGoesAway(t *testing.T) {
 				// The client has gone: the failure is not answered (no 500).
 				assert.Empty(t, first.Body, "nothing is sent to a client that has gone")
 				assert.NotEqual(t, http.StatusInternalServerError, first.Status)
-				require.Equal(t, http.StatusOK, retry.Status, "the retry runs: %s", retry.Body)
-				assert.Empty(t, retry.Header.Get("Idempotent-Replayed"))
+				// The insert committed with its finished record (one
+				// transaction) before the error: the retry replays that key
+				// rather than making a second one.
+				require.Equal(t, http.StatusOK, retry.Status, "the retry is answered: %s", retry.Body)
+				assert.Equal(t, "true", retry.Header.Get("Idempotent-Replayed"))
+				assert.Equal(t, int32(1), calls.Load(), "no second key")
 				return
 			}
 			require.Equal(t, http.StatusOK, first.Status)
@@ -570,4 +574,53 @@ func TestIdempotencyRecordUnderAnotherSecret(t *testing.T) {
 	}
 	assert.NotContains(t, logs.String(), `"level":"ERROR"`)
 	assert.Contains(t, logs.String(), "treating it as expired")
+}
+
+// TestIdempotentCreateFinishesInItsTransaction: a create with an
+// Idempotency-Key hands the store the finished record to write with the key
+// (spotzee.NewKey.Finish), so the record is done as soon as the insert
+// commits, before the handler answers, and its replay is the response sent.
+func TestIdempotentCreateFinishesInItsTransaction(t *testing.T) {
+	t.Parallel()
+	var srv *customServer
+	var doneAtCommit bool
+	hooks := &hookStore{
+		createKey: func(ctx context.Context, k spotzee.NewKey, next func(context.Context, spotzee.NewKey) (spotzee.APIKey, error)) (spotzee.APIKey, error) {
+			require.NotNil(t, k.Finish, "the store is given the record to finish")
+			key, err := next(ctx, k)
+			require.NoError(t, err)
+			now := time.Now()
+			rec, began, err := srv.DB.BeginIdempotent(ctx, spotzee.IdempotencyRecord{APIKeyID: k.Finish.APIKeyID,
+				Key: k.Finish.Key, ExpiresAt: now.Add(time.Hour)}, now)
+			require.NoError(t, err)
+			doneAtCommit = !began && rec.Done && len(rec.Response) > 0
+			return key, nil
+		},
+	}
+	srv = newCustomServer(t, hooks, customOptions{})
+	c := call{Method: http.MethodPost, Path: "/keys", Body: `{"name":"atomic"}`, Header: idem("tx-1")}
+	created, first := createKey(t, srv.target, c.Body, c.Header)
+	assert.True(t, doneAtCommit, "the record was finished in the insert's transaction")
+	replay := srv.do(t, c)
+	requireReplay(t, first, replay)
+	assert.Equal(t, created["value"], replay.json(t)["value"])
+}
+
+// TestIdempotentOrgKeyCreateReplays: an organisation key create with an
+// Idempotency-Key also finishes its record in the insert's transaction
+// (spotzee.NewOrgKey.Finish); its replay is the response sent, and no second
+// key is made.
+func TestIdempotentOrgKeyCreateReplays(t *testing.T) {
+	t.Parallel()
+	srv := spotzeetest.NewServer(t)
+	admin := target{URL: srv.AdminURL, AdminKey: srv.OwnerKey}
+	c := call{Method: http.MethodPost, Path: "/organizations/api-keys", Body: `{"name":"ci","role":"member"}`, Header: idem("org-1")}
+	first := admin.do(t, c)
+	require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
+	replay := admin.do(t, c)
+	requireReplay(t, first, replay)
+	assert.Equal(t, first.json(t)["value"], replay.json(t)["value"])
+	list := admin.do(t, call{Method: http.MethodGet, Path: "/organizations/api-keys?limit=100"})
+	require.Equal(t, http.StatusOK, list.Status, "%s", list.Body)
+	assert.Equal(t, 1, strings.Count(string(list.Body), `"name":"ci"`), "no second key: %s", list.Body)
 }

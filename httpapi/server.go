@@ -120,19 +120,33 @@ func (s *Server) CreateProjectAPIKey(ctx context.Context, req server.CreateProje
 	if body.Role != nil {
 		in.Role = spotzee.Role(*body.Role)
 	}
+	if run := st.idem; run != nil {
+		// The key and its replayable response commit together.
+		in.Idempotent = &keys.Idempotent{APIKeyID: st.principal(), Key: run.key, Response: func(c keys.Created) ([]byte, error) {
+			return run.sealJSON(createdBody(c))
+		}}
+	}
 	created, err := s.svc.Create(ctx, st.caller, in)
+	if in.Idempotent != nil && (err == nil || spotzee.ErrorCode(err) == spotzee.CodeIdempotencyInProgress) {
+		st.idem.settled = true
+	}
 	if err != nil {
 		return nil, err
 	}
-	k := toAPI(created.Key)
 	return server.CreateProjectAPIKey200JSONResponse{
-		Body: server.ProjectAPIKeyCreated{
-			ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Scope: k.Scope, Role: k.Role,
-			Value: created.Value, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
-			Description: k.Description, IsSystemKey: k.IsSystemKey,
-		},
+		Body:    createdBody(created),
 		Headers: server.CreateProjectAPIKey200ResponseHeaders{XRequestID: &st.requestID, SpotzeeVersion: &st.version},
 	}, nil
+}
+
+// createdBody is the body of a project key create's response.
+func createdBody(c keys.Created) server.ProjectAPIKeyCreated {
+	k := toAPI(c.Key)
+	return server.ProjectAPIKeyCreated{
+		ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Scope: k.Scope, Role: k.Role,
+		Value: c.Value, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt,
+		Description: k.Description, IsSystemKey: k.IsSystemKey,
+	}
 }
 
 // GetProjectAPIKey implements server.StrictServerInterface.
@@ -178,7 +192,16 @@ func (s *Server) UpdateProjectAPIKey(ctx context.Context, req server.UpdateProje
 		r := spotzee.Role(*body.Role)
 		u.Role = &r
 	}
+	if run := st.idem; run != nil {
+		// The update and its replayable response commit together.
+		u.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: st.principal(), Key: run.key, Response: func(k spotzee.APIKey) ([]byte, error) {
+			return run.sealJSON(toAPI(k))
+		}}
+	}
 	k, err := s.svc.Update(ctx, st.caller, req.KeyID, u)
+	if u.Finish != nil && (err == nil || spotzee.ErrorCode(err) == spotzee.CodeIdempotencyInProgress) {
+		st.idem.settled = true
+	}
 	if err != nil {
 		return nil, err
 	}

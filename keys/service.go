@@ -174,6 +174,18 @@ type CreateInput struct {
 	Description *string
 	Scope       spotzee.Scope
 	Role        spotzee.Role
+	// Idempotent, when not nil, finishes the request's running idempotency
+	// record in the insert's transaction (see spotzee.IdempotencyFinish).
+	Idempotent *Idempotent
+}
+
+// Idempotent finishes the running idempotency record (APIKeyID, Key) with
+// the sealed response Response builds from the new key and its full value,
+// inside the transaction that inserts the key.
+type Idempotent struct {
+	APIKeyID int64
+	Key      string
+	Response func(Created) ([]byte, error)
 }
 
 // Created is a new key and its full value, which exists nowhere else.
@@ -205,6 +217,12 @@ func (s *Service) create(ctx context.Context, callerID, projectID int64, in Crea
 		return Created{}, err
 	}
 	value := keymaterial.NewValue(in.Scope.Prefix())
+	var finish *spotzee.IdempotencyFinish[spotzee.APIKey]
+	if f := in.Idempotent; f != nil {
+		finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: f.APIKeyID, Key: f.Key, Response: func(k spotzee.APIKey) ([]byte, error) {
+			return f.Response(Created{Key: k, Value: value})
+		}}
+	}
 	key, err := s.store.CreateKey(ctx, spotzee.NewKey{
 		ProjectID:   projectID,
 		Name:        in.Name,
@@ -218,6 +236,7 @@ func (s *Service) create(ctx context.Context, callerID, projectID int64, in Crea
 		CreatedAt:   s.Now(),
 		CallerID:    callerID,
 		MaxLiveKeys: quota,
+		Finish:      finish,
 	})
 	if err != nil {
 		return Created{}, fmt.Errorf("keys: create: %w", err)

@@ -109,6 +109,18 @@ type KeyInput struct {
 	Name        string
 	Description *string
 	Role        spotzee.OrgRole
+	// Idempotent, when not nil, finishes the request's running idempotency
+	// record in the insert's transaction (see spotzee.IdempotencyFinish).
+	Idempotent *Idempotent
+}
+
+// Idempotent finishes the running idempotency record (APIKeyID, Key) with
+// the sealed response Response builds from the new key and its full value,
+// inside the transaction that inserts the key.
+type Idempotent struct {
+	APIKeyID int64
+	Key      string
+	Response func(Created) ([]byte, error)
 }
 
 // Created is a new organisation key and its full value, which exists
@@ -185,6 +197,12 @@ func (s *Service) CreateKey(ctx context.Context, caller spotzee.OrgKey, in KeyIn
 
 func (s *Service) create(ctx context.Context, callerID, orgID int64, in KeyInput, guard spotzee.OrgGuard) (Created, error) {
 	value := keymaterial.NewValue(spotzee.OrgKeyPrefix)
+	var finish *spotzee.IdempotencyFinish[spotzee.OrgKey]
+	if f := in.Idempotent; f != nil {
+		finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: f.APIKeyID, Key: f.Key, Response: func(k spotzee.OrgKey) ([]byte, error) {
+			return f.Response(Created{Key: k, Value: value})
+		}}
+	}
 	k, err := s.store.CreateOrgKey(ctx, callerID, spotzee.NewOrgKey{
 		OrganizationID: orgID,
 		Name:           in.Name,
@@ -193,6 +211,7 @@ func (s *Service) create(ctx context.Context, callerID, orgID int64, in KeyInput
 		Last4:          keymaterial.Last4(value),
 		Hash:           keymaterial.Hash(value),
 		CreatedAt:      s.Now(),
+		Finish:         finish,
 	}, guard)
 	if err != nil {
 		return Created{}, fmt.Errorf("orgs: create key: %w", err)

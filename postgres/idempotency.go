@@ -170,3 +170,26 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 	}
 	return v, nil
 }
+
+// finishInTx runs f (when not nil) inside the write tx that produced k: it
+// stores f's response for k as the finished record (see
+// spotzee.IdempotencyFinish), or fails so that tx rolls back.
+func finishInTx[Row any](ctx context.Context, tx pgx.Tx, f *spotzee.IdempotencyFinish[Row], k Row) error {
+	if f == nil {
+		return nil
+	}
+	resp, err := f.Response(k)
+	if err != nil {
+		return fmt.Errorf("idempotent response: %w", err)
+	}
+	tag, err := tx.Exec(ctx,
+		`UPDATE idempotency SET done = true, response = $1 WHERE api_key_id = $2 AND key = $3 AND NOT done`,
+		resp, f.APIKeyID, f.Key)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return f.NotRunning()
+	}
+	return nil
+}

@@ -213,7 +213,10 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 			RETURNING `+keyColumns,
 			k.ProjectID, k.Name, k.Description, fold(k.Name), foldPtr(k.Description), string(k.Scope), string(k.Role),
 			k.ValuePrefix, k.Last4, k.Hash, k.IsSystem, now))
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, k.Finish, key)
 	})
 	var e *spotzee.Error
 	switch {
@@ -428,8 +431,22 @@ func checkSystemUpdate(cur spotzee.APIKey, u spotzee.KeyUpdate) error {
 // secret admin key, the errors of checkCaller when callerID is not 0 and no
 // longer a live admin key, and a storage error when the write fails.
 func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
-	if u.Empty() {
+	if u.Empty() && u.Finish == nil {
 		return db.Key(ctx, projectID, id)
+	}
+	if u.Empty() { // nothing to change, a record to finish
+		var k spotzee.APIKey
+		err := db.write(ctx, func(tx pgx.Tx) error {
+			var err error
+			if k, err = getKey(ctx, tx, projectID, id); err != nil {
+				return err
+			}
+			return finishInTx(ctx, tx, u.Finish, k)
+		})
+		if err != nil {
+			return spotzee.APIKey{}, storageErr(err, "update key %d", id)
+		}
+		return k, nil
 	}
 	var name, nameFold, scope, role *string
 	if u.Name != nil {
@@ -488,7 +505,10 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 		if errors.Is(err, pgx.ErrNoRows) {
 			return keyMissing(id)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, u.Finish, k)
 	})
 	if err != nil {
 		return spotzee.APIKey{}, storageErr(err, "update key %d", id)

@@ -174,7 +174,10 @@ func (db *DB) CreateOrgKey(ctx context.Context, callerID int64, k spotzee.NewOrg
 				created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING `+orgKeyColumns,
 			k.OrganizationID, k.Name, k.Description, fold(k.Name), foldPtr(k.Description), string(k.Role), k.Last4, k.Hash, at))
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, k.Finish, key)
 	})
 	var e *spotzee.Error
 	switch {

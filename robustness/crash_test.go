@@ -197,22 +197,7 @@ func crashSafety(t *testing.T, backend crashBackend) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "spotzee-keys")
-	root, err := filepath.Abs("..") // the module root; go test runs in robustness/
-	require.NoError(t, err)
-	require.FileExists(t, filepath.Join(root, "go.mod"))
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command in PATH to build the binary")
-	}
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command(goTool, append(args, "./cmd/spotzee-keys")...)
-	build.Dir = root
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := buildBinary(t, dir)
 
 	db := backend.db(t, dir)
 	first := serve(t, bin, db, backend.extra...)
@@ -413,6 +398,29 @@ func crashSafety(t *testing.T, backend crashBackend) {
 	if backend.check != nil {
 		backend.check(t, db)
 	}
+}
+
+// buildBinary builds spotzee-keys into dir (with -race under the race
+// detector) and returns its path; it skips without a go command.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "spotzee-keys")
+	root, err := filepath.Abs("..") // the module root; go test runs in robustness/
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(root, "go.mod"))
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command in PATH to build the binary")
+	}
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command(goTool, append(args, "./cmd/spotzee-keys")...)
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
 }
 
 func (l *crashLog) add(k *tracked, lost *triple) {

@@ -49,7 +49,7 @@ spotzee_pg_setup() {
   fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     spotzee_pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-      as "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || {
+      spotzee_pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || {
       cat "$dir/initdb.log"
       return 1
     }

@@ -154,3 +154,30 @@ func (db *DB) IdempotencyRecords(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// finishInTx runs f (when not nil) inside the write tx that produced k: it
+// stores f's response for k as the finished record (see
+// spotzee.IdempotencyFinish), or fails so that tx rolls back.
+func finishInTx[Row any](ctx context.Context, tx *sql.Tx, f *spotzee.IdempotencyFinish[Row], k Row) error {
+	if f == nil {
+		return nil
+	}
+	resp, err := f.Response(k)
+	if err != nil {
+		return fmt.Errorf("idempotent response: %w", err)
+	}
+	res, err := tx.ExecContext(ctx,
+		`UPDATE idempotency SET done = 1, response = ? WHERE api_key_id = ? AND key = ? AND done = 0`,
+		resp, f.APIKeyID, f.Key)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return f.NotRunning()
+	}
+	return nil
+}

@@ -222,7 +222,10 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 			sqlInsertKey,
 			k.ProjectID, k.Name, desc, string(k.Scope), string(k.Role), k.ValuePrefix, k.Last4,
 			k.Hash, boolInt(k.IsSystem), now, now))
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, k.Finish, key)
 	})
 	var e *spotzee.Error
 	switch {
@@ -394,8 +397,22 @@ func getKey(ctx context.Context, q queryRower, projectID, id int64) (spotzee.API
 // checkCaller when callerID is not 0 and no longer a live admin key, and a
 // storage error when the write fails.
 func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
-	if u.Empty() {
+	if u.Empty() && u.Finish == nil {
 		return db.Key(ctx, projectID, id)
+	}
+	if u.Empty() { // nothing to change, a record to finish
+		var k spotzee.APIKey
+		err := db.write(ctx, func(tx *sql.Tx) error {
+			var err error
+			if k, err = getKey(ctx, db.inWrite(tx), projectID, id); err != nil {
+				return err
+			}
+			return finishInTx(ctx, tx, u.Finish, k)
+		})
+		if err != nil {
+			return spotzee.APIKey{}, storageErr(err, "update key %d", id)
+		}
+		return k, nil
 	}
 	var name, desc, scope, role any
 	if u.Name != nil {
@@ -439,7 +456,10 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 		k, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
 			sqlUpdateKey,
 			name, boolInt(u.SetDescription), desc, scope, role, formatTime(now), id, projectID))
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, u.Finish, k)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return spotzee.APIKey{}, keyMissing(id)

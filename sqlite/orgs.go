@@ -174,7 +174,10 @@ func (db *DB) CreateOrgKey(ctx context.Context, callerID int64, k spotzee.NewOrg
 			`INSERT INTO org_api_keys (organization_id, name, description, role, last4, hash, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+orgKeyColumns,
 			k.OrganizationID, k.Name, optText(k.Description), string(k.Role), k.Last4, k.Hash, at, at))
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, k.Finish, key)
 	})
 	var e *spotzee.Error
 	switch {

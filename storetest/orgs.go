@@ -268,3 +268,53 @@ func concurrentLastOwner(t *testing.T, dbs []DB) {
 		assert.Equal(t, 1, page.Total)
 	}
 }
+
+// testCreateOrgKeyFinishesIdempotency checks NewOrgKey.Finish as
+// testCreateKeyFinishesIdempotency checks NewKey.Finish. Organisation keys
+// keep their records under their negated id, as the HTTP layer does.
+func testCreateOrgKeyFinishesIdempotency(t *testing.T, db DB) {
+	o := newOrg(t, db, "acme")
+	owner := mustOrgKey(t, db, newOrgKey(o.ID, "owner", spotzee.OrgRoleOwner))
+	principal := -owner.ID
+	now := t0.Add(time.Minute)
+	_, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: principal, Key: "ok",
+		RequestHash: []byte("h"), ExpiresAt: now.Add(time.Hour)}, now)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	nk := newOrgKey(o.ID, "finished", spotzee.OrgRoleMember)
+	var seen spotzee.OrgKey
+	nk.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: "ok", Response: func(k spotzee.OrgKey) ([]byte, error) {
+		seen = k
+		return []byte(fmt.Sprintf("sealed %d", k.ID)), nil
+	}}
+	k, err := db.CreateOrgKey(ctx(), owner.ID, nk, nil)
+	require.NoError(t, err)
+	assert.Equal(t, k, seen, "the response is built from the written row")
+	rec, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: principal, Key: "ok", ExpiresAt: now.Add(time.Hour)}, now)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.True(t, rec.Done)
+	assert.Equal(t, []byte(fmt.Sprintf("sealed %d", k.ID)), rec.Response)
+
+	// No running record (never begun, or already finished): no key.
+	for _, key := range []string{"never-begun", "ok"} {
+		orphan := newOrgKey(o.ID, "orphan", spotzee.OrgRoleMember)
+		orphan.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: key, Response: func(spotzee.OrgKey) ([]byte, error) {
+			return []byte("sealed"), nil
+		}}
+		_, err = db.CreateOrgKey(ctx(), owner.ID, orphan, nil)
+		requireCode(t, spotzee.CodeIdempotencyInProgress, err)
+		_, err = db.OrgKeyByHash(ctx(), orphan.Hash)
+		requireCode(t, spotzee.CodeResourceMissing, err)
+	}
+	// The response cannot be built: no key.
+	bad := newOrgKey(o.ID, "unsealed", spotzee.OrgRoleMember)
+	bad.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: "ok", Response: func(spotzee.OrgKey) ([]byte, error) {
+		return nil, fmt.Errorf("seal failed")
+	}}
+	_, err = db.CreateOrgKey(ctx(), owner.ID, bad, nil)
+	require.Error(t, err)
+	_, err = db.OrgKeyByHash(ctx(), bad.Hash)
+	requireCode(t, spotzee.CodeResourceMissing, err)
+}

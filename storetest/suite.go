@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"CreateKeyQuota", testCreateKeyQuota},
 		{"KeyAndTierByHash", testKeyAndTierByHash},
 		{"CallerAndKeyByHash", testCallerAndKeyByHash},
+		{"CreateKeyFinishesIdempotency", testCreateKeyFinishesIdempotency},
+		{"UpdateKeyFinishesIdempotency", testUpdateKeyFinishesIdempotency},
 		{"CallerRecheck", testCallerRecheck},
 		{"LiveKeyRules", testLiveKeyRules},
 		{"UpdateKey", testUpdateKey},
@@ -52,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"ConcurrentQuota", testConcurrentQuota},
 		{"Organizations", testOrganizations},
 		{"OrgKeys", testOrgKeys},
+		{"CreateOrgKeyFinishesIdempotency", testCreateOrgKeyFinishesIdempotency},
 		{"OrgKeyList", testOrgKeyList},
 		{"OrgProjects", testOrgProjects},
 		{"ConcurrentLastOwner", testConcurrentLastOwner},
@@ -897,4 +900,126 @@ func RunShared(t *testing.T, open func(t *testing.T) [2]DB) {
 			tc.fn(t, dbs[:])
 		})
 	}
+}
+
+// testCreateKeyFinishesIdempotency checks NewKey.Finish: the key and its
+// finished idempotency record commit in one transaction, and a failure of
+// either leaves neither.
+func testCreateKeyFinishesIdempotency(t *testing.T, db DB) {
+	p := newProject(t, db)
+	caller := mustKey(t, db, newKey(p.ID, "admin", role(spotzee.RoleAdmin)))
+	now := t0.Add(time.Minute)
+	begin := func(key string) {
+		t.Helper()
+		_, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: caller.ID, Key: key,
+			RequestHash: []byte("h"), ExpiresAt: now.Add(time.Hour)}, now)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	count := func() int {
+		t.Helper()
+		n, err := db.CountKeys(ctx(), p.ID)
+		require.NoError(t, err)
+		return n
+	}
+	before := count()
+
+	// Success: the record is done with the response built from the row.
+	begin("ok")
+	var seen spotzee.APIKey
+	nk := newKey(p.ID, "finished")
+	nk.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: "ok", Response: func(k spotzee.APIKey) ([]byte, error) {
+		seen = k
+		return []byte(fmt.Sprintf("sealed %d", k.ID)), nil
+	}}
+	k, err := db.CreateKey(ctx(), nk)
+	require.NoError(t, err)
+	assert.Equal(t, k, seen, "the response is built from the written row")
+	rec, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: caller.ID, Key: "ok", ExpiresAt: now.Add(time.Hour)}, now)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.True(t, rec.Done)
+	assert.Equal(t, []byte(fmt.Sprintf("sealed %d", k.ID)), rec.Response)
+	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx(), caller.ID, "ok", []byte("again")))
+	assert.Equal(t, before+1, count())
+
+	// The response cannot be built: no key, the record still running.
+	begin("fails")
+	bad := newKey(p.ID, "unsealed")
+	bad.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: "fails", Response: func(spotzee.APIKey) ([]byte, error) {
+		return nil, fmt.Errorf("seal failed")
+	}}
+	_, err = db.CreateKey(ctx(), bad)
+	require.Error(t, err)
+	_, err = db.KeyByHash(ctx(), bad.Hash)
+	requireCode(t, spotzee.CodeResourceMissing, err)
+	rec, ok, err = db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: caller.ID, Key: "fails", ExpiresAt: now.Add(time.Hour)}, now)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.False(t, rec.Done, "the record is left running, for the HTTP layer to abandon")
+
+	// No running record (abandoned, or already finished): no key.
+	for _, key := range []string{"never-begun", "ok"} {
+		orphan := newKey(p.ID, "orphan")
+		orphan.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: key, Response: func(spotzee.APIKey) ([]byte, error) {
+			return []byte("sealed"), nil
+		}}
+		_, err = db.CreateKey(ctx(), orphan)
+		requireCode(t, spotzee.CodeIdempotencyInProgress, err)
+		_, err = db.KeyByHash(ctx(), orphan.Hash)
+		requireCode(t, spotzee.CodeResourceMissing, err)
+	}
+	assert.Equal(t, before+1, count())
+}
+
+// testUpdateKeyFinishesIdempotency checks KeyUpdate.Finish: the update (or,
+// for an empty update, the key as it is) and the finished record commit
+// together, and a failure of either leaves neither.
+func testUpdateKeyFinishesIdempotency(t *testing.T, db DB) {
+	p := newProject(t, db)
+	caller := mustKey(t, db, newKey(p.ID, "admin", role(spotzee.RoleAdmin)))
+	target := mustKey(t, db, newKey(p.ID, "target"))
+	now := t0.Add(time.Minute)
+	record := func(key string) spotzee.IdempotencyRecord {
+		t.Helper()
+		rec, _, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: caller.ID, Key: key,
+			RequestHash: []byte("h"), ExpiresAt: now.Add(time.Hour)}, now)
+		require.NoError(t, err)
+		return rec
+	}
+	finish := func(key string) *spotzee.IdempotencyFinish[spotzee.APIKey] {
+		return &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: key, Response: func(k spotzee.APIKey) ([]byte, error) {
+			return []byte(k.Name), nil
+		}}
+	}
+	name := func(s string) *string { return &s }
+
+	require.False(t, record("rename").Done)
+	k, err := db.UpdateKey(ctx(), caller.ID, p.ID, target.ID, spotzee.KeyUpdate{Name: name("renamed"), Finish: finish("rename")}, now)
+	require.NoError(t, err)
+	assert.Equal(t, "renamed", k.Name)
+	rec := record("rename")
+	assert.True(t, rec.Done)
+	assert.Equal(t, []byte("renamed"), rec.Response, "the response is built from the updated row")
+
+	require.False(t, record("empty").Done)
+	k, err = db.UpdateKey(ctx(), caller.ID, p.ID, target.ID, spotzee.KeyUpdate{Finish: finish("empty")}, now.Add(time.Second))
+	require.NoError(t, err)
+	assert.True(t, k.UpdatedAt.Equal(now), "an empty update changes nothing")
+	rec = record("empty")
+	assert.True(t, rec.Done)
+	assert.Equal(t, []byte("renamed"), rec.Response)
+
+	// No running record: the update is rolled back.
+	_, err = db.UpdateKey(ctx(), caller.ID, p.ID, target.ID, spotzee.KeyUpdate{Name: name("lost"), Finish: finish("never-begun")}, now)
+	requireCode(t, spotzee.CodeIdempotencyInProgress, err)
+	got, err := db.Key(ctx(), p.ID, target.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "renamed", got.Name)
+
+	// A missing key: the record stays running, for the HTTP layer.
+	require.False(t, record("missing").Done)
+	_, err = db.UpdateKey(ctx(), caller.ID, p.ID, target.ID+1000, spotzee.KeyUpdate{Name: name("x"), Finish: finish("missing")}, now)
+	requireCode(t, spotzee.CodeResourceMissing, err)
+	assert.False(t, record("missing").Done)
 }
