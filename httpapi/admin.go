@@ -187,10 +187,7 @@ func (s *Server) CreateOrganizationAPIKey(ctx context.Context, req server.Create
 		body = &server.CreateOrganizationAPIKeyJSONRequestBody{}
 	}
 	in := orgs.KeyInput{Name: body.Name}
-	if body.Description.IsSpecified() && !body.Description.IsNull() {
-		d := body.Description.MustGet()
-		in.Description = &d
-	}
+	in.Description = valueOf(body.Description)
 	if body.Role != nil {
 		in.Role = spotzee.OrgRole(*body.Role)
 	}

@@ -67,22 +67,7 @@ func toAPI(k spotzee.APIKey) server.ProjectAPIKey {
 func (s *Server) ListProjectAPIKeys(ctx context.Context, req server.ListProjectAPIKeysRequestObject) (server.ListProjectAPIKeysResponseObject, error) {
 	st := stateFrom(ctx)
 	p := req.Params
-	in := keys.ListInput{Limit: p.Limit}
-	if p.Cursor != nil {
-		in.Cursor = *p.Cursor
-	}
-	if p.Page != nil {
-		in.Prev = *p.Page == server.PageDirectionPrev
-	}
-	if p.Sort != nil {
-		in.Sort = *p.Sort
-	}
-	if p.Direction != nil {
-		in.Direction = string(*p.Direction)
-	}
-	if p.Q != nil {
-		in.Query = *p.Q
-	}
+	in := listInput(p.Cursor, p.Page, p.Limit, p.Sort, p.Direction, p.Q)
 	page, err := s.svc.List(ctx, st.caller, in)
 	if err != nil {
 		return nil, err
@@ -110,10 +95,7 @@ func (s *Server) CreateProjectAPIKey(ctx context.Context, req server.CreateProje
 		body = &server.CreateProjectAPIKeyJSONRequestBody{}
 	}
 	in := keys.CreateInput{Name: body.Name}
-	if body.Description.IsSpecified() && !body.Description.IsNull() {
-		d := body.Description.MustGet()
-		in.Description = &d
-	}
+	in.Description = valueOf(body.Description)
 	if body.Scope != nil {
 		in.Scope = spotzee.Scope(*body.Scope)
 	}
@@ -225,4 +207,13 @@ func (s *Server) RevokeProjectAPIKey(ctx context.Context, req server.RevokeProje
 		Body:    server.APIKeyRevokeResponse{ID: &k.ID, Revoked: &revoked, RevokedAt: &at},
 		Headers: server.RevokeProjectAPIKey200ResponseHeaders{XRequestID: &st.requestID, SpotzeeVersion: &st.version},
 	}, nil
+}
+
+// valueOf returns a nullable field's value, nil when it is null or absent.
+func valueOf(n nullable.Nullable[string]) *string {
+	v, err := n.Get()
+	if err != nil {
+		return nil
+	}
+	return &v
 }
