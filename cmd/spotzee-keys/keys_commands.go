@@ -221,13 +221,10 @@ func updateFlags(fs *flag.FlagSet) func([]string) (action, error) {
 			}
 			body.Name, changed = new(n), true
 		}
-		switch {
-		case isSet(fs, "description") && isSet(fs, "clear-description"):
-			return nil, usagef("give --description or --clear-description, not both")
-		case isSet(fs, "description"):
-			body.Description, changed = nullable.NewNullableWithValue(*description), true
-		case *clearDescription:
-			body.Description, changed = nullable.NewNullNullable[string](), true
+		if d, set, err := descriptionChange(fs, *description, *clearDescription); err != nil {
+			return nil, err
+		} else if set {
+			body.Description, changed = d, true
 		}
 		if isSet(fs, "scope") {
 			s, err := parseScope(*scope)
@@ -279,4 +276,19 @@ func revokeFlags(*flag.FlagSet) func([]string) (action, error) {
 			return err
 		}, nil
 	}
+}
+
+// descriptionChange reads --description and --clear-description of an
+// update: the new value (null to clear), whether either was given, and a
+// usage error when both were.
+func descriptionChange(fs *flag.FlagSet, description string, clear bool) (nullable.Nullable[string], bool, error) {
+	switch {
+	case isSet(fs, "description") && isSet(fs, "clear-description"):
+		return nil, false, usagef("give --description or --clear-description, not both")
+	case isSet(fs, "description"):
+		return nullable.NewNullableWithValue(description), true, nil
+	case clear:
+		return nullable.NewNullNullable[string](), true, nil
+	}
+	return nil, false, nil
 }

@@ -297,13 +297,10 @@ func orgKeysUpdateFlags(fs *flag.FlagSet) func([]string) (func(context.Context, 
 			}
 			body.Name, changed = nullable.NewNullableWithValue(n), true
 		}
-		switch {
-		case isSet(fs, "description") && isSet(fs, "clear-description"):
-			return nil, usagef("give --description or --clear-description, not both")
-		case isSet(fs, "description"):
-			body.Description, changed = nullable.NewNullableWithValue(*description), true
-		case *clearDescription:
-			body.Description, changed = nullable.NewNullNullable[string](), true
+		if d, set, err := descriptionChange(fs, *description, *clearDescription); err != nil {
+			return nil, err
+		} else if set {
+			body.Description, changed = d, true
 		}
 		if isSet(fs, "role") {
 			r, err := parseOrgRole(*role)
