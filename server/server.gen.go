@@ -1066,7 +1066,7 @@ type ProjectAPIKeyUpdate struct {
 	// Example: Used by the billing service
 	Description nullable.Nullable[string] `json:"description,omitempty"`
 
-	// Name New label; empty is `400 parameter_invalid_empty`.
+	// Name New label; the reference server refuses it empty (`400 parameter_invalid_empty`).
 	//
 	// Example: Production server
 	Name *string `json:"name,omitempty"`
