@@ -387,15 +387,21 @@ func getKey(ctx context.Context, q queryRower, projectID, id int64) (spotzee.API
 	return k, err
 }
 
-// UpdateKey, for the API key callerID (0 for an operator), applies the non-nil fields of u to the live key id of project
-// projectID in one statement, sets its updated_at to now, and returns the
-// updated key; an empty u changes nothing and returns the key as it is. It
-// returns a CodeResourceMissing *spotzee.Error when the key does not exist,
-// is revoked or belongs to another project, a CodeStateConflict one,
-// changing nothing, when u changes a system key's role or scope or would
-// leave the project without a live secret admin key, the errors of
-// checkCaller when callerID is not 0 and no longer a live admin key, and a
-// storage error when the write fails.
+// UpdateKey, for the API key callerID (0 for an operator), applies the
+// non-nil fields of u to the live key id of project projectID, sets its
+// updated_at to now, and returns the updated key; an empty u changes nothing
+// and returns the key as it is. It returns a CodeResourceMissing
+// *spotzee.Error when the key does not exist, is revoked or belongs to
+// another project, a CodeStateConflict one, changing nothing, when u changes
+// a system key's role or scope or would leave the project without a live
+// secret admin key, the errors of checkCaller when callerID is not 0 and no
+// longer a live admin key, and a storage error when the write fails.
+//
+// An update of the name or the description only (the PATCH clients send
+// most) is one statement inside the transaction: the UPDATE re-checks the
+// caller in its WHERE clause (see sqlFastUpdate). When it changes no row it
+// changed nothing, and the guards then run one by one, in the same
+// transaction, to tell which error applies.
 func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
 	if u.Empty() && u.Finish == nil {
 		return db.Key(ctx, projectID, id)
@@ -414,6 +420,70 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 		}
 		return k, nil
 	}
+	labelsOnly := u.Role == nil && u.Scope == nil
+	var fast string
+	if labelsOnly {
+		fast = sqlFastUpdate(u.Name != nil, u.SetDescription, callerID != 0)
+		db.warm(ctx, db.w, fast)
+	} else {
+		db.warm(ctx, db.w, sqlLiveKey, sqlUpdateKey, sqlCaller, sqlOtherAdmins)
+	}
+	var k spotzee.APIKey
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		q := db.inWrite(tx)
+		var err error
+		if labelsOnly {
+			k, err = scanKey(q.QueryRowContext(ctx, fast, fastUpdateArgs(callerID, projectID, id, u, now)...))
+			if errors.Is(err, sql.ErrNoRows) {
+				// Nothing changed: the checked path reports why.
+				k, err = updateChecked(ctx, q, callerID, projectID, id, u, now)
+			}
+		} else {
+			k, err = updateChecked(ctx, q, callerID, projectID, id, u, now)
+		}
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, u.Finish, k)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return spotzee.APIKey{}, keyMissing(id)
+	}
+	if err != nil {
+		return spotzee.APIKey{}, storageErr(err, "update key %d", id)
+	}
+	return k, nil
+}
+
+// updateChecked applies the non-empty u inside a write's transaction, each
+// guard a statement of its own, in their order of precedence: the caller
+// (checkCaller), the key (keyMissing), the system-key rule
+// (checkSystemUpdate), the last-admin rule (checkNotLastAdmin); then the
+// UPDATE. It returns the updated key or the first guard's error, having
+// changed nothing; sql.ErrNoRows when the UPDATE finds no row.
+func updateChecked(ctx context.Context, q querier, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
+	if err := checkCaller(ctx, q, callerID, projectID); err != nil {
+		return spotzee.APIKey{}, err
+	}
+	cur, err := getKey(ctx, q, projectID, id)
+	if err != nil {
+		return spotzee.APIKey{}, err
+	}
+	if err := checkSystemUpdate(cur, u); err != nil {
+		return spotzee.APIKey{}, err
+	}
+	after := cur
+	if u.Role != nil {
+		after.Role = *u.Role
+	}
+	if u.Scope != nil {
+		after.Scope = *u.Scope
+	}
+	if isAdminKey(cur) && !isAdminKey(after) {
+		if err := checkNotLastAdmin(ctx, q, cur); err != nil {
+			return spotzee.APIKey{}, err
+		}
+	}
 	var name, desc, scope, role any
 	if u.Name != nil {
 		name = *u.Name
@@ -427,47 +497,79 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 	if u.Role != nil {
 		role = string(*u.Role)
 	}
-	var k spotzee.APIKey
-	db.warm(ctx, db.w, sqlLiveKey, sqlUpdateKey, sqlCaller, sqlOtherAdmins)
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		q := db.inWrite(tx)
-		if err := checkCaller(ctx, q, callerID, projectID); err != nil {
-			return err
-		}
-		cur, err := getKey(ctx, q, projectID, id)
-		if err != nil {
-			return err
-		}
-		if err := checkSystemUpdate(cur, u); err != nil {
-			return err
-		}
-		after := cur
-		if u.Role != nil {
-			after.Role = *u.Role
-		}
-		if u.Scope != nil {
-			after.Scope = *u.Scope
-		}
-		if isAdminKey(cur) && !isAdminKey(after) {
-			if err := checkNotLastAdmin(ctx, q, cur); err != nil {
-				return err
+	return scanKey(q.QueryRowContext(ctx,
+		sqlUpdateKey,
+		name, boolInt(u.SetDescription), desc, scope, role, formatTime(now), id, projectID))
+}
+
+// sqlCallerIsAdmin is checkCaller as a condition: the key ? is a live
+// secret admin key of project ?.
+const sqlCallerIsAdmin = `EXISTS (SELECT 1 FROM api_keys c
+		WHERE c.id = ? AND c.project_id = ? AND c.revoked_at IS NULL
+		AND c.scope = 'secret' AND c.value_prefix = 'sk_' AND c.role = 'admin')`
+
+// fastUpdates holds the texts of sqlFastUpdate, indexed by
+// fastUpdateIndex.
+var fastUpdates = func() (out [8]string) {
+	for _, name := range []bool{false, true} {
+		for _, desc := range []bool{false, true} {
+			for _, caller := range []bool{false, true} {
+				s := `UPDATE api_keys SET `
+				if name {
+					s += `name = ?, `
+				}
+				if desc {
+					s += `description = ?, `
+				}
+				s += `updated_at = ?
+		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`
+				if caller {
+					s += `
+		AND ` + sqlCallerIsAdmin
+				}
+				out[fastUpdateIndex(name, desc, caller)] = s + `
+		RETURNING ` + keyColumns
 			}
 		}
-		k, err = scanKey(db.inWrite(tx).QueryRowContext(ctx,
-			sqlUpdateKey,
-			name, boolInt(u.SetDescription), desc, scope, role, formatTime(now), id, projectID))
-		if err != nil {
-			return err
+	}
+	return out
+}()
+
+func fastUpdateIndex(name, desc, caller bool) int {
+	return int(boolInt(name)<<2 | boolInt(desc)<<1 | boolInt(caller))
+}
+
+// sqlFastUpdate returns the UPDATE of a key's name (when name), description
+// (when desc) and updated_at, of a live key of the project only, and, when
+// caller, only while the caller is a live secret admin key of the project
+// (checkCaller's condition). A name or description change needs no other
+// guard: a system key's labels may change, and an admin key stays one.
+// Setting only the columns that change leaves the indexes over the others
+// (the name's, for a description change) untouched. Its arguments are
+// fastUpdateArgs.
+func sqlFastUpdate(name, desc, caller bool) string {
+	return fastUpdates[fastUpdateIndex(name, desc, caller)]
+}
+
+// fastUpdateArgs returns the arguments of sqlFastUpdate for u, whose role
+// and scope are nil.
+func fastUpdateArgs(callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) []any {
+	args := make([]any, 0, 7)
+	if u.Name != nil {
+		args = append(args, *u.Name)
+	}
+	if u.SetDescription {
+		var desc any
+		if u.Description != nil {
+			desc = *u.Description
 		}
-		return finishInTx(ctx, tx, u.Finish, k)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return spotzee.APIKey{}, keyMissing(id)
+		args = append(args, desc)
 	}
-	if err != nil {
-		return spotzee.APIKey{}, storageErr(err, "update key %d", id)
+	args = append(args, formatTime(now), id, projectID)
+	if callerID != 0 {
+		args = append(args, callerID, projectID)
 	}
-	return k, nil
+	return args
 }
 
 // The statements of the write guards.
