@@ -430,6 +430,12 @@ func checkSystemUpdate(cur spotzee.APIKey, u spotzee.KeyUpdate) error {
 // a system key's role or scope or would leave the project without a live
 // secret admin key, the errors of checkCaller when callerID is not 0 and no
 // longer a live admin key, and a storage error when the write fails.
+//
+// An update of the name or the description only (the PATCH clients send
+// most) is, after lockProject, one statement: the UPDATE re-checks the
+// caller in its WHERE clause (sqlCallerIsAdmin). When it changes no row it
+// changed nothing, and the guards then run one by one, in the same
+// transaction, to tell which error applies.
 func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
 	if u.Empty() && u.Finish == nil {
 		return db.Key(ctx, projectID, id)
@@ -448,6 +454,64 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 		}
 		return k, nil
 	}
+	labelsOnly := u.Role == nil && u.Scope == nil
+	var k spotzee.APIKey
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		if _, err := lockProject(ctx, tx, projectID); err != nil && spotzee.ErrorCode(err) != spotzee.CodeResourceMissing {
+			return err // a missing project holds no key: the checks below answer
+		}
+		var err error
+		if labelsOnly {
+			args := updateArgs(projectID, id, u, now)
+			query := sqlUpdateKeyReturning
+			if callerID != 0 {
+				query, args = sqlUpdateKeyByAdmin, append(args, callerID)
+			}
+			k, err = scanKey(tx.QueryRow(ctx, query, args...))
+			if errors.Is(err, pgx.ErrNoRows) {
+				// Nothing changed: the checked path reports why.
+				k, err = updateChecked(ctx, tx, callerID, projectID, id, u, now)
+			}
+		} else {
+			k, err = updateChecked(ctx, tx, callerID, projectID, id, u, now)
+		}
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, u.Finish, k)
+	})
+	if err != nil {
+		return spotzee.APIKey{}, storageErr(err, "update key %d", id)
+	}
+	return k, nil
+}
+
+// sqlUpdateKey applies a KeyUpdate (the arguments of updateArgs) to a live
+// key of a project, without RETURNING.
+const sqlUpdateKey = `UPDATE api_keys SET
+			name             = coalesce($1, name),
+			name_fold        = coalesce($2, name_fold),
+			description      = CASE WHEN $3 THEN $4 ELSE description END,
+			description_fold = CASE WHEN $3 THEN $5 ELSE description_fold END,
+			scope            = coalesce($6, scope),
+			role             = coalesce($7, role),
+			updated_at       = $8
+			WHERE id = $9 AND project_id = $10 AND revoked_at IS NULL`
+
+// sqlUpdateKeyReturning is sqlUpdateKey returning the updated key.
+const sqlUpdateKeyReturning = sqlUpdateKey + `
+			RETURNING ` + keyColumns
+
+// sqlUpdateKeyByAdmin is sqlUpdateKey changing the row only while the key
+// $11 is a live secret admin key of the project (checkCaller's condition).
+const sqlUpdateKeyByAdmin = sqlUpdateKey + `
+			AND EXISTS (SELECT 1 FROM api_keys c
+				WHERE c.id = $11 AND c.project_id = $10 AND c.revoked_at IS NULL
+				AND c.scope = 'secret' AND c.value_prefix = 'sk_' AND c.role = 'admin')
+			RETURNING ` + keyColumns
+
+// updateArgs returns the arguments of sqlUpdateKey for u.
+func updateArgs(projectID, id int64, u spotzee.KeyUpdate, now time.Time) []any {
 	var name, nameFold, scope, role *string
 	if u.Name != nil {
 		name, nameFold = u.Name, foldPtr(u.Name)
@@ -464,56 +528,43 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 	if u.SetDescription {
 		desc = u.Description
 	}
-	var k spotzee.APIKey
-	err := db.write(ctx, func(tx pgx.Tx) error {
-		if _, err := lockProject(ctx, tx, projectID); err != nil && spotzee.ErrorCode(err) != spotzee.CodeResourceMissing {
-			return err // a missing project holds no key: the checks below answer
-		}
-		if err := checkCaller(ctx, tx, callerID, projectID); err != nil {
-			return err
-		}
-		cur, err := getKey(ctx, tx, projectID, id)
-		if err != nil {
-			return err
-		}
-		if err := checkSystemUpdate(cur, u); err != nil {
-			return err
-		}
-		after := cur
-		if u.Role != nil {
-			after.Role = *u.Role
-		}
-		if u.Scope != nil {
-			after.Scope = *u.Scope
-		}
-		if isAdminKey(cur) && !isAdminKey(after) {
-			if err := checkNotLastAdmin(ctx, tx, cur); err != nil {
-				return err
-			}
-		}
-		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET
-			name             = coalesce($1, name),
-			name_fold        = coalesce($2, name_fold),
-			description      = CASE WHEN $3 THEN $4 ELSE description END,
-			description_fold = CASE WHEN $3 THEN $5 ELSE description_fold END,
-			scope            = coalesce($6, scope),
-			role             = coalesce($7, role),
-			updated_at       = $8
-			WHERE id = $9 AND project_id = $10 AND revoked_at IS NULL
-			RETURNING `+keyColumns,
-			name, nameFold, u.SetDescription, desc, foldPtr(desc), scope, role, formatTime(now), id, projectID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return keyMissing(id)
-		}
-		if err != nil {
-			return err
-		}
-		return finishInTx(ctx, tx, u.Finish, k)
-	})
-	if err != nil {
-		return spotzee.APIKey{}, storageErr(err, "update key %d", id)
+	return []any{name, nameFold, u.SetDescription, desc, foldPtr(desc), scope, role, formatTime(now), id, projectID}
+}
+
+// updateChecked applies the non-empty u inside a write's transaction, after
+// lockProject, each guard a statement of its own, in their order of
+// precedence: the caller (checkCaller), the key (keyMissing), the
+// system-key rule (checkSystemUpdate), the last-admin rule
+// (checkNotLastAdmin); then the UPDATE. It returns the updated key or the
+// first guard's error, having changed nothing.
+func updateChecked(ctx context.Context, tx pgx.Tx, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
+	if err := checkCaller(ctx, tx, callerID, projectID); err != nil {
+		return spotzee.APIKey{}, err
 	}
-	return k, nil
+	cur, err := getKey(ctx, tx, projectID, id)
+	if err != nil {
+		return spotzee.APIKey{}, err
+	}
+	if err := checkSystemUpdate(cur, u); err != nil {
+		return spotzee.APIKey{}, err
+	}
+	after := cur
+	if u.Role != nil {
+		after.Role = *u.Role
+	}
+	if u.Scope != nil {
+		after.Scope = *u.Scope
+	}
+	if isAdminKey(cur) && !isAdminKey(after) {
+		if err := checkNotLastAdmin(ctx, tx, cur); err != nil {
+			return spotzee.APIKey{}, err
+		}
+	}
+	k, err := scanKey(tx.QueryRow(ctx, sqlUpdateKeyReturning, updateArgs(projectID, id, u, now)...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spotzee.APIKey{}, keyMissing(id)
+	}
+	return k, err
 }
 
 // RevokeKey, for the API key callerID (0 for an operator), revokes the live
