@@ -156,7 +156,7 @@ func collect[T any](walkAll bool, all func() iter.Seq2[T, error], page func() ([
 
 // orgKeysListFlags sets up "org keys list".
 func orgKeysListFlags(fs *flag.FlagSet) func([]string) (func(context.Context, *apiCLI, *client.Admin) error, error) {
-	lf := newListFlags(fs, "keys")
+	lf := newListFlags(fs, "keys", "every one")
 	return func([]string) (func(context.Context, *apiCLI, *client.Admin) error, error) {
 		params := (*client.ListOrganizationAPIKeysParams)(lf.params())
 		walkAll := *lf.all

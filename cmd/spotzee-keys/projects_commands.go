@@ -52,7 +52,7 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // projectsListFlags sets up "projects list".
 func projectsListFlags(fs *flag.FlagSet) func([]string) (func(context.Context, *apiCLI, *client.Admin) error, error) {
-	lf := newListFlags(fs, "projects")
+	lf := newListFlags(fs, "projects", "every one")
 	return func([]string) (func(context.Context, *apiCLI, *client.Admin) error, error) {
 		params := (*client.ListProjectsParams)(lf.params())
 		walkAll := *lf.all
