@@ -57,7 +57,7 @@ const keysSubcommandList = "list, create, get, update or revoke"
 // subcommands are the subcommands of "spotzee-keys keys", on the client
 // surface with a project key.
 var subcommands = map[string]command[*client.API]{
-	"list":   {synopsis: "list [--limit N] [--sort F] [--q TEXT] [--all]", setup: keysListFlags},
+	"list":   keysList.command(),
 	"create": {synopsis: "create --name N [--description D] [--scope public|secret] [--role R] [--idempotency-key K]", setup: keysCreateFlags},
 	"get":    {synopsis: "get ID", arg: "key ID", setup: keysGetFlags},
 	"update": {synopsis: "update ID [--name N] [--description D | --clear-description] [--scope S] [--role R]", arg: "key ID", setup: keysUpdateFlags},

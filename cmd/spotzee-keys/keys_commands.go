@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"iter"
-	"strings"
 
 	"github.com/oapi-codegen/nullable"
 
@@ -28,44 +26,14 @@ func parseRole(s string) (client.ProjectRole, error) {
 	return "", usagef("--role %q: want support, smtpproxy, editor, publisher or admin", s)
 }
 
-// checkSort returns a usage error unless s is a sort field the API knows,
-// optionally "-"-prefixed, so a typo is caught before any request.
-func checkSort(s string) error {
-	switch strings.TrimPrefix(s, "-") {
-	case "id", "name", "created_at", "updated_at":
-		return nil
-	}
-	return usagef(`--sort %q: want id, name, created_at or updated_at, "-" first for descending`, s)
-}
-
-// keysListFlags sets up "keys list": one page, or every page with --all, as
-// a table or a JSON array.
-func keysListFlags(fs *flag.FlagSet) func([]string) (func(context.Context, *apiCLI, *client.API) error, error) {
-	lf := newListFlags(fs, "keys", "every key")
-	return func([]string) (func(context.Context, *apiCLI, *client.API) error, error) {
-		if isSet(fs, "sort") {
-			if err := checkSort(*lf.sort); err != nil {
-				return nil, err
-			}
-		}
-		params := lf.params()
-		walkAll := *lf.all
-		return func(ctx context.Context, c *apiCLI, api *client.API) error {
-			keys, more, err := collect(walkAll,
-				func() iter.Seq2[client.ProjectAPIKey, error] { return api.AllKeys(ctx, params) },
-				func() ([]client.ProjectAPIKey, nullable.Nullable[string], error) {
-					p, err := api.ListKeys(ctx, params)
-					if err != nil {
-						return nil, nil, err
-					}
-					return p.Results, p.NextCursor, nil
-				})
-			if err != nil {
-				return err
-			}
-			return printList(c, keys, more, "keys", "key", printKeyTable)
-		}, nil
-	}
+// keysList is "keys list": one page, or every page with --all, as a table
+// or a JSON array; a --sort the API does not know is a usage error.
+var keysList = listing[*client.API, *client.ListProjectAPIKeysParams, client.ProjectAPIKeyList, client.ProjectAPIKey]{
+	nouns: "keys", noun: "key", every: "every key", checkSort: true,
+	all: (*client.API).AllKeys, list: (*client.API).ListKeys, table: printKeyTable,
+	page: func(l *client.ProjectAPIKeyList) ([]client.ProjectAPIKey, nullable.Nullable[string]) {
+		return l.Results, l.NextCursor
+	},
 }
 
 // keysCreateFlags sets up "keys create": it prints the new key with its
