@@ -165,6 +165,13 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sealed := run.seal(rec.status, w.Header().Get("Content-Type"), rec.body.Bytes())
 	if err := m.store.FinishIdempotent(ctx, st.principal(), key, begun, sealed); err != nil {
+		if e, ok := errors.AsType[*spotzee.Error](err); ok && e.Code == spotzee.CodeResourceMissing {
+			// A retry took the record over after its lease (this request
+			// ran that long): the retry's outcome is the one kept.
+			m.log.WarnContext(r.Context(), "idempotent response not stored: the record was taken over by a retry",
+				slog.String("request_id", st.requestID))
+			return
+		}
 		m.log.ErrorContext(r.Context(), "store idempotent response", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 	}
 }

@@ -715,3 +715,41 @@ func TestIdempotentAdminWritesFinishInTheirTransaction(t *testing.T) {
 		assert.Equal(t, wantProjects, countProjects(), "%s: the retry wrote nothing", tt.name)
 	}
 }
+
+// takenOverIdem is an idempotency store whose running records have all been
+// taken over by a retry by the time their request finishes.
+type takenOverIdem struct{ *sqlite.DB }
+
+func (takenOverIdem) FinishIdempotent(context.Context, int64, string, time.Time, []byte) error {
+	return spotzee.Errorf(spotzee.CodeResourceMissing, "No running request with this idempotency key.")
+}
+
+// TestIdempotencyTakenOverIsAWarning: a request whose record a retry took
+// over (after the lease) cannot store its response; that is logged as a
+// warning naming the cause, not as an error.
+func TestIdempotencyTakenOverIsAWarning(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, ":memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	cursorKey := bytes.Repeat([]byte{7}, 32)
+	b, err := keys.New(db, cursorKey).Bootstrap(ctx, "P", spotzee.TierStarter)
+	require.NoError(t, err)
+	logs := &syncBuffer{}
+	h, err := httpapi.NewHandler(httpapi.Config{
+		Service: keys.New(db, cursorKey), Tiers: db, Idempotency: takenOverIdem{db},
+		IdempotencySecret: bytes.Repeat([]byte{1}, 32), Logger: newJSONLogger(logs),
+	})
+	require.NoError(t, err)
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	tg := target{URL: hs.URL + httpapi.APIPrefix, RootURL: hs.URL, AdminKey: b.Admin.Value}
+
+	// A 404 from the handler is stored after it ran (no write to finish it).
+	got := tg.do(t, call{Method: http.MethodPatch, Path: keyPath(b.Admin.Key.ID + 100), Body: `{"name":"x"}`, Header: idem("slow")})
+	requireProblem(t, got, http.StatusNotFound, spotzee.CodeResourceMissing)
+	assert.Contains(t, logs.String(), `"level":"WARN"`)
+	assert.Contains(t, logs.String(), "taken over by a retry")
+	assert.NotContains(t, logs.String(), `"level":"ERROR"`)
+}
