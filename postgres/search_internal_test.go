@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -127,3 +130,76 @@ func TestSearchUsesTrigramIndexes(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestMigrationWithoutTrigram opens a store in a new database as a role that
+// may not create extensions, so pg_trgm cannot be installed there: migration
+// 0003 still succeeds (creating no index), the store opens, and the text
+// filter works by scanning. It needs a superuser DSN (to create the
+// database and the role) and skips otherwise.
+func TestMigrationWithoutTrigram(t *testing.T) {
+	pgtest.SkipWithout(t)
+	t.Parallel()
+	ctx := context.Background()
+	base := os.Getenv(pgtest.EnvDSN)
+	admin, err := pgx.Connect(ctx, base)
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	var super bool
+	require.NoError(t, admin.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super))
+	if !super {
+		t.Skip("needs a superuser DSN to create a database and a role")
+	}
+	name := "spotzee_notrgm_" + strings.ToLower(rand.Text())
+	_, err = admin.Exec(ctx, `CREATE ROLE `+name+` LOGIN`)
+	require.NoError(t, err)
+	_, err = admin.Exec(ctx, `CREATE DATABASE `+name)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, base)
+		require.NoError(t, err)
+		defer c.Close(ctx)
+		_, err = c.Exec(ctx, `DROP DATABASE `+name+` WITH (FORCE)`)
+		assert.NoError(t, err)
+		_, err = c.Exec(ctx, `DROP ROLE `+name)
+		assert.NoError(t, err)
+	})
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	u.Path = "/" + name
+	superDB := u.String()
+	c, err := pgx.Connect(ctx, superDB)
+	require.NoError(t, err)
+	// The role owns its schema, nothing else: no CREATE on the database
+	// (which a trusted extension needs) nor on public.
+	_, err = c.Exec(ctx, `CREATE SCHEMA app AUTHORIZATION `+name+`; REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
+	require.NoError(t, c.Close(ctx))
+	require.NoError(t, err)
+	u.User = url.User(name)
+	q := u.Query()
+	q.Set("search_path", "app")
+	u.RawQuery = q.Encode()
+
+	db, err := Open(ctx, u.String())
+	require.NoError(t, err, "migration 0003 must not stop the server")
+	defer db.Close()
+	var ext, indexes int
+	require.NoError(t, db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'`).Scan(&ext))
+	assert.Zero(t, ext)
+	require.NoError(t, db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%\_trgm'`).Scan(&indexes))
+	assert.Zero(t, indexes)
+	var applied bool
+	require.NoError(t, db.pool.QueryRow(ctx,
+		`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = '0003_search_trgm.sql')`).Scan(&applied))
+	assert.True(t, applied)
+
+	p, err := db.CreateProject(ctx, "P", spotzee.TierStarter, time.Now())
+	require.NoError(t, err)
+	h := sha256.Sum256([]byte(name))
+	_, err = db.CreateKey(ctx, spotzee.NewKey{ProjectID: p.ID, Name: "Zebra crossing", Scope: spotzee.ScopeSecret,
+		Role: spotzee.RoleAdmin, ValuePrefix: "sk_", Last4: "abcd", Hash: h[:], CreatedAt: time.Now()})
+	require.NoError(t, err)
+	page, err := db.ListKeys(ctx, spotzee.ListQuery{ProjectID: p.ID, Query: "ZEBRA"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, page.Total)
+}
