@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"RevokeDeletesIdempotency", testRevokeDeletesIdempotency},
 		{"ListPagination", testListPagination},
 		{"ListQuery", testListQuery},
+		{"ListSearch", testListSearch},
 		{"ListEdges", testListEdges},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
