@@ -325,7 +325,7 @@ func testUpdateKeyGuardsKeepIdempotency(t *testing.T, db DB) {
 			RequestHash: []byte("h"), ExpiresAt: f.now.Add(time.Hour)}, f.now)
 		require.NoError(t, err)
 		require.True(t, ok)
-		return &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: callerID, Key: key, Response: func(k spotzee.APIKey) ([]byte, error) {
+		return &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: callerID, Key: key, Begun: f.now, Response: func(k spotzee.APIKey) ([]byte, error) {
 			return []byte(fmt.Sprintf("%s %s", k.Name, k.Role)), nil
 		}}
 	}
@@ -375,7 +375,7 @@ func testUpdateKeyGuardsKeepIdempotency(t *testing.T, db DB) {
 
 	// A role change whose record is no longer running is rolled back.
 	_, err = db.UpdateKey(ctx(), f.caller.ID, f.p.ID, f.target.ID, spotzee.KeyUpdate{
-		Role: ptr(spotzee.RoleSupport), Finish: &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: f.caller.ID, Key: "never begun",
+		Role: ptr(spotzee.RoleSupport), Finish: &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: f.caller.ID, Key: "never begun", Begun: f.now,
 			Response: func(spotzee.APIKey) ([]byte, error) { return []byte("x"), nil }}}, f.now.Add(time.Minute))
 	requireCode(t, spotzee.CodeIdempotencyInProgress, err)
 	got, err := db.Key(ctx(), f.p.ID, f.target.ID)
