@@ -247,14 +247,6 @@ var (
 		hash, is_system, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING ` + keyColumns
-	sqlUpdateKey = `UPDATE api_keys SET
-		name        = coalesce(?, name),
-		description = CASE WHEN ? THEN ? ELSE description END,
-		scope       = coalesce(?, scope),
-		role        = coalesce(?, role),
-		updated_at  = ?
-		WHERE id = ? AND project_id = ? AND revoked_at IS NULL
-		RETURNING ` + keyColumns
 	sqlRevokeKey = `UPDATE api_keys SET revoked_at = ?, updated_at = ? WHERE id = ?
 		RETURNING ` + keyColumns
 	sqlDeleteKeyIdempotency = `DELETE FROM idempotency WHERE api_key_id = ?`
@@ -399,7 +391,7 @@ func getKey(ctx context.Context, q queryRower, projectID, id int64) (spotzee.API
 //
 // An update of the name or the description only (the PATCH clients send
 // most) is one statement inside the transaction: the UPDATE re-checks the
-// caller in its WHERE clause (see sqlFastUpdate). When it changes no row it
+// caller in its WHERE clause (see sqlUpdate). When it changes no row it
 // changed nothing, and the guards then run one by one, in the same
 // transaction, to tell which error applies.
 func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
@@ -423,17 +415,17 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 	labelsOnly := u.Role == nil && u.Scope == nil
 	var fast string
 	if labelsOnly {
-		fast = sqlFastUpdate(u.Name != nil, u.SetDescription, callerID != 0)
+		fast = sqlUpdate(u, callerID != 0)
 		db.warm(ctx, db.w, fast)
 	} else {
-		db.warm(ctx, db.w, sqlLiveKey, sqlUpdateKey, sqlCaller, sqlOtherAdmins)
+		db.warm(ctx, db.w, sqlLiveKey, sqlUpdate(u, false), sqlCaller, sqlOtherAdmins)
 	}
 	var k spotzee.APIKey
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		q := db.inWrite(tx)
 		var err error
 		if labelsOnly {
-			k, err = scanKey(q.QueryRowContext(ctx, fast, fastUpdateArgs(callerID, projectID, id, u, now)...))
+			k, err = scanKey(q.QueryRowContext(ctx, fast, updateArgs(callerID, projectID, id, u, now)...))
 			if errors.Is(err, sql.ErrNoRows) {
 				// Nothing changed: the checked path reports why.
 				k, err = updateChecked(ctx, q, callerID, projectID, id, u, now)
@@ -484,22 +476,7 @@ func updateChecked(ctx context.Context, q querier, callerID, projectID, id int64
 			return spotzee.APIKey{}, err
 		}
 	}
-	var name, desc, scope, role any
-	if u.Name != nil {
-		name = *u.Name
-	}
-	if u.SetDescription && u.Description != nil {
-		desc = *u.Description
-	}
-	if u.Scope != nil {
-		scope = string(*u.Scope)
-	}
-	if u.Role != nil {
-		role = string(*u.Role)
-	}
-	return scanKey(q.QueryRowContext(ctx,
-		sqlUpdateKey,
-		name, boolInt(u.SetDescription), desc, scope, role, formatTime(now), id, projectID))
+	return scanKey(q.QueryRowContext(ctx, sqlUpdate(u, false), updateArgs(0, projectID, id, u, now)...))
 }
 
 // sqlCallerIsAdmin is checkCaller as a condition: the key ? is a live
@@ -508,53 +485,54 @@ const sqlCallerIsAdmin = `EXISTS (SELECT 1 FROM api_keys c
 		WHERE c.id = ? AND c.project_id = ? AND c.revoked_at IS NULL
 		AND c.scope = 'secret' AND c.value_prefix = 'sk_' AND c.role = 'admin')`
 
-// fastUpdates holds the texts of sqlFastUpdate, indexed by
-// fastUpdateIndex.
-var fastUpdates = func() (out [8]string) {
-	for _, name := range []bool{false, true} {
-		for _, desc := range []bool{false, true} {
-			for _, caller := range []bool{false, true} {
-				s := `UPDATE api_keys SET `
-				if name {
-					s += `name = ?, `
-				}
-				if desc {
-					s += `description = ?, `
-				}
-				s += `updated_at = ?
-		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`
-				if caller {
-					s += `
-		AND ` + sqlCallerIsAdmin
-				}
-				out[fastUpdateIndex(name, desc, caller)] = s + `
-		RETURNING ` + keyColumns
-			}
+// updates holds the texts of sqlUpdate, indexed by the bits it computes.
+var updates = func() (out [32]string) {
+	for i := range out {
+		name, desc, scope, role, caller := i&16 != 0, i&8 != 0, i&4 != 0, i&2 != 0, i&1 != 0
+		s := `UPDATE api_keys SET `
+		if name {
+			s += `name = ?, `
 		}
+		if desc {
+			s += `description = ?, `
+		}
+		if scope {
+			s += `scope = ?, `
+		}
+		if role {
+			s += `role = ?, `
+		}
+		s += `updated_at = ?
+		WHERE id = ? AND project_id = ? AND revoked_at IS NULL`
+		if caller {
+			s += `
+		AND ` + sqlCallerIsAdmin
+		}
+		out[i] = s + `
+		RETURNING ` + keyColumns
 	}
 	return out
 }()
 
-func fastUpdateIndex(name, desc, caller bool) int {
-	return int(boolInt(name)<<2 | boolInt(desc)<<1 | boolInt(caller))
+// sqlUpdate returns the UPDATE setting the fields u gives (name,
+// description, scope, role) and updated_at of a live key of a project and,
+// when caller, only while the caller is a live secret admin key of the
+// project (checkCaller's condition, sqlCallerIsAdmin). An update of the
+// name or description only needs no other guard: a system key's labels may
+// change, and an admin key stays one. Setting only the columns that change
+// leaves alone the indexes over the others (the name's, for a description
+// or role change) and the search index's trigger (migration 0011, on
+// name and description), which an UPDATE naming a column runs even when
+// its value stays. Its arguments are updateArgs.
+func sqlUpdate(u spotzee.KeyUpdate, caller bool) string {
+	i := boolInt(u.Name != nil)<<4 | boolInt(u.SetDescription)<<3 | boolInt(u.Scope != nil)<<2 |
+		boolInt(u.Role != nil)<<1 | boolInt(caller)
+	return updates[i]
 }
 
-// sqlFastUpdate returns the UPDATE of a key's name (when name), description
-// (when desc) and updated_at, of a live key of the project only, and, when
-// caller, only while the caller is a live secret admin key of the project
-// (checkCaller's condition). A name or description change needs no other
-// guard: a system key's labels may change, and an admin key stays one.
-// Setting only the columns that change leaves the indexes over the others
-// (the name's, for a description change) untouched. Its arguments are
-// fastUpdateArgs.
-func sqlFastUpdate(name, desc, caller bool) string {
-	return fastUpdates[fastUpdateIndex(name, desc, caller)]
-}
-
-// fastUpdateArgs returns the arguments of sqlFastUpdate for u, whose role
-// and scope are nil.
-func fastUpdateArgs(callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) []any {
-	args := make([]any, 0, 7)
+// updateArgs returns the arguments of sqlUpdate(u, callerID != 0).
+func updateArgs(callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) []any {
+	args := make([]any, 0, 9)
 	if u.Name != nil {
 		args = append(args, *u.Name)
 	}
@@ -564,6 +542,12 @@ func fastUpdateArgs(callerID, projectID, id int64, u spotzee.KeyUpdate, now time
 			desc = *u.Description
 		}
 		args = append(args, desc)
+	}
+	if u.Scope != nil {
+		args = append(args, string(*u.Scope))
+	}
+	if u.Role != nil {
+		args = append(args, string(*u.Role))
 	}
 	args = append(args, formatTime(now), id, projectID)
 	if callerID != 0 {
