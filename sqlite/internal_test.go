@@ -156,6 +156,18 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 
+	// The search flush reads the queue by id and touches only the queued
+	// keys' entries and rows, whatever the project's size.
+	flush := map[string]string{
+		sqlSearchUnindex: `(?s)SCAN api_keys_search VIRTUAL TABLE INDEX \d+:=.*SEARCH api_keys_search_pending USING INTEGER PRIMARY KEY`,
+		sqlSearchIndex:   `(?s)SEARCH p USING INTEGER PRIMARY KEY.*SEARCH k USING INTEGER PRIMARY KEY \(rowid=\?\)`,
+		sqlSearchDequeue: `SEARCH api_keys_search_pending USING INTEGER PRIMARY KEY`,
+	}
+	for s, want := range flush {
+		plan := queryPlan(t, db, stmt{s, []any{1}})
+		assert.Regexp(t, want, plan, "%s\n%s", s, plan)
+	}
+
 	assert.Contains(t, queryPlan(t, db, stmt{`SELECT ` + keyColumns + ` FROM api_keys WHERE hash = ?`, []any{[]byte{1}}}),
 		"USING INDEX api_keys_hash (hash=?)", "bearer lookup is one index probe")
 
