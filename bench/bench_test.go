@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -36,11 +37,26 @@ func TestVariants(t *testing.T) {
 
 // TestSeedKeysFile checks that keys seeded in bulk read back through the
 // store and the server like keys made by CreateKey: listed in creation
-// order, counted, fetched by id.
+// order, counted, fetched by id — and indexed for search, none left in the
+// search queue (SQLite migration 0011).
 func TestSeedKeysFile(t *testing.T) {
-	e := newEnv(t, filepath.Join(t.TempDir(), "keys.db"), 50)
+	path := filepath.Join(t.TempDir(), "keys.db")
+	e := newEnv(t, path, 50)
 	if len(e.seeded) != 50 {
 		t.Fatalf("seeded %d keys", len(e.seeded))
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var queued, indexed int
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM api_keys_search_pending), (SELECT count(*) FROM api_keys_search)`).
+		Scan(&queued, &indexed); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 0 || indexed != 52 {
+		t.Errorf("search queue %d keys, index %d, want 0 and 52", queued, indexed)
 	}
 	w := serveHTTP(e.handlers[varFull], e.newRequest(http.MethodGet, inProcessBase+"/keys?sort=id&limit=100", ""))
 	var page struct {

@@ -47,6 +47,16 @@ type DB struct {
 
 	// stmts caches prepared statements by pool and SQL text (see stmt.go).
 	stmts sync.Map
+
+	// search flushes the search index's queue (see search.go).
+	search searchFlusher
+}
+
+// options are Open's settings that only tests change.
+type options struct {
+	// searchFlushEvery is the background search flush's tick; 0 turns the
+	// background flush off (Open still flushes once).
+	searchFlushEvery time.Duration
 }
 
 // Open opens (creating it when missing) the SQLite database file at path, a
@@ -55,7 +65,16 @@ type DB struct {
 // A database file Open creates, and its -wal and -shm files, have mode
 // FileMode (0600). Open returns an error when the database cannot be opened
 // or a migration fails; nothing stays open then.
+//
+// Open also indexes the keys queued for the key list's search index (see
+// FlushSearchIndex) and starts a goroutine that keeps that queue short in
+// the background until Close.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, options{searchFlushEvery: searchFlushInterval})
+}
+
+// open is Open with opts.
+func open(ctx context.Context, path string, opts options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
@@ -103,6 +122,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		_ = db.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// Keys another connection wrote (or a flush that never ran) left in
+	// the search queue: index them now rather than have every search read
+	// them.
+	if _, err := db.FlushSearchIndex(ctx); err != nil {
+		_ = db.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	if !memory {
 		// The writer has put the database in WAL mode, so -wal and -shm exist.
 		if err := restrictSidecars(path); err != nil {
@@ -129,6 +155,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if opts.searchFlushEvery > 0 {
+		db.startSearchFlusher(opts.searchFlushEvery)
 	}
 	return db, nil
 }
@@ -176,9 +205,11 @@ func fileURI(path string) string {
 }
 
 // Close closes the database, checkpointing a file database's WAL into the
-// file; it returns the errors of closing its connections, joined. The DB is
-// unusable afterwards.
+// file; it returns the errors of closing its connections, joined. It first
+// stops the background search flush (a flush in progress is rolled back; its
+// ids stay queued). The DB is unusable afterwards.
 func (db *DB) Close() error {
+	db.stopSearchFlusher()
 	db.closeStmts()
 	var errs []error
 	if db.keep != nil {
@@ -240,7 +271,9 @@ func migrate(ctx context.Context, w *sql.DB, fsys fs.FS) error {
 // write runs fn in an IMMEDIATE transaction on the writer connection and
 // commits it when fn returns nil.
 func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
-	return inTx(ctx, db.w, nil, fn)
+	err := inTx(ctx, db.w, nil, fn)
+	db.search.wrote() // it may have queued a key for the search index
+	return err
 }
 
 // read runs fn in a read-only transaction, so that its queries see one

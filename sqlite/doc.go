@@ -29,4 +29,10 @@
 // concurrently with each other and with the writer. The path ":memory:" gives
 // each [Open] its own private in-memory database (SQLite's memdb VFS under a
 // random name), with the same writer/reader split.
+//
+// The key list's trigram search index (migration 0011) is not written by the
+// transactions that change keys: their triggers queue the keys' ids, and
+// [DB.FlushSearchIndex] indexes the queue in one transaction, at [Open] and
+// from a goroutine the DB runs until [DB.Close]. Searches read the queue as
+// well as the index, so they are exact before a flush too.
 package sqlite

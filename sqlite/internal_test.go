@@ -156,6 +156,18 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 
+	// The search flush reads the queue by id and touches only the queued
+	// keys' entries and rows, whatever the project's size.
+	flush := map[string]string{
+		sqlSearchUnindex: `(?s)SCAN api_keys_search VIRTUAL TABLE INDEX \d+:=.*SEARCH api_keys_search_pending USING INTEGER PRIMARY KEY`,
+		sqlSearchIndex:   `(?s)SEARCH p USING INTEGER PRIMARY KEY.*SEARCH k USING INTEGER PRIMARY KEY \(rowid=\?\)`,
+		sqlSearchDequeue: `SEARCH api_keys_search_pending USING INTEGER PRIMARY KEY`,
+	}
+	for s, want := range flush {
+		plan := queryPlan(t, db, stmt{s, []any{1}})
+		assert.Regexp(t, want, plan, "%s\n%s", s, plan)
+	}
+
 	assert.Contains(t, queryPlan(t, db, stmt{`SELECT ` + keyColumns + ` FROM api_keys WHERE hash = ?`, []any{[]byte{1}}}),
 		"USING INDEX api_keys_hash (hash=?)", "bearer lookup is one index probe")
 
@@ -186,15 +198,19 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 						plans["exists"] = queryPlan(t, db, *p.other)
 					}
 					if query == "needle" {
-						// The trigram index drives every statement: its
-						// matches first, each joined to its key by id; no
-						// per-project index (that would read every key).
+						// The candidates drive every statement: the trigram
+						// index's matches and the queued ids, merged (both
+						// come in id order), each joined to its key by id;
+						// no per-project index (that would read every key).
 						for stmt, plan := range plans {
 							assert.Regexp(t, `(?m)^SCAN api_keys_search VIRTUAL TABLE INDEX \d+:M`, plan, "%s: %s\n%s", name, stmt, plan)
+							assert.Regexp(t, `(?m)^SCAN api_keys_search_pending$`, plan, "%s: %s\n%s", name, stmt, plan)
 							assert.Contains(t, plan, "SEARCH api_keys USING INTEGER PRIMARY KEY (rowid=?)", "%s: %s\n%s", name, stmt, plan)
 							assert.NotContains(t, plan, "api_keys_live_", "%s: %s\n%s", name, stmt, plan)
-							assert.Less(t, strings.Index(plan, "api_keys_search"), strings.Index(plan, "SEARCH api_keys USING"),
-								"%s: %s starts from the index\n%s", name, stmt, plan)
+							assert.Less(t, strings.Index(plan, "SCAN api_keys_search_pending"), strings.Index(plan, "SEARCH api_keys USING"),
+								"%s: %s starts from the candidates\n%s", name, stmt, plan)
+							assert.Less(t, strings.Index(plan, "SCAN hits"), strings.Index(plan, "SEARCH api_keys USING"),
+								"%s: %s joins the candidates to their keys\n%s", name, stmt, plan)
 						}
 						continue
 					}

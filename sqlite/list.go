@@ -68,13 +68,18 @@ type listSpec struct {
 	liveCount string
 	// search, when set, names the FTS5 trigram table (columns name_fold and
 	// description_fold, rowid the listed row's id) that indexes the folded
-	// name and description of every listed row; see searchable.
-	search string
+	// name and description of listed rows, and searchPending the table of
+	// the ids (column id) whose entry may be missing or stale; see
+	// searchable.
+	search, searchPending string
 }
 
 // keysList is the list of a project's live keys.
-var keysList = listSpec{table: "api_keys", owner: "project_id", live: "revoked_at IS NULL", columns: keyColumns,
-	liveCount: `SELECT live_keys FROM projects WHERE id = ?`, search: "api_keys_search"}
+var keysList = listSpec{
+	table: "api_keys", owner: "project_id", live: "revoked_at IS NULL", columns: keyColumns,
+	liveCount: `SELECT live_keys FROM projects WHERE id = ?`,
+	search:    "api_keys_search", searchPending: "api_keys_search_pending",
+}
 
 // minSearchRunes is the shortest folded text filter the trigram index serves:
 // a trigram is three characters, and FTS5 matches nothing shorter.
@@ -100,9 +105,13 @@ func ftsPhrase(s string) string {
 // cursor compared with (sort column, id) as a row value, which the partial
 // index (project_id, column, id) WHERE revoked_at IS NULL serves directly.
 // A text filter of at least minSearchRunes characters starts instead from
-// the trigram index (migration 0011), so the page, the EXISTS and the count
-// read only the keys whose text contains the filter's trigrams, whatever the
-// project's size; the LIKE condition still decides which of those match.
+// candidates: the keys whose indexed text contains the filter's trigrams
+// (migration 0011), and the keys queued for re-indexing, whose indexed text
+// may be missing or stale (see FlushSearchIndex). So the page, the EXISTS
+// and the count read only those keys, whatever the project's size, and the
+// LIKE condition decides which of them match, exactly as without the index:
+// a key renamed a moment ago is a candidate through the queue, and one whose
+// old name is still indexed fails the LIKE.
 func planList(q spotzee.ListQuery) (listPlan, error) { return planListOf(keysList, q) }
 
 // planListOf builds the statements of q (whose ProjectID is the owner's id)
@@ -125,10 +134,13 @@ func planListOf(spec listSpec, q spotzee.ListQuery) (listPlan, error) {
 	if q.Query != "" {
 		fq := fold(q.Query)
 		if spec.search != "" && searchable(fq) {
-			// CROSS JOIN makes SQLite start from the index's matches (a
-			// superset of the LIKE's) rather than the owner's rows.
-			from = spec.search + ` CROSS JOIN ` + spec.table + ` ON ` + spec.table + `.id = ` + spec.search + `.rowid`
-			where = spec.search + ` MATCH ? AND ` + where
+			// The candidates (a superset of the LIKE's matches): UNION,
+			// not UNION ALL, since a queued id may be indexed too. CROSS
+			// JOIN makes SQLite start from them rather than the owner's
+			// rows.
+			from = `(SELECT rowid AS hit FROM ` + spec.search + ` WHERE ` + spec.search + ` MATCH ?` +
+				` UNION SELECT id FROM ` + spec.searchPending + `) AS hits` +
+				` CROSS JOIN ` + spec.table + ` ON ` + spec.table + `.id = hits.hit`
 			args = append([]any{ftsPhrase(fq)}, args...)
 		}
 		where += ` AND (` + foldFunc + `(name) LIKE ? ESCAPE '\' OR ` + foldFunc + `(description) LIKE ? ESCAPE '\')`

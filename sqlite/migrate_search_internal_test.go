@@ -10,15 +10,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	spotzee "github.com/spotzeekit/spotzee-keys"
 )
 
 // TestMigration0011 applies the migrations before 0011 to a database, adds
 // keys with SQL (as bench.SeedKeysFile does), then opens it: the migration
 // indexes the existing live keys' folded names and descriptions (not the
-// revoked ones), so searches long enough for the trigram index find them,
-// and the triggers keep the index for keys written afterwards.
+// revoked ones) and leaves the queue empty, so searches long enough for the
+// trigram index find them. Keys written afterwards with SQL are queued by
+// the triggers, found (or no longer found) by searches at once, and indexed
+// by the next flush, or by the next Open when no flush ran.
 func TestMigration0011(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -60,41 +60,31 @@ func TestMigration0011(t *testing.T) {
 	}
 	require.NoError(t, d.Close())
 
-	db, err := Open(ctx, path)
-	require.NoError(t, err)
-	defer db.Close()
+	db := openNoFlush(t, path)
+	assert.True(t, tableExists(t, db.w, "api_keys_search_pending"))
 	var indexed int
 	require.NoError(t, db.r.QueryRow(`SELECT count(*) FROM api_keys_search`).Scan(&indexed))
 	assert.Equal(t, 3, indexed, "the live keys, not the revoked one")
+	assert.Empty(t, pendingIDs(t, db), "the migration indexes; it queues nothing")
+	assertIndexExact(t, db)
 
-	search := func(q string) []string {
-		t.Helper()
-		p, err := planList(spotzee.ListQuery{ProjectID: 1, Query: q})
-		require.NoError(t, err)
-		require.Contains(t, p.page.sql, "api_keys_search", "%q uses the index", q)
-		page, err := db.ListKeys(ctx, spotzee.ListQuery{ProjectID: 1, Query: q})
-		require.NoError(t, err)
-		var got []string
-		for _, k := range page.Keys {
-			got = append(got, k.Name)
-		}
-		assert.Equal(t, len(got), page.Total, q)
-		return got
-	}
+	search := func(q string) []string { t.Helper(); return searchNames(t, db, 1, q) }
 	assert.Equal(t, []string{"ÄRGER im Büro"}, search("ärger"))
 	assert.Equal(t, []string{"ÄRGER im Büro"}, search("IM BÜ"))
-	assert.Equal(t, []string{"billing"}, search("monthly"), "by description; the revoked key is gone")
-	assert.Nil(t, search("nothing"))
+	assert.Equal(t, []string{"billing"}, search("monthly"), "by description; the revoked key is not indexed")
+	assert.Empty(t, search("nothing"))
 
-	// Keys written after the migration are indexed by the triggers.
+	// Keys written after the migration, by SQL outside the store, are
+	// queued by the triggers and found at once.
 	_, err = db.w.Exec(`INSERT INTO api_keys (project_id, name, scope, role, value_prefix, last4, hash, created_at, updated_at)
 		VALUES (1, 'Monthly report', 'secret', 'support', 'sk_', 'abcd', ?, '2026-01-04T00:00:00.000000000Z', '2026-01-04T00:00:00.000000000Z')`,
 		[]byte("z0123456789012345678901234567890"))
 	require.NoError(t, err)
+	assert.Equal(t, []int64{5}, pendingIDs(t, db))
 	assert.Equal(t, []string{"billing", "Monthly report"}, search("monthly"))
 
-	// Renames and description changes replace a key's entry; revocation and
-	// deletion remove it: the index holds exactly the live keys.
+	// Renames and description changes, revocation and deletion queue the
+	// key; searches see the change before any flush.
 	for _, s := range []string{
 		`UPDATE api_keys SET name = 'Weekly report' WHERE name = 'Monthly report'`,
 		`UPDATE api_keys SET description = NULL WHERE name = 'billing'`,
@@ -105,13 +95,21 @@ func TestMigration0011(t *testing.T) {
 		_, err = db.w.Exec(s)
 		require.NoError(t, err, s)
 	}
+	assert.Equal(t, []int64{1, 2, 4, 5}, pendingIDs(t, db), "the revoked key deleted was not indexed: not queued")
+	check := func() {
+		t.Helper()
+		assert.Equal(t, []string{"plain"}, search("monthly"))
+		assert.Equal(t, []string{"Weekly report"}, search("weekly"))
+		assert.Empty(t, search("ärger"))
+	}
+	check()
+
+	// Closed with the queue full, the database is flushed by the next Open.
+	require.NoError(t, db.Close())
+	db = openNoFlush(t, path)
+	assert.Empty(t, pendingIDs(t, db), "Open flushes")
 	require.NoError(t, db.r.QueryRow(`SELECT count(*) FROM api_keys_search`).Scan(&indexed))
 	assert.Equal(t, 3, indexed, "billing, plain, Weekly report")
-	var live int
-	require.NoError(t, db.r.QueryRow(`SELECT count(*) FROM api_keys_search s JOIN api_keys k ON k.id = s.rowid
-		WHERE k.revoked_at IS NULL`).Scan(&live))
-	assert.Equal(t, 3, live)
-	assert.Equal(t, []string{"plain"}, search("monthly"))
-	assert.Equal(t, []string{"Weekly report"}, search("weekly"))
-	assert.Nil(t, search("ärger"))
+	assertIndexExact(t, db)
+	check()
 }

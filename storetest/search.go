@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -88,7 +89,9 @@ func searchFixture(t *testing.T, db DB, p spotzee.Project) []spotzee.APIKey {
 // queries of one, two and three or more characters, LIKE wildcards, FTS5
 // syntax and Unicode folding: the whole list in every order, and pages
 // forward with After and back with Before, with Total, HasPrev and HasNext,
-// as for the list filtered in Go.
+// as for the list filtered in Go. A store that indexes text after the write
+// (SQLite's FlushSearchIndex) is checked as written — whatever its index
+// holds by then — and again once its index is flushed.
 func testListSearch(t *testing.T, db DB) {
 	p := newProject(t, db)
 	live := searchFixture(t, db, p)
@@ -100,6 +103,21 @@ func testListSearch(t *testing.T, db DB) {
 		"needle", "haystack", "renamed", "fresh", "old needle", "revoked", "to clear", "nothing here",
 		"seed 1", "seed 100", "alpha", "elsewhere", "nothing matches this",
 	}
+	t.Run("written", func(t *testing.T) { searchQueries(t, db, p, live, queries) })
+	f, ok := db.(interface {
+		FlushSearchIndex(context.Context) (int, error)
+	})
+	if !ok {
+		return
+	}
+	_, err := f.FlushSearchIndex(ctx())
+	require.NoError(t, err)
+	t.Run("flushed", func(t *testing.T) { searchQueries(t, db, p, live, queries) })
+}
+
+// searchQueries checks each of queries on project p, whose live keys are
+// live, as testListSearch describes.
+func searchQueries(t *testing.T, db DB, p spotzee.Project, live []spotzee.APIKey, queries []string) {
 	// Under -race (where SQLite is some 20x slower) only these are checked
 	// in every order; the others list in two orders and page through one,
 	// each query taking its turn.
