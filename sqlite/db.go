@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -47,6 +48,15 @@ type DB struct {
 
 	// stmts caches prepared statements by pool and SQL text (see stmt.go).
 	stmts sync.Map
+
+	// The change stamp (see stamp.go): for a file, the mapped WAL-index
+	// header (nil when it could not be mapped, and after Close); for
+	// ":memory:", the count of write transactions.
+	memory  bool
+	shmMap  *shmMapping
+	shm     atomic.Pointer[walIndexHeader]
+	commits atomic.Uint64
+	closed  atomic.Bool
 }
 
 // Open opens (creating it when missing) the SQLite database file at path, a
@@ -86,7 +96,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 	}
 
-	db := &DB{}
+	db := &DB{memory: memory}
 	var err error
 	if db.w, err = sql.Open("sqlite", wdsn); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -115,22 +125,33 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		_ = db.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	readers := max(4, runtime.GOMAXPROCS(0))
-	if memory {
-		readers++ // the pinned one
-	}
+	readers := max(4, runtime.GOMAXPROCS(0)) + 1 // and the pinned one
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
-	if memory {
-		db.keep, err = db.r.Conn(ctx)
-	} else {
-		err = db.r.PingContext(ctx)
+	if db.keep, err = db.r.Conn(ctx); err == nil && !memory {
+		err = db.mapWALIndex(ctx, path)
 	}
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// mapWALIndex makes the pinned reader connection open the WAL index, so
+// that this process holds the -shm file open (SQLite neither truncates nor
+// deletes it then), and maps the file's header for ChangeStamp. A header
+// that cannot be mapped is no error: ChangeStamp then reports ok=false.
+func (db *DB) mapWALIndex(ctx context.Context, path string) error {
+	var n int
+	if err := db.keep.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return err
+	}
+	db.shmMap = mapShm(path)
+	if db.shmMap.err == nil {
+		db.shm.Store(db.shmMap.hdr)
+	}
+	return nil
 }
 
 // FileMode is the mode of a database file Open creates, and of its -wal and
@@ -179,6 +200,8 @@ func fileURI(path string) string {
 // file; it returns the errors of closing its connections, joined. The DB is
 // unusable afterwards.
 func (db *DB) Close() error {
+	db.closed.Store(true)
+	db.shm.Store(nil)
 	db.closeStmts()
 	var errs []error
 	if db.keep != nil {
@@ -189,6 +212,10 @@ func (db *DB) Close() error {
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
+	}
+	if db.shmMap != nil {
+		// After the connections: see shmMapping.
+		errs = append(errs, unmapShm(db.shmMap))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
@@ -238,8 +265,12 @@ func migrate(ctx context.Context, w *sql.DB, fsys fs.FS) error {
 }
 
 // write runs fn in an IMMEDIATE transaction on the writer connection and
-// commits it when fn returns nil.
+// commits it when fn returns nil. When it returns, committed or not, the
+// change stamp of ":memory:" has moved on (a file's moves with the commit).
 func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if db.memory {
+		defer db.commits.Add(1)
+	}
 	return inTx(ctx, db.w, nil, fn)
 }
 
