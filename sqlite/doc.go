@@ -29,4 +29,13 @@
 // concurrently with each other and with the writer. The path ":memory:" gives
 // each [Open] its own private in-memory database (SQLite's memdb VFS under a
 // random name), with the same writer/reader split.
+//
+// # Change stamp
+//
+// [DB.ChangeStamp] tells, at the cost of a few atomic loads, whether anything
+// was committed since an earlier call: for a file it reads the WAL-index
+// header of the -shm file (mapped read-only), which every commit of every
+// process changes before the commit becomes visible; for ":memory:" it counts
+// the DB's write transactions. The reference server's authenticated-key cache
+// (package authcache) is validated by it.
 package sqlite
