@@ -147,6 +147,15 @@ func (db *DB) mapWALIndex(ctx context.Context, path string) error {
 	if err := db.keep.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		return err
 	}
+	var mode string
+	if err := db.keep.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		// No WAL (a file system without shared memory): a -shm file left
+		// from another time would never change, so there is no stamp.
+		return nil
+	}
 	db.shmMap = mapShm(path)
 	if db.shmMap.err == nil {
 		db.shm.Store(db.shmMap.hdr)
@@ -266,7 +275,9 @@ func migrate(ctx context.Context, w *sql.DB, fsys fs.FS) error {
 
 // write runs fn in an IMMEDIATE transaction on the writer connection and
 // commits it when fn returns nil. When it returns, committed or not, the
-// change stamp of ":memory:" has moved on (a file's moves with the commit).
+// change stamp of ":memory:" has moved on (a file's moves with the commit):
+// every write of a DB opened on ":memory:" must go through write, or the
+// authenticated-key cache would not see it.
 func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	if db.memory {
 		defer db.commits.Add(1)

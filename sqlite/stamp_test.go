@@ -123,3 +123,26 @@ func TestChangeStampAfterClose(t *testing.T) {
 		assert.False(t, ok, path)
 	}
 }
+
+// TestChangeStampSharedMapping checks that two DBs of one process on one
+// file share the -shm mapping: closing one leaves the other's stamp
+// working (and SQLite's locks on the file in place).
+func TestChangeStampSharedMapping(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keys.db")
+	a, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, a.Close()) }()
+	b, err := sqlite.Open(ctx, path)
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+
+	before, ok := a.ChangeStamp()
+	require.True(t, ok)
+	rawWrite(t, path)
+	after, ok := a.ChangeStamp()
+	require.True(t, ok)
+	assert.NotEqual(t, before, after)
+	_, err = a.CreateProject(ctx, "p", spotzee.TierStarter, t0)
+	require.NoError(t, err, "a still writes")
+}
