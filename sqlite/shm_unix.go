@@ -65,8 +65,8 @@ func mapShm(path string) *shmMapping {
 	if err != nil {
 		return &shmMapping{err: err}
 	}
-	// From here on f stays open until unmapShm (see above), even on failure:
-	// a mapping is registered under f's own inode either way.
+	// From here on f stays open until unmapShm (see above), even when the
+	// mapping fails: a failed mapping is not shared, but holds f all the same.
 	m := &shmMapping{file: f, refs: 1}
 	if fi, err = f.Stat(); err == nil {
 		m.key, err = keyOf(fi)
@@ -92,7 +92,7 @@ func keyOf(fi os.FileInfo) (shmKey, error) {
 	if !ok {
 		return shmKey{}, fmt.Errorf("%s: no inode", fi.Name())
 	}
-	return shmKey{uint64(st.Dev), uint64(st.Ino)}, nil //nolint:unconvert // the types vary by OS
+	return shmKey{uint64(st.Dev), uint64(st.Ino)}, nil // Dev and Ino vary in type by OS
 }
 
 // unmapShm releases m: when it was this process's last user of the file,
