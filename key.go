@@ -273,11 +273,18 @@ const IdempotencyLease = 2 * time.Minute
 // finished by another request after its lease), the write is rolled back: the
 // latter is a CodeIdempotencyInProgress *Error.
 //
-// Row is the type of the written row: APIKey for a project key (NewKey),
-// OrgKey for an organisation key (NewOrgKey).
+// Begun is the CreatedAt of the record as BeginIdempotent returned it: it
+// identifies that begin, so a request whose record was taken over by a retry
+// after IdempotencyLease (the retry's begin stores a later CreatedAt) can no
+// longer finish it, and gets NotRunning.
+//
+// Row is the type of the written row: APIKey for a project key (NewKey,
+// KeyUpdate), OrgKey for an organisation key (NewOrgKey, OrgKeyUpdate),
+// Project for a project (NewOrgProject, ProjectUpdate).
 type IdempotencyFinish[Row any] struct {
 	APIKeyID int64
 	Key      string
+	Begun    time.Time
 	Response func(Row) ([]byte, error)
 }
 
@@ -298,11 +305,20 @@ type IdempotencyStore interface {
 	// running one begun IdempotencyLease or more before now: the process
 	// that ran it died (a crash or SIGKILL between the write and the cached
 	// response), and a retry must not be told "in progress" until expiry.
+	// The returned record's CreatedAt identifies this begin: pass it as
+	// begun to FinishIdempotent and AbandonIdempotent (and as
+	// IdempotencyFinish.Begun). Callers set rec.CreatedAt to now (or leave
+	// it zero), so a begin that replaces a record never reuses its identity.
 	BeginIdempotent(ctx context.Context, rec IdempotencyRecord, now time.Time) (existing IdempotencyRecord, created bool, err error)
-	// FinishIdempotent stores the response of a running record.
-	FinishIdempotent(ctx context.Context, apiKeyID int64, key string, response []byte) error
-	// AbandonIdempotent deletes a running record (its response is not cached).
-	AbandonIdempotent(ctx context.Context, apiKeyID int64, key string) error
+	// FinishIdempotent stores the response of the running record (apiKeyID,
+	// key) begun at begun; it fails with CodeResourceMissing when that
+	// record is no longer running (finished, abandoned, or taken over by
+	// another request after the lease).
+	FinishIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time, response []byte) error
+	// AbandonIdempotent deletes the running record (apiKeyID, key) begun at
+	// begun (its response is not cached); a record another request took
+	// over stays.
+	AbandonIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time) error
 	// DiscardIdempotent deletes a finished record, for one whose response
 	// can no longer be opened (another server secret): it counts as expired.
 	DiscardIdempotent(ctx context.Context, apiKeyID int64, key string) error

@@ -99,6 +99,10 @@ type OrgKeyUpdate struct {
 	SetDescription bool
 	Description    *string
 	Role           *OrgRole
+	// Finish, when not nil, finishes a running idempotency record in the
+	// update's own transaction (see IdempotencyFinish), with the key as it
+	// is after the update (as it is, for an empty update).
+	Finish *IdempotencyFinish[OrgKey]
 }
 
 // Empty reports whether u changes nothing.
@@ -146,6 +150,25 @@ type ProjectUpdate struct {
 	TrackOpensEmail      *bool
 	SetDeeplinkMirrorURL bool
 	DeeplinkMirrorURL    *string
+	// Finish, when not nil, finishes a running idempotency record in the
+	// update's own transaction (see IdempotencyFinish), with the project as
+	// it is after the update (as it is, for an empty update).
+	Finish *IdempotencyFinish[Project]
+}
+
+// NewOrgProject is what a store needs to create a project of an
+// organisation.
+type NewOrgProject struct {
+	OrganizationID int64
+	Name           string
+	Tier           Tier
+	ProjectSettings
+	// CreatedAt is the project's creation (and update) time.
+	CreatedAt time.Time
+	// Finish, when not nil, finishes a running idempotency record in the
+	// insert's own transaction (see IdempotencyFinish): the project and its
+	// record commit together or not at all.
+	Finish *IdempotencyFinish[Project]
 }
 
 // Empty reports whether u changes nothing.
@@ -189,9 +212,11 @@ type ProjectPage struct {
 // OrgStore keeps organisations, their keys and their projects.
 // Implementations return an *Error with CodeResourceMissing for anything
 // absent, revoked or in another organisation, CodeStateConflict for a write
-// leaving an organisation without a live owner key, and
+// leaving an organisation without a live owner key,
 // CodeAuthenticationRequired when a write's calling key was revoked
-// meanwhile; other errors are storage faults.
+// meanwhile (the guard's error when it was demoted), and
+// CodeIdempotencyInProgress when a write's Finish record is no longer
+// running; other errors are storage faults.
 type OrgStore interface {
 	// CreateOrganization creates an organisation.
 	CreateOrganization(ctx context.Context, username string, domain *string, now time.Time) (Organization, error)
@@ -212,12 +237,16 @@ type OrgStore interface {
 	RevokeOrgKey(ctx context.Context, callerID, orgID, id int64, guard OrgGuard, now time.Time) (OrgKey, error)
 	// ListOrgKeys returns one page of an organisation's live keys.
 	ListOrgKeys(ctx context.Context, q OrgListQuery) (OrgKeyPage, error)
-	// CreateOrgProject creates a project of organisation orgID on tier.
-	CreateOrgProject(ctx context.Context, orgID int64, name string, tier Tier, s ProjectSettings, now time.Time) (Project, error)
+	// CreateOrgProject creates project p for callerID (0: an operator),
+	// after guard (nil: none), run inside the write on the caller as it is
+	// then and a zero target, accepted it.
+	CreateOrgProject(ctx context.Context, callerID int64, p NewOrgProject, guard OrgGuard) (Project, error)
 	// OrgProject returns project id of organisation orgID.
 	OrgProject(ctx context.Context, orgID, id int64) (Project, error)
-	// UpdateOrgProject applies u to project id of organisation orgID.
-	UpdateOrgProject(ctx context.Context, orgID, id int64, u ProjectUpdate, now time.Time) (Project, error)
+	// UpdateOrgProject applies u to project id of organisation orgID for
+	// callerID (0: an operator) after guard (as in CreateOrgProject)
+	// accepted it.
+	UpdateOrgProject(ctx context.Context, callerID, orgID, id int64, u ProjectUpdate, guard OrgGuard, now time.Time) (Project, error)
 	// ListProjects returns one page of an organisation's projects.
 	ListProjects(ctx context.Context, q OrgListQuery) (ProjectPage, error)
 }

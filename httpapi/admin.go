@@ -193,7 +193,7 @@ func (s *Server) CreateOrganizationAPIKey(ctx context.Context, req server.Create
 	}
 	if run := st.idem; run != nil {
 		// The key and its replayable response commit together.
-		in.Idempotent = &orgs.Idempotent{APIKeyID: st.principal(), Key: run.key, Response: func(c orgs.Created) ([]byte, error) {
+		in.Idempotent = &orgs.Idempotent{APIKeyID: st.principal(), Key: run.key, Begun: run.begun, Response: func(c orgs.Created) ([]byte, error) {
 			return run.sealJSON(orgCreatedBody(c))
 		}}
 	}
@@ -256,7 +256,10 @@ func (s *Server) UpdateOrganizationAPIKey(ctx context.Context, req server.Update
 		r := spotzee.OrgRole(*body.Role)
 		u.Role = &r
 	}
+	// The update and its replayable response commit together.
+	u.Finish = finishInTx(st, func(k spotzee.OrgKey) any { return toOrgKey(k) })
 	k, err := s.orgs.UpdateKey(ctx, st.org, req.KeyID, u)
+	settleInTx(st, u.Finish != nil, err)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +338,10 @@ func (s *Server) CreateProject(ctx context.Context, req server.CreateProjectRequ
 		LinkWrapEmail: optValue(b.LinkWrapEmail), LinkWrapPush: optValue(b.LinkWrapPush),
 		TrackOpensEmail: optValue(b.TrackOpensEmail), DeeplinkMirrorURL: optValue(b.DeeplinkMirrorURL),
 	}}
+	// The project and its replayable response commit together.
+	in.Finish = finishInTx(st, func(p spotzee.Project) any { return single(p) })
 	p, err := s.orgs.CreateProject(ctx, st.org, in)
+	settleInTx(st, in.Finish != nil, err)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +383,10 @@ func (s *Server) UpdateProject(ctx context.Context, req server.UpdateProjectRequ
 	u.SetLinkWrapPush, u.LinkWrapPush = setField(b.LinkWrapPush)
 	u.SetTrackOpensEmail, u.TrackOpensEmail = setField(b.TrackOpensEmail)
 	u.SetDeeplinkMirrorURL, u.DeeplinkMirrorURL = setField(b.DeeplinkMirrorURL)
+	// The update and its replayable response commit together.
+	u.Finish = finishInTx(st, func(p spotzee.Project) any { return single(p) })
 	p, err := s.orgs.UpdateProject(ctx, st.org, req.ProjectID, u)
+	settleInTx(st, u.Finish != nil, err)
 	if err != nil {
 		return nil, err
 	}

@@ -137,13 +137,17 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// with idempotency_in_progress until it expires.
 	ctx := context.WithoutCancel(r.Context())
 	rec := &teeWriter{ResponseWriter: w, status: http.StatusOK}
-	run := &idemRun{key: key, sealer: m.sealer, st: st}
+	// existing is now the record this request began: its CreatedAt
+	// identifies it, so that once a retry takes it over after the lease
+	// this request can neither finish nor abandon it.
+	begun := existing.CreatedAt
+	run := &idemRun{key: key, begun: begun, sealer: m.sealer, st: st}
 	st.idem = run
 	finished := false
 	defer func() {
 		if !finished && !run.settled {
 			// A panic below: the response is not cached; let a retry run.
-			_ = m.store.AbandonIdempotent(ctx, st.principal(), key)
+			_ = m.store.AbandonIdempotent(ctx, st.principal(), key, begun)
 		}
 	}()
 	m.next.ServeHTTP(rec, r)
@@ -154,13 +158,20 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rec.status >= 500 || rec.status == http.StatusTooManyRequests {
-		if err := m.store.AbandonIdempotent(ctx, st.principal(), key); err != nil {
+		if err := m.store.AbandonIdempotent(ctx, st.principal(), key, begun); err != nil {
 			m.log.ErrorContext(r.Context(), "abandon idempotent request", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 		}
 		return
 	}
 	sealed := run.seal(rec.status, w.Header().Get("Content-Type"), rec.body.Bytes())
-	if err := m.store.FinishIdempotent(ctx, st.principal(), key, sealed); err != nil {
+	if err := m.store.FinishIdempotent(ctx, st.principal(), key, begun, sealed); err != nil {
+		if e, ok := errors.AsType[*spotzee.Error](err); ok && e.Code == spotzee.CodeResourceMissing {
+			// A retry took the record over after its lease (this request
+			// ran that long): the retry's outcome is the one kept.
+			m.log.WarnContext(r.Context(), "idempotent response not stored: the record was taken over by a retry",
+				slog.String("request_id", st.requestID))
+			return
+		}
 		m.log.ErrorContext(r.Context(), "store idempotent response", slog.String("request_id", st.requestID), slog.String("error", err.Error()))
 	}
 }
@@ -170,13 +181,38 @@ func (m *idempotency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (spotzee.IdempotencyFinish) seals its response with seal and sets settled
 // once the write has returned, so the middleware stores nothing more.
 type idemRun struct {
-	key    string
+	key string
+	// begun is the record's CreatedAt as BeginIdempotent returned it: its
+	// identity (see spotzee.IdempotencyFinish).
+	begun  time.Time
 	sealer *sealer
 	st     *state
 	// settled is set by the handler when its write committed with the
 	// finished record, or was refused because another request holds the
 	// record now (which the middleware must then leave alone).
 	settled bool
+}
+
+// finishInTx returns the in-transaction finish of st's running record, whose
+// response is body(row) sealed as a 200 JSON response; nil when the request
+// has no Idempotency-Key. Once the write returns, settleInTx must be called.
+func finishInTx[Row any](st *state, body func(Row) any) *spotzee.IdempotencyFinish[Row] {
+	run := st.idem
+	if run == nil {
+		return nil
+	}
+	return &spotzee.IdempotencyFinish[Row]{APIKeyID: st.principal(), Key: run.key, Begun: run.begun,
+		Response: func(r Row) ([]byte, error) { return run.sealJSON(body(r)) }}
+}
+
+// settleInTx records the outcome of a write that was given an
+// in-transaction finish (finishing): when it committed (err nil), or was
+// refused because another request holds the record now, the record is not
+// the middleware's to finish or abandon any more.
+func settleInTx(st *state, finishing bool, err error) {
+	if finishing && (err == nil || spotzee.ErrorCode(err) == spotzee.CodeIdempotencyInProgress) {
+		st.idem.settled = true
+	}
 }
 
 // seal returns the sealed record of a response: what replay sends again.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,10 +21,13 @@ import (
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 	"github.com/spotzeekit/spotzee-keys/httpapi"
+	"github.com/spotzeekit/spotzee-keys/keymaterial"
 	"github.com/spotzeekit/spotzee-keys/keys"
+	"github.com/spotzeekit/spotzee-keys/orgs"
 	"github.com/spotzeekit/spotzee-keys/ratelimit"
 	"github.com/spotzeekit/spotzee-keys/spotzeetest"
 	"github.com/spotzeekit/spotzee-keys/sqlite"
+	"github.com/spotzeekit/spotzee-keys/validate"
 )
 
 func idem(key string) http.Header { return hdr("Idempotency-Key", key) }
@@ -623,4 +627,129 @@ func TestIdempotentOrgKeyCreateReplays(t *testing.T) {
 	list := admin.do(t, call{Method: http.MethodGet, Path: "/organizations/api-keys?limit=100"})
 	require.Equal(t, http.StatusOK, list.Status, "%s", list.Body)
 	assert.Equal(t, 1, strings.Count(string(list.Body), `"name":"ci"`), "no second key: %s", list.Body)
+}
+
+// countingIdem is an idempotency store that counts the records finished
+// after the handler ran (FinishIdempotent), rather than in the write's own
+// transaction.
+type countingIdem struct {
+	*sqlite.DB
+	finishedAfter atomic.Int32
+}
+
+func (c *countingIdem) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time, response []byte) error {
+	c.finishedAfter.Add(1)
+	return c.DB.FinishIdempotent(ctx, apiKeyID, key, begun, response)
+}
+
+// TestIdempotentAdminWritesFinishInTheirTransaction: organisation-key PATCH,
+// project create and project PATCH (an empty one too) with an
+// Idempotency-Key finish their record in the write's transaction (never
+// after the handler), and a retry with the same key replays the response
+// sent, writing nothing more.
+func TestIdempotentAdminWritesFinishInTheirTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, ":memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	idemStore := &countingIdem{DB: db}
+	svc := orgs.New(db, bytes.Repeat([]byte{3}, 32))
+	o, err := svc.CreateOrganization(ctx, "acme", nil)
+	require.NoError(t, err)
+	owner, err := svc.AddKey(ctx, o.ID, orgs.KeyInput{Name: "owner", Role: spotzee.OrgRoleOwner})
+	require.NoError(t, err)
+	member, err := svc.AddKey(ctx, o.ID, orgs.KeyInput{Name: "member", Role: spotzee.OrgRoleMember})
+	require.NoError(t, err)
+	p, err := svc.AddProject(ctx, o.ID, orgs.ProjectInput{Name: "Shop"})
+	require.NoError(t, err)
+	h, err := httpapi.NewHandler(httpapi.Config{
+		Service: keys.New(db, bytes.Repeat([]byte{1}, 32)), Orgs: svc, Tiers: db,
+		Idempotency: idemStore, IdempotencySecret: bytes.Repeat([]byte{9}, 32),
+		ValidateResponses: true, Logger: discardLogger(),
+		OnResponseViolation: func(_ *http.Request, v *validate.ResponseViolation) { t.Errorf("response breaks the spec: %v", v) },
+	})
+	require.NoError(t, err)
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	admin := target{URL: hs.URL + httpapi.AdminPrefix, RootURL: hs.URL, AdminKey: owner.Value}
+	countProjects := func() int {
+		page, err := svc.ListProjects(ctx, owner.Key, keymaterial.ListInput{})
+		require.NoError(t, err)
+		return page.Total
+	}
+
+	tests := []struct {
+		name string
+		c    call
+	}{
+		{"org key PATCH", call{Method: http.MethodPatch, Path: fmt.Sprintf("/organizations/api-keys/%d", member.Key.ID),
+			Body: `{"name":"renamed"}`}},
+		{"empty org key PATCH", call{Method: http.MethodPatch, Path: fmt.Sprintf("/organizations/api-keys/%d", member.Key.ID),
+			Body: `{}`}},
+		{"project create", call{Method: http.MethodPost, Path: "/projects",
+			Body: `{"name":"Blog","locale":"en","timezone":"UTC"}`}},
+		{"project PATCH", call{Method: http.MethodPatch, Path: fmt.Sprintf("/projects/%d", p.ID),
+			Body: `{"name":"Shop 2"}`}},
+		{"empty project PATCH", call{Method: http.MethodPatch, Path: fmt.Sprintf("/projects/%d", p.ID),
+			Body: `{}`}},
+	}
+	for i, tt := range tests {
+		// Not parallel: the steps share the database and its counts.
+		tt.c.Header = idem(fmt.Sprintf("admin-%d", i))
+		before := countProjects()
+		first := admin.do(t, tt.c)
+		require.Equal(t, http.StatusOK, first.Status, "%s: %s", tt.name, first.Body)
+		assert.Zero(t, idemStore.finishedAfter.Load(), "%s: the record was finished in the write's transaction", tt.name)
+		rec, began, err := db.BeginIdempotent(ctx, spotzee.IdempotencyRecord{APIKeyID: -owner.Key.ID, Key: tt.c.Header.Get("Idempotency-Key"),
+			ExpiresAt: time.Now().Add(time.Hour)}, time.Now())
+		require.NoError(t, err)
+		require.False(t, began, tt.name)
+		assert.True(t, rec.Done, "%s: done once the write committed", tt.name)
+		replay := admin.do(t, tt.c)
+		requireReplay(t, first, replay)
+		wantProjects := before
+		if tt.c.Method == http.MethodPost {
+			wantProjects++
+		}
+		assert.Equal(t, wantProjects, countProjects(), "%s: the retry wrote nothing", tt.name)
+	}
+}
+
+// takenOverIdem is an idempotency store whose running records have all been
+// taken over by a retry by the time their request finishes.
+type takenOverIdem struct{ *sqlite.DB }
+
+func (takenOverIdem) FinishIdempotent(context.Context, int64, string, time.Time, []byte) error {
+	return spotzee.Errorf(spotzee.CodeResourceMissing, "No running request with this idempotency key.")
+}
+
+// TestIdempotencyTakenOverIsAWarning: a request whose record a retry took
+// over (after the lease) cannot store its response; that is logged as a
+// warning naming the cause, not as an error.
+func TestIdempotencyTakenOverIsAWarning(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, ":memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	cursorKey := bytes.Repeat([]byte{7}, 32)
+	b, err := keys.New(db, cursorKey).Bootstrap(ctx, "P", spotzee.TierStarter)
+	require.NoError(t, err)
+	logs := &syncBuffer{}
+	h, err := httpapi.NewHandler(httpapi.Config{
+		Service: keys.New(db, cursorKey), Tiers: db, Idempotency: takenOverIdem{db},
+		IdempotencySecret: bytes.Repeat([]byte{1}, 32), Logger: newJSONLogger(logs),
+	})
+	require.NoError(t, err)
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	tg := target{URL: hs.URL + httpapi.APIPrefix, RootURL: hs.URL, AdminKey: b.Admin.Value}
+
+	// A 404 from the handler is stored after it ran (no write to finish it).
+	got := tg.do(t, call{Method: http.MethodPatch, Path: keyPath(b.Admin.Key.ID + 100), Body: `{"name":"x"}`, Header: idem("slow")})
+	requireProblem(t, got, http.StatusNotFound, spotzee.CodeResourceMissing)
+	assert.Contains(t, logs.String(), `"level":"WARN"`)
+	assert.Contains(t, logs.String(), "taken over by a retry")
+	assert.NotContains(t, logs.String(), `"level":"ERROR"`)
 }

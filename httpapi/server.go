@@ -104,7 +104,7 @@ func (s *Server) CreateProjectAPIKey(ctx context.Context, req server.CreateProje
 	}
 	if run := st.idem; run != nil {
 		// The key and its replayable response commit together.
-		in.Idempotent = &keys.Idempotent{APIKeyID: st.principal(), Key: run.key, Response: func(c keys.Created) ([]byte, error) {
+		in.Idempotent = &keys.Idempotent{APIKeyID: st.principal(), Key: run.key, Begun: run.begun, Response: func(c keys.Created) ([]byte, error) {
 			return run.sealJSON(createdBody(c))
 		}}
 	}
@@ -174,16 +174,10 @@ func (s *Server) UpdateProjectAPIKey(ctx context.Context, req server.UpdateProje
 		r := spotzee.Role(*body.Role)
 		u.Role = &r
 	}
-	if run := st.idem; run != nil {
-		// The update and its replayable response commit together.
-		u.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: st.principal(), Key: run.key, Response: func(k spotzee.APIKey) ([]byte, error) {
-			return run.sealJSON(toAPI(k))
-		}}
-	}
+	// The update and its replayable response commit together.
+	u.Finish = finishInTx(st, func(k spotzee.APIKey) any { return toAPI(k) })
 	k, err := s.svc.Update(ctx, st.caller, req.KeyID, u)
-	if u.Finish != nil && (err == nil || spotzee.ErrorCode(err) == spotzee.CodeIdempotencyInProgress) {
-		st.idem.settled = true
-	}
+	settleInTx(st, u.Finish != nil, err)
 	if err != nil {
 		return nil, err
 	}

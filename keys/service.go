@@ -182,12 +182,15 @@ type CreateInput struct {
 	Idempotent *Idempotent
 }
 
-// Idempotent finishes the running idempotency record (APIKeyID, Key) with
-// the sealed response Response builds from the new key and its full value,
-// inside the transaction that inserts the key.
+// Idempotent finishes the running idempotency record (APIKeyID, Key) begun
+// at Begun with the sealed response Response builds from the new key and its
+// full value, inside the transaction that inserts the key.
 type Idempotent struct {
 	APIKeyID int64
 	Key      string
+	// Begun identifies the record: its CreatedAt as BeginIdempotent
+	// returned it (see spotzee.IdempotencyFinish).
+	Begun    time.Time
 	Response func(Created) ([]byte, error)
 }
 
@@ -222,7 +225,7 @@ func (s *Service) create(ctx context.Context, callerID, projectID int64, in Crea
 	value := keymaterial.NewValue(in.Scope.Prefix())
 	var finish *spotzee.IdempotencyFinish[spotzee.APIKey]
 	if f := in.Idempotent; f != nil {
-		finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: f.APIKeyID, Key: f.Key, Response: func(k spotzee.APIKey) ([]byte, error) {
+		finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: f.APIKeyID, Key: f.Key, Begun: f.Begun, Response: func(k spotzee.APIKey) ([]byte, error) {
 			return f.Response(Created{Key: k, Value: value})
 		}}
 	}

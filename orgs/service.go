@@ -114,12 +114,13 @@ type KeyInput struct {
 	Idempotent *Idempotent
 }
 
-// Idempotent finishes the running idempotency record (APIKeyID, Key) with
-// the sealed response Response builds from the new key and its full value,
-// inside the transaction that inserts the key.
+// Idempotent finishes the running idempotency record (APIKeyID, Key) begun
+// at Begun with the sealed response Response builds from the new key and its
+// full value, inside the transaction that inserts the key.
 type Idempotent struct {
 	APIKeyID int64
 	Key      string
+	Begun    time.Time
 	Response func(Created) ([]byte, error)
 }
 
@@ -199,7 +200,7 @@ func (s *Service) create(ctx context.Context, callerID, orgID int64, in KeyInput
 	value := keymaterial.NewValue(spotzee.OrgKeyPrefix)
 	var finish *spotzee.IdempotencyFinish[spotzee.OrgKey]
 	if f := in.Idempotent; f != nil {
-		finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: f.APIKeyID, Key: f.Key, Response: func(k spotzee.OrgKey) ([]byte, error) {
+		finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: f.APIKeyID, Key: f.Key, Begun: f.Begun, Response: func(k spotzee.OrgKey) ([]byte, error) {
 			return f.Response(Created{Key: k, Value: value})
 		}}
 	}
@@ -235,7 +236,9 @@ func (s *Service) GetKey(ctx context.Context, caller spotzee.OrgKey, id int64) (
 // resource_missing for a key that is not there; state_conflict for demoting
 // the organisation's last live owner key; parameter errors for bad fields;
 // and, like CreateKey, an authentication or permission error when caller
-// changed meanwhile.
+// changed meanwhile. u.Finish, when set, finishes the request's idempotency
+// record in the update's transaction (its errors: see
+// spotzee.IdempotencyFinish).
 func (s *Service) UpdateKey(ctx context.Context, caller spotzee.OrgKey, id int64, u spotzee.OrgKeyUpdate) (spotzee.OrgKey, error) {
 	if err := manager(caller); err != nil {
 		return spotzee.OrgKey{}, err
@@ -391,7 +394,14 @@ func (s *Service) ListProjects(ctx context.Context, caller spotzee.OrgKey, in ke
 type ProjectInput struct {
 	Name string
 	spotzee.ProjectSettings
+	// Finish, when not nil, finishes the request's running idempotency
+	// record in the insert's transaction (see spotzee.IdempotencyFinish).
+	Finish *spotzee.IdempotencyFinish[spotzee.Project]
 }
+
+// projectManager is the guard of every project write: the caller, as it is
+// inside the write, must still be admin or higher.
+func projectManager(caller, _ spotzee.OrgKey) error { return Authorize(caller, spotzee.OrgRoleAdmin) }
 
 // EffectiveProjectRole is the project role an organisation admin or owner
 // has in every project of its organisation.
@@ -399,7 +409,10 @@ const EffectiveProjectRole = spotzee.RoleAdmin
 
 // CreateProject creates a project in caller's organisation. It returns
 // permission_denied for a member caller, parameter_invalid_empty for an
-// empty name, validation_failed with one entry per bad setting, and storage
+// empty name, validation_failed with one entry per bad setting,
+// authentication_required or permission_denied when caller was revoked or
+// demoted while the request ran (the store re-checks it inside the write),
+// the errors of in.Finish (see spotzee.IdempotencyFinish), and storage
 // faults wrapped.
 func (s *Service) CreateProject(ctx context.Context, caller spotzee.OrgKey, in ProjectInput) (spotzee.Project, error) {
 	if err := Authorize(caller, spotzee.OrgRoleAdmin); err != nil {
@@ -411,7 +424,9 @@ func (s *Service) CreateProject(ctx context.Context, caller spotzee.OrgKey, in P
 	if err := validateSettings(&in.Locale, &in.Timezone, in.WebsiteURL, in.DeeplinkMirrorURL); err != nil {
 		return spotzee.Project{}, err
 	}
-	p, err := s.store.CreateOrgProject(ctx, caller.OrganizationID, in.Name, NewProjectTier, in.ProjectSettings, s.Now())
+	p, err := s.store.CreateOrgProject(ctx, caller.ID, spotzee.NewOrgProject{OrganizationID: caller.OrganizationID,
+		Name: in.Name, Tier: NewProjectTier, ProjectSettings: in.ProjectSettings, CreatedAt: s.Now(), Finish: in.Finish},
+		projectManager)
 	if err != nil {
 		return spotzee.Project{}, fmt.Errorf("orgs: create project: %w", err)
 	}
@@ -422,7 +437,9 @@ func (s *Service) CreateProject(ctx context.Context, caller spotzee.OrgKey, in P
 // returns permission_denied for a member caller, resource_missing for a
 // project that is not there (or of another organisation),
 // parameter_invalid_empty for an empty name, validation_failed with one
-// entry per bad setting, and storage faults wrapped.
+// entry per bad setting, like CreateProject an authentication or permission
+// error when caller changed meanwhile, the errors of u.Finish (see
+// spotzee.IdempotencyFinish), and storage faults.
 func (s *Service) UpdateProject(ctx context.Context, caller spotzee.OrgKey, id int64, u spotzee.ProjectUpdate) (spotzee.Project, error) {
 	if err := Authorize(caller, spotzee.OrgRoleAdmin); err != nil {
 		return spotzee.Project{}, err
@@ -440,7 +457,7 @@ func (s *Service) UpdateProject(ctx context.Context, caller spotzee.OrgKey, id i
 	if err := validateSettings(u.Locale, u.Timezone, web, mirror); err != nil {
 		return spotzee.Project{}, err
 	}
-	return s.store.UpdateOrgProject(ctx, caller.OrganizationID, id, u, s.Now())
+	return s.store.UpdateOrgProject(ctx, caller.ID, caller.OrganizationID, id, u, projectManager, s.Now())
 }
 
 // validateSettings returns validation_failed with one entry per bad field
@@ -563,7 +580,8 @@ func (s *Service) AddProject(ctx context.Context, orgID int64, in ProjectInput) 
 	if err := validateSettings(&in.Locale, &in.Timezone, in.WebsiteURL, in.DeeplinkMirrorURL); err != nil {
 		return spotzee.Project{}, err
 	}
-	p, err := s.store.CreateOrgProject(ctx, orgID, in.Name, NewProjectTier, in.ProjectSettings, s.Now())
+	p, err := s.store.CreateOrgProject(ctx, 0, spotzee.NewOrgProject{OrganizationID: orgID, Name: in.Name,
+		Tier: NewProjectTier, ProjectSettings: in.ProjectSettings, CreatedAt: s.Now(), Finish: in.Finish}, nil)
 	if err != nil {
 		return spotzee.Project{}, fmt.Errorf("orgs: add project: %w", err)
 	}

@@ -257,22 +257,53 @@ func TestLastOwner(t *testing.T) {
 
 // TestCallerChangedMeanwhile: the guards run on the caller as it is inside
 // the write, so a caller revoked or demoted after it authenticated writes
-// nothing.
+// nothing: no key, no project, no project change.
 func TestCallerChangedMeanwhile(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
+	owner := f.keys[spotzee.OrgRoleOwner].Key
 	admin := f.keys[spotzee.OrgRoleAdmin]
 	stale := admin.Key // authenticated before the change
+	p, err := f.svc.AddProject(ctx, f.org.ID, orgs.ProjectInput{Name: "Shop"})
+	require.NoError(t, err)
+	name := "changed"
+	writes := []struct {
+		name string
+		fn   func() error
+	}{
+		{"create key", func() error { _, err := f.svc.CreateKey(ctx, stale, orgs.KeyInput{Name: "x"}); return err }},
+		{"create project", func() error {
+			_, err := f.svc.CreateProject(ctx, stale, orgs.ProjectInput{Name: "x",
+				ProjectSettings: spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}})
+			return err
+		}},
+		{"update project", func() error {
+			_, err := f.svc.UpdateProject(ctx, stale, p.ID, spotzee.ProjectUpdate{Name: &name})
+			return err
+		}},
+		{"empty project update", func() error {
+			_, err := f.svc.UpdateProject(ctx, stale, p.ID, spotzee.ProjectUpdate{})
+			return err
+		}},
+	}
+	check := func(want spotzee.Code, why string) {
+		t.Helper()
+		for _, w := range writes {
+			assert.Equal(t, want, code(w.fn()), "%s: %s", w.name, why)
+		}
+		projects, err := f.svc.ListProjects(ctx, owner, keymaterial.ListInput{})
+		require.NoError(t, err)
+		require.Len(t, projects.Projects, 1, "%s: no project created", why)
+		assert.Equal(t, p, projects.Projects[0], "%s: the project is unchanged", why)
+	}
 	member := spotzee.OrgRoleMember
-	_, err := f.svc.UpdateKey(ctx, f.keys[spotzee.OrgRoleOwner].Key, admin.Key.ID, spotzee.OrgKeyUpdate{Role: &member})
+	_, err = f.svc.UpdateKey(ctx, owner, admin.Key.ID, spotzee.OrgKeyUpdate{Role: &member})
 	require.NoError(t, err)
-	_, err = f.svc.CreateKey(ctx, stale, orgs.KeyInput{Name: "x"})
-	assert.Equal(t, spotzee.CodePermissionDenied, code(err), "demoted meanwhile")
-	_, err = f.svc.RevokeKey(ctx, f.keys[spotzee.OrgRoleOwner].Key, admin.Key.ID)
+	check(spotzee.CodePermissionDenied, "demoted meanwhile")
+	_, err = f.svc.RevokeKey(ctx, owner, admin.Key.ID)
 	require.NoError(t, err)
-	_, err = f.svc.CreateKey(ctx, stale, orgs.KeyInput{Name: "x"})
-	assert.Equal(t, spotzee.CodeAuthenticationRequired, code(err), "revoked meanwhile")
+	check(spotzee.CodeAuthenticationRequired, "revoked meanwhile")
 }
 
 func TestIsolation(t *testing.T) {

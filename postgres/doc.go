@@ -19,5 +19,7 @@
 // advisory lock so that replicas starting together apply each file once.
 // 0001 is sqlite's 0001-0003 plus the shared counters; 0002 is sqlite's 0010
 // (organisations, ok_ keys, project settings), with the Go-folded name and
-// description columns the text filter reads.
+// description columns the text filter reads; 0003 is sqlite's 0011 (the
+// text filter's trigram indexes, here pg_trgm's, created only when the
+// extension can be).
 package postgres

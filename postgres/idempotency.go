@@ -78,14 +78,18 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec spotzee.IdempotencyRecord
 	return spotzee.IdempotencyRecord{}, false, errors.New("postgres: begin idempotent request: the record kept changing")
 }
 
-// FinishIdempotent marks the running record (apiKeyID, key) done with
-// response. It returns a CodeResourceMissing *spotzee.Error when no such
-// running record exists (abandoned, finished or purged), a storage error when
-// the write fails.
-func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, response []byte) error {
-	tag, err := db.pool.Exec(ctx,
-		`UPDATE idempotency SET done = true, response = $1 WHERE api_key_id = $2 AND key = $3 AND NOT done`,
-		response, apiKeyID, key)
+// sqlFinishIdem finishes the running record begun at a given time: a record
+// another request took over (after the lease) has a later created_at and is
+// left alone.
+const sqlFinishIdem = `UPDATE idempotency SET done = true, response = $1
+	WHERE api_key_id = $2 AND key = $3 AND NOT done AND created_at = $4`
+
+// FinishIdempotent marks the running record (apiKeyID, key) begun at begun
+// done with response. It returns a CodeResourceMissing *spotzee.Error when no
+// such running record exists (abandoned, finished, purged, or taken over by
+// another request after the lease), a storage error when the write fails.
+func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time, response []byte) error {
+	tag, err := db.pool.Exec(ctx, sqlFinishIdem, response, apiKeyID, key, formatTime(begun))
 	if err != nil {
 		return fmt.Errorf("postgres: finish idempotent request: %w", err)
 	}
@@ -95,11 +99,14 @@ func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, 
 	return nil
 }
 
-// AbandonIdempotent deletes the running record (apiKeyID, key), if any; a
-// finished record stays. It returns a storage error when the write fails.
-func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string) error {
+// AbandonIdempotent deletes the running record (apiKeyID, key) begun at
+// begun, if any; a finished record stays, and so does a running one another
+// request began (took over) since. It returns a storage error when the write
+// fails.
+func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time) error {
 	if _, err := db.pool.Exec(ctx,
-		`DELETE FROM idempotency WHERE api_key_id = $1 AND key = $2 AND NOT done`, apiKeyID, key); err != nil {
+		`DELETE FROM idempotency WHERE api_key_id = $1 AND key = $2 AND NOT done AND created_at = $3`,
+		apiKeyID, key, formatTime(begun)); err != nil {
 		return fmt.Errorf("postgres: abandon idempotent request: %w", err)
 	}
 	return nil
@@ -173,7 +180,9 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 
 // finishInTx runs f (when not nil) inside the write tx that produced k: it
 // stores f's response for k as the finished record (see
-// spotzee.IdempotencyFinish), or fails so that tx rolls back.
+// spotzee.IdempotencyFinish), or fails so that tx rolls back: with f's error
+// wrapped, f.NotRunning() when the record f.Begun is no longer running, or a
+// storage error.
 func finishInTx[Row any](ctx context.Context, tx pgx.Tx, f *spotzee.IdempotencyFinish[Row], k Row) error {
 	if f == nil {
 		return nil
@@ -182,9 +191,7 @@ func finishInTx[Row any](ctx context.Context, tx pgx.Tx, f *spotzee.IdempotencyF
 	if err != nil {
 		return fmt.Errorf("idempotent response: %w", err)
 	}
-	tag, err := tx.Exec(ctx,
-		`UPDATE idempotency SET done = true, response = $1 WHERE api_key_id = $2 AND key = $3 AND NOT done`,
-		resp, f.APIKeyID, f.Key)
+	tag, err := tx.Exec(ctx, sqlFinishIdem, resp, f.APIKeyID, f.Key, formatTime(f.Begun))
 	if err != nil {
 		return err
 	}

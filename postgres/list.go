@@ -91,6 +91,8 @@ func planListOf(spec listSpec, q spotzee.ListQuery) (listPlan, error) {
 		where += " AND " + spec.live
 	}
 	if q.Query != "" {
+		// The trigram indexes of migration 0003 serve this LIKE (three or
+		// more characters; shorter patterns scan the owner's rows).
 		pattern := "%" + escapeLike(fold(q.Query)) + "%"
 		p := ph(pattern)
 		where += ` AND (name_fold LIKE ` + p + ` ESCAPE '\' OR description_fold LIKE ` + p + ` ESCAPE '\')`
@@ -149,7 +151,23 @@ func planListOf(spec listSpec, q spotzee.ListQuery) (listPlan, error) {
 		page += ` LIMIT ` + ph(p.limit+1)
 	}
 	p.page = stmt{page, args}
+	if q.Query != "" {
+		p.page.args = customPlan(p.page.args)
+		p.count.args = customPlan(p.count.args)
+		if p.other != nil {
+			p.other.args = customPlan(p.other.args)
+		}
+	}
 	return p, nil
+}
+
+// customPlan returns args led by pgx.QueryExecModeExec, which runs a
+// statement unnamed, so PostgreSQL plans it for its actual arguments every
+// time. A cached prepared statement may switch to a generic plan after a few
+// runs, planned without knowing the pattern, which can prefer walking a sort
+// index of the whole project to the trigram indexes of a rare pattern.
+func customPlan(args []any) []any {
+	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
 // ListKeys returns one page of project q.ProjectID's live keys in list order,

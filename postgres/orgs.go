@@ -258,7 +258,9 @@ func liveOrgKey(ctx context.Context, tx pgx.Tx, orgID, id int64) (spotzee.OrgKey
 // nothing. It returns a CodeResourceMissing *spotzee.Error when the key is
 // not there, authentication_required for a caller revoked meanwhile,
 // guard's error, a CodeStateConflict one for demoting the last live owner
-// key, and a storage error when the write fails.
+// key, the errors of u.Finish (see spotzee.IdempotencyFinish, finished in
+// the same transaction, an empty update too), and a storage error when the
+// write fails.
 func (db *DB) UpdateOrgKey(ctx context.Context, callerID, orgID, id int64, u spotzee.OrgKeyUpdate, guard spotzee.OrgGuard, now time.Time) (spotzee.OrgKey, error) {
 	var k spotzee.OrgKey
 	err := db.write(ctx, func(tx pgx.Tx) error {
@@ -276,9 +278,9 @@ func (db *DB) UpdateOrgKey(ctx context.Context, callerID, orgID, id int64, u spo
 		if err := guarded(guard, callerID, caller, cur); err != nil {
 			return err
 		}
-		if u.Empty() {
+		if u.Empty() { // nothing to change; a record to finish, maybe
 			k = cur
-			return nil
+			return finishInTx(ctx, tx, u.Finish, k)
 		}
 		if u.Role != nil && *u.Role != spotzee.OrgRoleOwner {
 			if err := checkNotLastOwner(ctx, tx, cur); err != nil {
@@ -306,7 +308,10 @@ func (db *DB) UpdateOrgKey(ctx context.Context, callerID, orgID, id int64, u spo
 			updated_at       = $7
 			WHERE id = $8 RETURNING `+orgKeyColumns,
 			u.Name, foldPtr(u.Name), u.SetDescription, desc, foldPtr(desc), role, formatTime(now), id))
-		return err
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, u.Finish, k)
 	})
 	if err != nil {
 		return spotzee.OrgKey{}, storageErr(err, "update organization key %d", id)
@@ -400,18 +405,42 @@ func (db *DB) ListProjects(ctx context.Context, q spotzee.OrgListQuery) (spotzee
 	return spotzee.ProjectPage{Projects: ps, HasPrev: w.hasPrev, HasNext: w.hasNext, Total: w.total}, nil
 }
 
-// CreateOrgProject creates a project of organisation orgID on tier with
-// settings s and returns it. It returns a CodeResourceMissing
-// *spotzee.Error for an unknown organisation, a storage error otherwise.
-func (db *DB) CreateOrgProject(ctx context.Context, orgID int64, name string, tier spotzee.Tier, s spotzee.ProjectSettings, now time.Time) (spotzee.Project, error) {
-	p, err := insertProject(ctx, db.pool, orgID, name, tier, s, now)
-	if pgCode(err) == codeForeignKey {
-		return spotzee.Project{}, orgMissing(orgID)
+// CreateOrgProject creates project p (created and updated at p.CreatedAt)
+// for the organisation key callerID (0 for an operator) once guard, run
+// inside the transaction on the caller as it is then (and a zero target),
+// accepted it, and returns it; p.Finish, when set, finishes its idempotency
+// record in the same transaction. It returns a CodeResourceMissing
+// *spotzee.Error for an unknown organisation, authentication_required for a
+// caller revoked meanwhile, guard's error, the errors of p.Finish (see
+// spotzee.IdempotencyFinish), and a storage error otherwise.
+func (db *DB) CreateOrgProject(ctx context.Context, callerID int64, p spotzee.NewOrgProject, guard spotzee.OrgGuard) (spotzee.Project, error) {
+	var out spotzee.Project
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		if err := lockOrg(ctx, tx, p.OrganizationID); err != nil {
+			return err
+		}
+		caller, err := orgCaller(ctx, tx, callerID, p.OrganizationID)
+		if err != nil {
+			return err
+		}
+		if err := guarded(guard, callerID, caller, spotzee.OrgKey{}); err != nil {
+			return err
+		}
+		if out, err = insertProject(ctx, tx, p.OrganizationID, p.Name, p.Tier, p.ProjectSettings, p.CreatedAt); err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, p.Finish, out)
+	})
+	var e *spotzee.Error
+	switch {
+	case err == nil:
+		return out, nil
+	case errors.As(err, &e):
+		return spotzee.Project{}, err
+	case pgCode(err) == codeForeignKey:
+		return spotzee.Project{}, orgMissing(p.OrganizationID)
 	}
-	if err != nil {
-		return spotzee.Project{}, fmt.Errorf("postgres: create project: %w", err)
-	}
-	return p, nil
+	return spotzee.Project{}, fmt.Errorf("postgres: create project: %w", err)
 }
 
 // OrgProject returns project id of organisation orgID; it returns a
@@ -429,12 +458,17 @@ func (db *DB) OrgProject(ctx context.Context, orgID, id int64) (spotzee.Project,
 	return p, nil
 }
 
-// UpdateOrgProject applies u to project id of organisation orgID, sets its
-// updated_at to now and returns it; an empty u changes nothing. It returns a
-// CodeResourceMissing *spotzee.Error when the project is not there, a
-// storage error when the write fails.
-func (db *DB) UpdateOrgProject(ctx context.Context, orgID, id int64, u spotzee.ProjectUpdate, now time.Time) (spotzee.Project, error) {
-	if u.Empty() {
+// UpdateOrgProject, for the organisation key callerID (0 for an operator),
+// applies u to project id of organisation orgID, sets its updated_at to now
+// and returns it, once guard accepted the caller as it is inside the
+// transaction; an empty u changes nothing. u.Finish, when set, finishes its
+// idempotency record in the same transaction (an empty update too). It
+// returns a CodeResourceMissing *spotzee.Error when the project is not there,
+// authentication_required for a caller revoked meanwhile, guard's error, the
+// errors of u.Finish (see spotzee.IdempotencyFinish), and a storage error
+// when the write fails.
+func (db *DB) UpdateOrgProject(ctx context.Context, callerID, orgID, id int64, u spotzee.ProjectUpdate, guard spotzee.OrgGuard, now time.Time) (spotzee.Project, error) {
+	if u.Empty() && u.Finish == nil && callerID == 0 {
 		return db.OrgProject(ctx, orgID, id)
 	}
 	args := []any{formatTime(now)}
@@ -480,14 +514,36 @@ func (db *DB) UpdateOrgProject(ctx context.Context, orgID, id int64, u spotzee.P
 	}
 	n := len(args)
 	args = append(args, id, orgID)
-	p, err := scanProject(db.pool.QueryRow(ctx,
-		`UPDATE projects SET `+set+` WHERE id = $`+strconv.Itoa(n+1)+` AND organization_id = $`+strconv.Itoa(n+2)+
-			` RETURNING `+projectColumns, args...))
+	var p spotzee.Project
+	err := db.write(ctx, func(tx pgx.Tx) error {
+		if err := lockOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		caller, err := orgCaller(ctx, tx, callerID, orgID)
+		if err != nil {
+			return err
+		}
+		if err := guarded(guard, callerID, caller, spotzee.OrgKey{}); err != nil {
+			return err
+		}
+		if u.Empty() { // nothing to change; a record to finish, maybe
+			p, err = scanProject(tx.QueryRow(ctx,
+				`SELECT `+projectColumns+` FROM projects WHERE id = $1 AND organization_id = $2`, id, orgID))
+		} else {
+			p, err = scanProject(tx.QueryRow(ctx,
+				`UPDATE projects SET `+set+` WHERE id = $`+strconv.Itoa(n+1)+` AND organization_id = $`+strconv.Itoa(n+2)+
+					` RETURNING `+projectColumns, args...))
+		}
+		if err != nil {
+			return err
+		}
+		return finishInTx(ctx, tx, u.Finish, p)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return spotzee.Project{}, orgProjectMissing(id)
 	}
 	if err != nil {
-		return spotzee.Project{}, fmt.Errorf("postgres: update project %d: %w", id, err)
+		return spotzee.Project{}, storageErr(err, "update project %d", id)
 	}
 	return p, nil
 }

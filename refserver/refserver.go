@@ -310,7 +310,8 @@ func (s *Server) BootstrapOrganization(ctx context.Context, username, project st
 	if err != nil {
 		return Bootstrapped{}, err
 	}
-	p, err := s.db.CreateOrgProject(ctx, o.ID, project, tier, spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, s.svc.Now())
+	p, err := s.db.CreateOrgProject(ctx, 0, spotzee.NewOrgProject{OrganizationID: o.ID, Name: project, Tier: tier,
+		ProjectSettings: spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, CreatedAt: s.svc.Now()}, nil)
 	if err != nil {
 		return Bootstrapped{}, fmt.Errorf("refserver: create project: %w", err)
 	}

@@ -57,7 +57,9 @@ func openPostgresIdem(t *testing.T, dsn string) idemDB {
 func (p postgresIdem) counts(t *testing.T) (keys, done, running int) {
 	t.Helper()
 	require.NoError(t, p.conn.QueryRow(context.Background(), `SELECT
-		(SELECT count(*) FROM api_keys WHERE name LIKE 'idem-%' AND revoked_at IS NULL),
+		(SELECT count(*) FROM api_keys WHERE name LIKE 'idem-%' AND revoked_at IS NULL)
+		+ (SELECT count(*) FROM org_api_keys WHERE name LIKE 'idem-%' AND revoked_at IS NULL)
+		+ (SELECT count(*) FROM projects WHERE name LIKE 'idem-%'),
 		(SELECT count(*) FROM idempotency WHERE done),
 		(SELECT count(*) FROM idempotency WHERE NOT done)`).Scan(&keys, &done, &running))
 	return keys, done, running

@@ -34,12 +34,14 @@ type process struct {
 	cmd    *exec.Cmd
 	base   string // API base URL
 	admin  string // the admin key printed on first start, "" on a restart
+	owner  string // the owner organisation key printed with it
 	stderr *bytes.Buffer
 	done   chan error
 }
 
 var (
 	adminLine   = regexp.MustCompile(`^\s+(sk_[0-9A-HJKMNP-TV-Z]{26})\s*$`)
+	ownerLine   = regexp.MustCompile(`^\s+(ok_[0-9A-HJKMNP-TV-Z]{26})\s*$`)
 	servingLine = regexp.MustCompile(`on (http://\S+/api/client)`)
 )
 
@@ -79,6 +81,9 @@ func serve(tb testing.TB, bin, db string, extra ...string) *process {
 			line := sc.Text()
 			if m := adminLine.FindStringSubmatch(line); m != nil {
 				p.admin = m[1]
+			}
+			if m := ownerLine.FindStringSubmatch(line); m != nil {
+				p.owner = m[1]
 			}
 			if m := servingLine.FindStringSubmatch(line); m != nil && p.base == "" {
 				p.base = m[1]

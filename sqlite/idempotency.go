@@ -80,15 +80,19 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec spotzee.IdempotencyRecord
 	return out, ok, nil
 }
 
-// FinishIdempotent marks the running record (apiKeyID, key) done with
-// response. It returns a CodeResourceMissing *spotzee.Error when no such
-// running record exists (abandoned, finished or purged), a storage error when
-// the write fails.
-func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, response []byte) error {
+// sqlFinishIdem finishes the running record begun at a given time: a record
+// another request took over (after the lease) has a later created_at and is
+// left alone.
+const sqlFinishIdem = `UPDATE idempotency SET done = 1, response = ?
+	WHERE api_key_id = ? AND key = ? AND done = 0 AND created_at = ?`
+
+// FinishIdempotent marks the running record (apiKeyID, key) begun at begun
+// done with response. It returns a CodeResourceMissing *spotzee.Error when no
+// such running record exists (abandoned, finished, purged, or taken over by
+// another request after the lease), a storage error when the write fails.
+func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time, response []byte) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE idempotency SET done = 1, response = ? WHERE api_key_id = ? AND key = ? AND done = 0`,
-			response, apiKeyID, key)
+		res, err := tx.ExecContext(ctx, sqlFinishIdem, response, apiKeyID, key, formatTime(begun))
 		if err != nil {
 			return err
 		}
@@ -104,12 +108,15 @@ func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, 
 	return storageErr(err, "finish idempotent request")
 }
 
-// AbandonIdempotent deletes the running record (apiKeyID, key), if any; a
-// finished record stays. It returns a storage error when the write fails.
-func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string) error {
+// AbandonIdempotent deletes the running record (apiKeyID, key) begun at
+// begun, if any; a finished record stays, and so does a running one another
+// request began (took over) since. It returns a storage error when the write
+// fails.
+func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`DELETE FROM idempotency WHERE api_key_id = ? AND key = ? AND done = 0`, apiKeyID, key)
+			`DELETE FROM idempotency WHERE api_key_id = ? AND key = ? AND done = 0 AND created_at = ?`,
+			apiKeyID, key, formatTime(begun))
 		return err
 	})
 	return storageErr(err, "abandon idempotent request")
@@ -157,7 +164,9 @@ func (db *DB) IdempotencyRecords(ctx context.Context) (int, error) {
 
 // finishInTx runs f (when not nil) inside the write tx that produced k: it
 // stores f's response for k as the finished record (see
-// spotzee.IdempotencyFinish), or fails so that tx rolls back.
+// spotzee.IdempotencyFinish), or fails so that tx rolls back: with f's error
+// wrapped, f.NotRunning() when the record f.Begun is no longer running, or a
+// storage error.
 func finishInTx[Row any](ctx context.Context, tx *sql.Tx, f *spotzee.IdempotencyFinish[Row], k Row) error {
 	if f == nil {
 		return nil
@@ -166,9 +175,7 @@ func finishInTx[Row any](ctx context.Context, tx *sql.Tx, f *spotzee.Idempotency
 	if err != nil {
 		return fmt.Errorf("idempotent response: %w", err)
 	}
-	res, err := tx.ExecContext(ctx,
-		`UPDATE idempotency SET done = 1, response = ? WHERE api_key_id = ? AND key = ? AND done = 0`,
-		resp, f.APIKeyID, f.Key)
+	res, err := tx.ExecContext(ctx, sqlFinishIdem, resp, f.APIKeyID, f.Key, formatTime(f.Begun))
 	if err != nil {
 		return err
 	}

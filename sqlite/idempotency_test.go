@@ -51,7 +51,7 @@ func TestIdempotencyLifecycle(t *testing.T) {
 	assert.Equal(t, running(rec), got, "the existing record, not the retry's")
 
 	response := []byte("\x00encrypted response\xff")
-	require.NoError(t, db.FinishIdempotent(ctx, 1, "req-1", response))
+	require.NoError(t, db.FinishIdempotent(ctx, 1, "req-1", t0, response))
 	got, created, err = db.BeginIdempotent(ctx, retry, t0.Add(time.Minute))
 	require.NoError(t, err)
 	assert.False(t, created)
@@ -60,13 +60,13 @@ func TestIdempotencyLifecycle(t *testing.T) {
 	assert.Equal(t, done, got)
 
 	// A finished record is neither finished again nor abandoned.
-	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx, 1, "req-1", []byte("again")))
-	require.NoError(t, db.AbandonIdempotent(ctx, 1, "req-1"))
+	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx, 1, "req-1", t0, []byte("again")))
+	require.NoError(t, db.AbandonIdempotent(ctx, 1, "req-1", t0))
 	got, _, err = db.BeginIdempotent(ctx, retry, t0.Add(time.Minute))
 	require.NoError(t, err)
 	assert.Equal(t, done, got)
 
-	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx, 1, "never begun", response))
+	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx, 1, "never begun", t0, response))
 }
 
 func TestIdempotencyScopedToAPIKey(t *testing.T) {
@@ -78,7 +78,7 @@ func TestIdempotencyScopedToAPIKey(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, created, "api key %d", apiKeyID)
 	}
-	require.NoError(t, db.FinishIdempotent(ctx, 1, "same", []byte("one")))
+	require.NoError(t, db.FinishIdempotent(ctx, 1, "same", t0, []byte("one")))
 	got, _, err := db.BeginIdempotent(ctx, idemRecord(2, "same", "r", t0), t0)
 	require.NoError(t, err)
 	assert.False(t, got.Done, "finishing key 1's record leaves key 2's running")
@@ -93,9 +93,9 @@ func TestIdempotencyAbandon(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, created)
 
-	require.NoError(t, db.AbandonIdempotent(ctx, 1, "req"))
-	require.NoError(t, db.AbandonIdempotent(ctx, 1, "req"), "abandoning twice is harmless")
-	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx, 1, "req", []byte("late")))
+	require.NoError(t, db.AbandonIdempotent(ctx, 1, "req", t0))
+	require.NoError(t, db.AbandonIdempotent(ctx, 1, "req", t0), "abandoning twice is harmless")
+	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx, 1, "req", t0, []byte("late")))
 
 	again := idemRecord(1, "req", "second", t0.Add(time.Second))
 	got, created, err := db.BeginIdempotent(ctx, again, t0.Add(time.Second))
@@ -127,7 +127,7 @@ func TestIdempotencyExpiry(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, created)
 			if tt.finished {
-				require.NoError(t, db.FinishIdempotent(ctx, 1, "req", []byte("old response")))
+				require.NoError(t, db.FinishIdempotent(ctx, 1, "req", t0, []byte("old response")))
 			}
 
 			second := idemRecord(1, "req", "second", tt.now)
@@ -234,7 +234,7 @@ func TestRevokeDeletesIdempotencyRecords(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, created)
 		}
-		require.NoError(t, db.FinishIdempotent(ctx, id, "done", []byte("sealed")))
+		require.NoError(t, db.FinishIdempotent(ctx, id, "done", t0, []byte("sealed")))
 	}
 	n, err := db.IdempotencyRecords(ctx)
 	require.NoError(t, err)
@@ -277,7 +277,7 @@ func TestIdempotencyRunningRecordLease(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, created)
 			if tt.done {
-				require.NoError(t, db.FinishIdempotent(ctx, 1, "k", []byte("sealed")))
+				require.NoError(t, db.FinishIdempotent(ctx, 1, "k", t0, []byte("sealed")))
 			}
 
 			at := t0.Add(tt.after)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
 )
@@ -65,15 +66,43 @@ type listSpec struct {
 	// liveCount, when set, reads the unfiltered total by owner id without
 	// counting rows.
 	liveCount string
+	// search, when set, names the FTS5 trigram table (columns name_fold and
+	// description_fold, rowid the listed row's id) that indexes the folded
+	// name and description of every listed row; see searchable.
+	search string
 }
 
 // keysList is the list of a project's live keys.
 var keysList = listSpec{table: "api_keys", owner: "project_id", live: "revoked_at IS NULL", columns: keyColumns,
-	liveCount: `SELECT live_keys FROM projects WHERE id = ?`}
+	liveCount: `SELECT live_keys FROM projects WHERE id = ?`, search: "api_keys_search"}
+
+// minSearchRunes is the shortest folded text filter the trigram index serves:
+// a trigram is three characters, and FTS5 matches nothing shorter.
+const minSearchRunes = 3
+
+// searchable reports whether a list filtered by the folded text fq can start
+// from the trigram index: fq has at least minSearchRunes characters, and
+// none that the index could treat otherwise than LIKE does (invalid UTF-8,
+// NUL). Shorter filters scan the owner's rows, which is cheap enough for one
+// or two characters since those match most rows anyway.
+func searchable(fq string) bool {
+	return utf8.RuneCountInString(fq) >= minSearchRunes && utf8.ValidString(fq) && !strings.ContainsRune(fq, 0)
+}
+
+// ftsPhrase returns an FTS5 query matching rows whose indexed text contains
+// s: s as one phrase (double quotes, inner ones doubled), so none of s is
+// query syntax (AND, OR, NEAR, *, ^, column filters).
+func ftsPhrase(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
 
 // planList builds the statements of q. Keyset pagination: a page starts at a
 // cursor compared with (sort column, id) as a row value, which the partial
 // index (project_id, column, id) WHERE revoked_at IS NULL serves directly.
+// A text filter of at least minSearchRunes characters starts instead from
+// the trigram index (migration 0011), so the page, the EXISTS and the count
+// read only the keys whose text contains the filter's trigrams, whatever the
+// project's size; the LIKE condition still decides which of those match.
 func planList(q spotzee.ListQuery) (listPlan, error) { return planListOf(keysList, q) }
 
 // planListOf builds the statements of q (whose ProjectID is the owner's id)
@@ -87,14 +116,23 @@ func planListOf(spec listSpec, q spotzee.ListQuery) (listPlan, error) {
 		return listPlan{}, err
 	}
 
+	from := spec.table
 	where := spec.owner + " = ?"
 	if spec.live != "" {
 		where += " AND " + spec.live
 	}
 	args := []any{q.ProjectID}
 	if q.Query != "" {
+		fq := fold(q.Query)
+		if spec.search != "" && searchable(fq) {
+			// CROSS JOIN makes SQLite start from the index's matches (a
+			// superset of the LIKE's) rather than the owner's rows.
+			from = spec.search + ` CROSS JOIN ` + spec.table + ` ON ` + spec.table + `.id = ` + spec.search + `.rowid`
+			where = spec.search + ` MATCH ? AND ` + where
+			args = append([]any{ftsPhrase(fq)}, args...)
+		}
 		where += ` AND (` + foldFunc + `(name) LIKE ? ESCAPE '\' OR ` + foldFunc + `(description) LIKE ? ESCAPE '\')`
-		pattern := "%" + escapeLike(fold(q.Query)) + "%"
+		pattern := "%" + escapeLike(fq) + "%"
 		args = append(args, pattern, pattern)
 	}
 	// cmp compares a key's position with p; op is for ascending order.
@@ -121,7 +159,7 @@ func planListOf(spec listSpec, q spotzee.ListQuery) (listPlan, error) {
 		return where + " AND " + cond, append(slices.Clone(args), cargs...)
 	}
 
-	p := listPlan{count: stmt{`SELECT count(*) FROM ` + spec.table + ` WHERE ` + where, args}}
+	p := listPlan{count: stmt{`SELECT count(*) FROM ` + from + ` WHERE ` + where, args}}
 	if q.Query == "" && spec.liveCount != "" {
 		// Kept by triggers (migration 0002): no row count per request.
 		p.count = stmt{spec.liveCount, []any{q.ProjectID}}
@@ -134,14 +172,14 @@ func planListOf(spec listSpec, q spotzee.ListQuery) (listPlan, error) {
 	case q.After != nil:
 		pageWhere, pageArgs = where1(cmp(">", *q.After))
 		w, a := where1(cmp("<=", *q.After))
-		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM ` + spec.table + ` WHERE ` + w + `)`, a}
+		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM ` + from + ` WHERE ` + w + `)`, a}
 	case q.Before != nil:
 		pageWhere, pageArgs = where1(cmp("<", *q.Before))
 		w, a := where1(cmp(">=", *q.Before))
-		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM ` + spec.table + ` WHERE ` + w + `)`, a}
+		p.other = &stmt{`SELECT EXISTS (SELECT 1 FROM ` + from + ` WHERE ` + w + `)`, a}
 		p.reverse = true
 	}
-	page := `SELECT ` + spec.columns + ` FROM ` + spec.table + ` WHERE ` + pageWhere +
+	page := `SELECT ` + spec.columns + ` FROM ` + from + ` WHERE ` + pageWhere +
 		` ORDER BY ` + order(q.Desc != p.reverse)
 	if p.limit > 0 {
 		page += ` LIMIT ?`

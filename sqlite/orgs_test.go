@@ -178,11 +178,10 @@ func TestOrgListsPageWithChanges(t *testing.T) {
 
 	// Projects: the same mechanics, no revocation; other organisations' never listed.
 	for i := range 13 {
-		_, err := db.CreateOrgProject(ctx, o.ID, fmt.Sprintf("p%02d", i), spotzee.TierStarter,
-			spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, t0.Add(time.Duration(i)*time.Second))
+		_, err := db.CreateOrgProject(ctx, 0, spotzee.NewOrgProject{OrganizationID: o.ID, Name: fmt.Sprintf("p%02d", i), Tier: spotzee.TierStarter, ProjectSettings: spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, CreatedAt: t0.Add(time.Duration(i) * time.Second)}, nil)
 		require.NoError(t, err)
 	}
-	_, err := db.CreateOrgProject(ctx, other.ID, "theirs", spotzee.TierStarter, spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, t0)
+	_, err := db.CreateOrgProject(ctx, 0, spotzee.NewOrgProject{OrganizationID: other.ID, Name: "theirs", Tier: spotzee.TierStarter, ProjectSettings: spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, CreatedAt: t0}, nil)
 	require.NoError(t, err)
 	pq := spotzee.OrgListQuery{OrganizationID: o.ID, Sort: spotzee.SortCreatedAt, Desc: true, Limit: 3}
 	var names []string
@@ -213,8 +212,8 @@ func TestOrgProjects(t *testing.T) {
 	db := openMem(t)
 	a, b := newOrg(t, db, "a"), newOrg(t, db, "b")
 	yes := true
-	p, err := db.CreateOrgProject(ctx, a.ID, "P", spotzee.TierStarter, spotzee.ProjectSettings{Locale: "en-GB", Timezone: "Europe/London",
-		Description: ptr("d"), LinkWrapEmail: &yes, DeeplinkMirrorURL: ptr("https://l.example")}, t0)
+	p, err := db.CreateOrgProject(ctx, 0, spotzee.NewOrgProject{OrganizationID: a.ID, Name: "P", Tier: spotzee.TierStarter, ProjectSettings: spotzee.ProjectSettings{Locale: "en-GB", Timezone: "Europe/London",
+		Description: ptr("d"), LinkWrapEmail: &yes, DeeplinkMirrorURL: ptr("https://l.example")}, CreatedAt: t0}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, a.ID, p.OrganizationID)
 	got, err := db.Project(ctx, p.ID)
@@ -222,12 +221,12 @@ func TestOrgProjects(t *testing.T) {
 	assert.Equal(t, p, got)
 	_, err = db.OrgProject(ctx, b.ID, p.ID)
 	requireCode(t, spotzee.CodeResourceMissing, err)
-	_, err = db.UpdateOrgProject(ctx, b.ID, p.ID, spotzee.ProjectUpdate{Name: ptr("x")}, t0)
+	_, err = db.UpdateOrgProject(ctx, 0, b.ID, p.ID, spotzee.ProjectUpdate{Name: ptr("x")}, nil, t0)
 	requireCode(t, spotzee.CodeResourceMissing, err)
 	later := t0.Add(time.Hour)
 	no := false
-	upd, err := db.UpdateOrgProject(ctx, a.ID, p.ID, spotzee.ProjectUpdate{Name: ptr("Q"), SetDescription: true,
-		SetLinkWrapPush: true, LinkWrapPush: &no, Timezone: ptr("UTC")}, later)
+	upd, err := db.UpdateOrgProject(ctx, 0, a.ID, p.ID, spotzee.ProjectUpdate{Name: ptr("Q"), SetDescription: true,
+		SetLinkWrapPush: true, LinkWrapPush: &no, Timezone: ptr("UTC")}, nil, later)
 	require.NoError(t, err)
 	assert.Equal(t, "Q", upd.Name)
 	assert.Nil(t, upd.Description)
@@ -237,7 +236,7 @@ func TestOrgProjects(t *testing.T) {
 	assert.Equal(t, "en-GB", upd.Locale)
 	assert.Equal(t, later.UTC(), upd.UpdatedAt)
 	assert.Equal(t, t0.UTC(), upd.CreatedAt)
-	_, err = db.CreateOrgProject(ctx, 999, "x", spotzee.TierStarter, spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, t0)
+	_, err = db.CreateOrgProject(ctx, 0, spotzee.NewOrgProject{OrganizationID: 999, Name: "x", Tier: spotzee.TierStarter, ProjectSettings: spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, CreatedAt: t0}, nil)
 	requireCode(t, spotzee.CodeResourceMissing, err)
 }
 

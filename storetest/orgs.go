@@ -187,8 +187,7 @@ func testOrgProjects(t *testing.T, db DB) {
 	o := newOrg(t, db, "projects")
 	other := newOrg(t, db, "elsewhere")
 	web, yes := "https://example.com", true
-	p, err := db.CreateOrgProject(ctx(), o.ID, "Shop", spotzee.TierProfessional,
-		spotzee.ProjectSettings{Locale: "fr", Timezone: "Europe/Paris", WebsiteURL: &web, LinkWrapEmail: &yes}, t0)
+	p, err := db.CreateOrgProject(ctx(), 0, spotzee.NewOrgProject{OrganizationID: o.ID, Name: "Shop", Tier: spotzee.TierProfessional, ProjectSettings: spotzee.ProjectSettings{Locale: "fr", Timezone: "Europe/Paris", WebsiteURL: &web, LinkWrapEmail: &yes}, CreatedAt: t0}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, o.ID, p.OrganizationID)
 	assert.Equal(t, spotzee.TierProfessional, p.Tier)
@@ -203,15 +202,15 @@ func testOrgProjects(t *testing.T, db DB) {
 	assert.Equal(t, p, viaStore)
 	_, err = db.OrgProject(ctx(), other.ID, p.ID)
 	requireCode(t, spotzee.CodeResourceMissing, err)
-	_, err = db.CreateOrgProject(ctx(), o.ID+1000, "x", spotzee.TierStarter, spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, t0)
+	_, err = db.CreateOrgProject(ctx(), 0, spotzee.NewOrgProject{OrganizationID: o.ID + 1000, Name: "x", Tier: spotzee.TierStarter, ProjectSettings: spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, CreatedAt: t0}, nil)
 	requireCode(t, spotzee.CodeResourceMissing, err)
 
 	later := t0.Add(time.Minute)
 	no, d := false, "Cafés"
-	up, err := db.UpdateOrgProject(ctx(), o.ID, p.ID, spotzee.ProjectUpdate{
+	up, err := db.UpdateOrgProject(ctx(), 0, o.ID, p.ID, spotzee.ProjectUpdate{
 		Name: ptr("Shop 2"), SetWebsiteURL: true, SetLinkWrapEmail: true, SetLinkWrapPush: true, LinkWrapPush: &no,
 		SetDescription: true, Description: &d,
-	}, later)
+	}, nil, later)
 	require.NoError(t, err)
 	assert.Equal(t, "Shop 2", up.Name)
 	assert.Nil(t, up.WebsiteURL)
@@ -220,11 +219,11 @@ func testOrgProjects(t *testing.T, db DB) {
 	assert.False(t, *up.LinkWrapPush)
 	assert.Equal(t, "fr", up.Locale)
 	assert.True(t, up.UpdatedAt.Equal(later))
-	_, err = db.UpdateOrgProject(ctx(), other.ID, p.ID, spotzee.ProjectUpdate{Name: ptr("x")}, later)
+	_, err = db.UpdateOrgProject(ctx(), 0, other.ID, p.ID, spotzee.ProjectUpdate{Name: ptr("x")}, nil, later)
 	requireCode(t, spotzee.CodeResourceMissing, err)
 
 	for i := range 3 {
-		_, err := db.CreateOrgProject(ctx(), o.ID, fmt.Sprintf("extra %d", i), spotzee.TierStarter, spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, t0)
+		_, err := db.CreateOrgProject(ctx(), 0, spotzee.NewOrgProject{OrganizationID: o.ID, Name: fmt.Sprintf("extra %d", i), Tier: spotzee.TierStarter, ProjectSettings: spotzee.ProjectSettings{Locale: "en", Timezone: "UTC"}, CreatedAt: t0}, nil)
 		require.NoError(t, err)
 	}
 	page, err := db.ListProjects(ctx(), spotzee.OrgListQuery{OrganizationID: o.ID, Sort: spotzee.SortID, Limit: 3})
@@ -284,7 +283,7 @@ func testCreateOrgKeyFinishesIdempotency(t *testing.T, db DB) {
 
 	nk := newOrgKey(o.ID, "finished", spotzee.OrgRoleMember)
 	var seen spotzee.OrgKey
-	nk.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: "ok", Response: func(k spotzee.OrgKey) ([]byte, error) {
+	nk.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: "ok", Begun: now, Response: func(k spotzee.OrgKey) ([]byte, error) {
 		seen = k
 		return []byte(fmt.Sprintf("sealed %d", k.ID)), nil
 	}}
@@ -300,7 +299,7 @@ func testCreateOrgKeyFinishesIdempotency(t *testing.T, db DB) {
 	// No running record (never begun, or already finished): no key.
 	for _, key := range []string{"never-begun", "ok"} {
 		orphan := newOrgKey(o.ID, "orphan", spotzee.OrgRoleMember)
-		orphan.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: key, Response: func(spotzee.OrgKey) ([]byte, error) {
+		orphan.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: key, Begun: now, Response: func(spotzee.OrgKey) ([]byte, error) {
 			return []byte("sealed"), nil
 		}}
 		_, err = db.CreateOrgKey(ctx(), owner.ID, orphan, nil)
@@ -310,7 +309,7 @@ func testCreateOrgKeyFinishesIdempotency(t *testing.T, db DB) {
 	}
 	// The response cannot be built: no key.
 	bad := newOrgKey(o.ID, "unsealed", spotzee.OrgRoleMember)
-	bad.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: "ok", Response: func(spotzee.OrgKey) ([]byte, error) {
+	bad.Finish = &spotzee.IdempotencyFinish[spotzee.OrgKey]{APIKeyID: principal, Key: "ok", Begun: now, Response: func(spotzee.OrgKey) ([]byte, error) {
 		return nil, fmt.Errorf("seal failed")
 	}}
 	_, err = db.CreateOrgKey(ctx(), owner.ID, bad, nil)

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"RevokeDeletesIdempotency", testRevokeDeletesIdempotency},
 		{"ListPagination", testListPagination},
 		{"ListQuery", testListQuery},
+		{"ListSearch", testListSearch},
 		{"ListEdges", testListEdges},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
@@ -55,6 +56,10 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"Organizations", testOrganizations},
 		{"OrgKeys", testOrgKeys},
 		{"CreateOrgKeyFinishesIdempotency", testCreateOrgKeyFinishesIdempotency},
+		{"UpdateOrgKeyFinishesIdempotency", testUpdateOrgKeyFinishesIdempotency},
+		{"OrgProjectFinishesIdempotency", testOrgProjectFinishesIdempotency},
+		{"IdempotencyTakeover", testIdempotencyTakeover},
+		{"OrgProjectCallerRecheck", testOrgProjectCallerRecheck},
 		{"OrgKeyList", testOrgKeyList},
 		{"OrgProjects", testOrgProjects},
 		{"ConcurrentLastOwner", testConcurrentLastOwner},
@@ -507,10 +512,10 @@ func testRevokeDeletesIdempotency(t *testing.T, db DB) {
 	mustKey(t, db, newKey(p.ID, "admin"))
 	k := mustKey(t, db, newKey(p.ID, "caller"))
 	now := t0
-	_, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: k.ID, Key: "one", ExpiresAt: now.Add(time.Hour)}, now)
+	began, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: k.ID, Key: "one", ExpiresAt: now.Add(time.Hour)}, now)
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.NoError(t, db.FinishIdempotent(ctx(), k.ID, "one", []byte("sealed")))
+	require.NoError(t, db.FinishIdempotent(ctx(), k.ID, "one", began.CreatedAt, []byte("sealed")))
 	n, err := db.IdempotencyRecords(ctx())
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
@@ -709,14 +714,14 @@ func testIdempotency(t *testing.T, db DB) {
 	assert.False(t, ok, "a running record holds its key")
 	assert.Equal(t, []byte("h1"), again.RequestHash)
 
-	require.NoError(t, db.FinishIdempotent(ctx(), 7, "k1", []byte("resp")))
-	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx(), 7, "k1", []byte("again")))
+	require.NoError(t, db.FinishIdempotent(ctx(), 7, "k1", got.CreatedAt, []byte("resp")))
+	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx(), 7, "k1", got.CreatedAt, []byte("again")))
 	done, ok, err := db.BeginIdempotent(ctx(), rec, now.Add(time.Hour-time.Nanosecond))
 	require.NoError(t, err)
 	assert.False(t, ok)
 	assert.True(t, done.Done)
 	assert.Equal(t, []byte("resp"), done.Response)
-	require.NoError(t, db.AbandonIdempotent(ctx(), 7, "k1")) // a finished record stays
+	require.NoError(t, db.AbandonIdempotent(ctx(), 7, "k1", got.CreatedAt)) // a finished record stays
 	_, ok, err = db.BeginIdempotent(ctx(), rec, now)
 	require.NoError(t, err)
 	assert.False(t, ok)
@@ -734,20 +739,21 @@ func testIdempotency(t *testing.T, db DB) {
 	_, ok, err = db.BeginIdempotent(ctx(), rec, lease.Add(spotzee.IdempotencyLease-time.Second))
 	require.NoError(t, err)
 	assert.False(t, ok)
-	_, ok, err = db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: 7, Key: "k1", ExpiresAt: now.Add(4 * time.Hour)}, lease.Add(spotzee.IdempotencyLease))
+	taken, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: 7, Key: "k1", ExpiresAt: now.Add(4 * time.Hour)}, lease.Add(spotzee.IdempotencyLease))
 	require.NoError(t, err)
 	assert.True(t, ok)
+	assert.True(t, taken.CreatedAt.Equal(lease.Add(spotzee.IdempotencyLease)), "a zero CreatedAt is now")
 
 	// Abandon deletes a running record; discard a finished one.
 	require.NoError(t, db.DiscardIdempotent(ctx(), 7, "k1")) // running: stays
 	_, ok, err = db.BeginIdempotent(ctx(), rec, lease.Add(spotzee.IdempotencyLease))
 	require.NoError(t, err)
 	assert.False(t, ok)
-	require.NoError(t, db.AbandonIdempotent(ctx(), 7, "k1"))
-	_, ok, err = db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: 7, Key: "k1", ExpiresAt: now.Add(5 * time.Hour)}, lease)
+	require.NoError(t, db.AbandonIdempotent(ctx(), 7, "k1", taken.CreatedAt))
+	last, ok, err := db.BeginIdempotent(ctx(), spotzee.IdempotencyRecord{APIKeyID: 7, Key: "k1", ExpiresAt: now.Add(5 * time.Hour)}, lease)
 	require.NoError(t, err)
 	assert.True(t, ok)
-	require.NoError(t, db.FinishIdempotent(ctx(), 7, "k1", []byte("r")))
+	require.NoError(t, db.FinishIdempotent(ctx(), 7, "k1", last.CreatedAt, []byte("r")))
 	require.NoError(t, db.DiscardIdempotent(ctx(), 7, "k1"))
 	n, err := db.IdempotencyRecords(ctx())
 	require.NoError(t, err)
@@ -928,7 +934,7 @@ func testCreateKeyFinishesIdempotency(t *testing.T, db DB) {
 	begin("ok")
 	var seen spotzee.APIKey
 	nk := newKey(p.ID, "finished")
-	nk.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: "ok", Response: func(k spotzee.APIKey) ([]byte, error) {
+	nk.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: "ok", Begun: now, Response: func(k spotzee.APIKey) ([]byte, error) {
 		seen = k
 		return []byte(fmt.Sprintf("sealed %d", k.ID)), nil
 	}}
@@ -940,13 +946,13 @@ func testCreateKeyFinishesIdempotency(t *testing.T, db DB) {
 	assert.False(t, ok)
 	assert.True(t, rec.Done)
 	assert.Equal(t, []byte(fmt.Sprintf("sealed %d", k.ID)), rec.Response)
-	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx(), caller.ID, "ok", []byte("again")))
+	requireCode(t, spotzee.CodeResourceMissing, db.FinishIdempotent(ctx(), caller.ID, "ok", now, []byte("again")))
 	assert.Equal(t, before+1, count())
 
 	// The response cannot be built: no key, the record still running.
 	begin("fails")
 	bad := newKey(p.ID, "unsealed")
-	bad.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: "fails", Response: func(spotzee.APIKey) ([]byte, error) {
+	bad.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: "fails", Begun: now, Response: func(spotzee.APIKey) ([]byte, error) {
 		return nil, fmt.Errorf("seal failed")
 	}}
 	_, err = db.CreateKey(ctx(), bad)
@@ -961,7 +967,7 @@ func testCreateKeyFinishesIdempotency(t *testing.T, db DB) {
 	// No running record (abandoned, or already finished): no key.
 	for _, key := range []string{"never-begun", "ok"} {
 		orphan := newKey(p.ID, "orphan")
-		orphan.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: key, Response: func(spotzee.APIKey) ([]byte, error) {
+		orphan.Finish = &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: key, Begun: now, Response: func(spotzee.APIKey) ([]byte, error) {
 			return []byte("sealed"), nil
 		}}
 		_, err = db.CreateKey(ctx(), orphan)
@@ -988,7 +994,7 @@ func testUpdateKeyFinishesIdempotency(t *testing.T, db DB) {
 		return rec
 	}
 	finish := func(key string) *spotzee.IdempotencyFinish[spotzee.APIKey] {
-		return &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: key, Response: func(k spotzee.APIKey) ([]byte, error) {
+		return &spotzee.IdempotencyFinish[spotzee.APIKey]{APIKeyID: caller.ID, Key: key, Begun: now, Response: func(k spotzee.APIKey) ([]byte, error) {
 			return []byte(k.Name), nil
 		}}
 	}

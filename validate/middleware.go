@@ -58,9 +58,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if opID := m.v.operationID(r); opID != "" {
 			sw := &statusWriter{ResponseWriter: w}
 			defer func() {
-				if !sw.hijacked {
-					m.rec.Record(opID, sw.statusCode())
+				if p := recover(); p != nil {
+					sw.record(m.rec, opID, p)
+					panic(p)
 				}
+				sw.record(m.rec, opID, nil)
 			}()
 			w = sw
 		}

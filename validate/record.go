@@ -38,10 +38,14 @@ func (v *Validator) Observer(r Recorder) func(http.Handler) http.Handler {
 				return
 			}
 			sw := &statusWriter{ResponseWriter: w}
+			defer func() {
+				if p := recover(); p != nil {
+					sw.record(r, opID, p)
+					panic(p)
+				}
+				sw.record(r, opID, nil)
+			}()
 			next.ServeHTTP(sw, req)
-			if !sw.hijacked {
-				r.Record(opID, sw.statusCode())
-			}
 		})
 	}
 }
@@ -91,6 +95,28 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 // Unwrap returns the underlying ResponseWriter.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// record tells r the outcome of operation opID once its handler returned,
+// or panicked with p (nil when it returned). Nothing is recorded when no
+// response was sent: the handler took the connection over, or aborted the
+// response with http.ErrAbortHandler before writing a status. Any other
+// panic before a status was written is recorded as 500, the status the
+// server's panic recovery (conventions.Middleware, the reference server)
+// answers with; after a status, that status.
+func (w *statusWriter) record(r Recorder, opID string, p any) {
+	switch {
+	case w.hijacked:
+		return
+	case p == nil:
+		r.Record(opID, w.statusCode())
+	case w.status != 0:
+		r.Record(opID, w.status)
+	case p == http.ErrAbortHandler: //nolint:errorlint // net/http compares the panic value the same way
+		return
+	default:
+		r.Record(opID, http.StatusInternalServerError)
+	}
+}
 
 // statusCode returns the status written, 200 when the handler wrote
 // nothing.

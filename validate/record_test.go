@@ -147,3 +147,41 @@ func TestObserverKeepsHijackerAndRecordsNoResponse(t *testing.T) {
 	assert.Error(t, err, "the connection was hijacked and closed")
 	assert.Empty(t, rec.list(), "no response, nothing recorded")
 }
+
+func TestRecordersOnPanics(t *testing.T) {
+	t.Parallel()
+	v, err := validate.Default()
+	require.NoError(t, err)
+	abort := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
+	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
+	lateAbort := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		panic(http.ErrAbortHandler)
+	})
+	wraps := map[string]func(validate.Recorder, http.Handler) http.Handler{
+		"middleware": func(r validate.Recorder, h http.Handler) http.Handler { return v.Middleware(validate.RecordTo(r))(h) },
+		"observer":   func(r validate.Recorder, h http.Handler) http.Handler { return v.Observer(r)(h) },
+	}
+	tests := []struct {
+		name    string
+		handler http.Handler
+		want    []string
+	}{
+		{name: "ErrAbortHandler before a status: no response, nothing recorded", handler: abort, want: nil},
+		{name: "other panic: the recovery's 500", handler: boom, want: []string{"getProjectApiKey Internal Server Error"}},
+		{name: "ErrAbortHandler after a status: that status", handler: lateAbort, want: []string{"getProjectApiKey Accepted"}},
+	}
+	for wname, wrap := range wraps {
+		for _, tt := range tests {
+			t.Run(wname+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				rec := &pairs{}
+				req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/api/client/keys/1", nil)
+				req.Header.Set("Authorization", bearer)
+				h := wrap(rec, tt.handler)
+				assert.Panics(t, func() { h.ServeHTTP(httptest.NewRecorder(), req) }, "the panic reaches the server")
+				assert.Equal(t, tt.want, rec.list())
+			})
+		}
+	}
+}

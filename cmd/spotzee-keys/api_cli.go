@@ -10,16 +10,19 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spotzeekit/spotzee-keys/client"
 )
 
-// Environment variables read by "spotzee-keys org" and "spotzee-keys
-// projects" ("spotzee-keys me" reads EnvAPIKey and EnvBaseURL, as keys does).
+// Environment variables read by the API commands: "keys" and "me" on the
+// client surface, "org" and "projects" on the admin surface.
 const (
+	// EnvAPIKey holds the project key "keys" and "me" authenticate with.
+	EnvAPIKey = "SPOTZEE_API_KEY"
+	// EnvBaseURL holds the API base URL (default client.DefaultBaseURL).
+	EnvBaseURL = "SPOTZEE_BASE_URL"
 	// EnvOrgAPIKey holds the organisation key (ok_) the admin commands
 	// authenticate with.
 	EnvOrgAPIKey = "SPOTZEE_ORG_API_KEY"
@@ -27,6 +30,9 @@ const (
 	// client.DefaultAdminBaseURL).
 	EnvAdminURL = "SPOTZEE_ADMIN_URL"
 )
+
+// defaultTimeout bounds a whole command, retries and pages included.
+const defaultTimeout = 30 * time.Second
 
 // connSpec says where a command group takes its base URL and its key from.
 type connSpec struct {
@@ -48,14 +54,18 @@ var projectConn = connSpec{
 	keyFileFlag: "api-key-file", keyEnv: EnvAPIKey, keyName: "API key",
 }
 
-// apiCLI is one invocation of "org", "projects" or "me": where it sends its
-// requests, with which key, and where its output goes.
+// apiCLI is one invocation of "keys", "org", "projects" or "me": where it
+// sends its requests, with which key, and where its output goes.
 type apiCLI struct {
 	stdout, stderr io.Writer
 	// prog is the command line so far ("spotzee-keys org keys"); help is
 	// its usage text.
 	prog, help string
 	conn       connSpec
+	// subcommandList names the subcommands in the unknown-subcommand
+	// message ("list, create, get, update or revoke"); "" lists them
+	// sorted, comma-separated.
+	subcommandList string
 
 	baseURL string
 	keyFile string
@@ -70,7 +80,7 @@ type apiCLI struct {
 // variable (or its default) and the default timeout.
 func newAPICLI(stdout, stderr io.Writer, prog, help string, conn connSpec) *apiCLI {
 	c := &apiCLI{stdout: stdout, stderr: stderr, prog: prog, help: help, conn: conn,
-		baseURL: os.Getenv(conn.urlEnv), timeout: defaultKeysTimeout}
+		baseURL: os.Getenv(conn.urlEnv), timeout: defaultTimeout}
 	if c.baseURL == "" {
 		c.baseURL = conn.defaultURL
 	}
@@ -123,7 +133,11 @@ func runGroup[C any](ctx context.Context, c *apiCLI, args []string, subs map[str
 	}
 	cmd, ok := subs[rest[0]]
 	if !ok {
-		return c.fail(usagef("unknown subcommand %q (want %s)", rest[0], commandNames(subs)))
+		want := c.subcommandList
+		if want == "" {
+			want = commandNames(subs)
+		}
+		return c.fail(usagef("unknown subcommand %q (want %s)", rest[0], want))
 	}
 	return runCommand(ctx, c, rest[0], cmd, rest[1:], newClient)
 }
@@ -197,6 +211,28 @@ func runCommand[C any](ctx context.Context, c *apiCLI, name string, cmd command[
 	return 0
 }
 
+// parseInterspersed parses fs from args, allowing positional arguments
+// between flags ("update 12 --name x" and "update --name x 12"), and returns
+// the positional arguments. Everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
 // printCommandUsage prints a command's synopsis and flags to w; for a
 // group of one command (empty synopsis), its whole usage text.
 func (c *apiCLI) printCommandUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
@@ -233,7 +269,7 @@ func newProjectClient(c *apiCLI) (*client.API, error) {
 }
 
 // loadKey reads the key from the key-file flag, else from the environment,
-// trimming white space, as "keys" does. No key at all or an empty file is a
+// trimming white space. No key at all or an empty file is a
 // usageError; an unreadable file a wrapped read error.
 func (c *apiCLI) loadKey() error {
 	if c.keyFile != "" {
@@ -252,28 +288,6 @@ func (c *apiCLI) loadKey() error {
 	return usagef("no %s: set %s or pass --%s PATH", c.conn.keyName, c.conn.keyEnv, c.conn.keyFileFlag)
 }
 
-// fail reports err on stderr and returns its exit code: 2 and a pointer to
-// the help for a usageError, otherwise 1 and exactly one line (status,
-// code, message and request id for an *APIError).
-func (c *apiCLI) fail(err error) int {
-	var ue usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(c.stderr, "%s: %s\n", c.prog, c.scrub(ue.msg))
-		fmt.Fprintf(c.stderr, "Run \"%s -h\" for usage.\n", c.prog)
-		return 2
-	}
-	fmt.Fprintf(c.stderr, "spotzee-keys: %s\n", c.scrub(describeError(err)))
-	return 1
-}
-
-// scrub makes s one line of printable text without the key.
-func (c *apiCLI) scrub(s string) string {
-	if c.key != "" {
-		s = strings.ReplaceAll(s, c.key, "[REDACTED]")
-	}
-	return oneLine(s)
-}
-
 // printJSON writes v to stdout as indented JSON; it returns a wrapped write
 // error on failure.
 func (c *apiCLI) printJSON(v any) error {
@@ -284,74 +298,4 @@ func (c *apiCLI) printJSON(v any) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
-}
-
-// parseNamedID reads an ID argument naming a what ("key", "project"): a
-// positive integer, or a usageError.
-func parseNamedID(what, s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id < 1 {
-		return 0, usagef("%s ID %q is not a positive integer", what, s)
-	}
-	return id, nil
-}
-
-// parseBool reads a true|false flag value, or returns a usageError.
-func parseBool(flagName, s string) (bool, error) {
-	switch s {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, usagef("--%s %q: want true or false", flagName, s)
-}
-
-// idempotencyOption checks --idempotency-key when given and returns the
-// call option sending it (none when not given).
-func idempotencyOption(fs *flag.FlagSet, key string) ([]client.CallOption, error) {
-	if !isSet(fs, "idempotency-key") {
-		return nil, nil
-	}
-	if n := len(key); n < 1 || n > 255 {
-		return nil, usagef("--idempotency-key must be 1 to 255 characters, got %d", n)
-	}
-	return []client.CallOption{client.WithIdempotencyKey(key)}, nil
-}
-
-// listFlagSet is a list command's --limit, --sort, --q and --all.
-type listFlagSet struct {
-	fs    *flag.FlagSet
-	limit *int
-	sort  *string
-	q     *string
-	all   *bool
-}
-
-// newListFlags registers the list flags on fs; what names the items in
-// the help ("keys", "projects").
-func newListFlags(fs *flag.FlagSet, what string) *listFlagSet {
-	return &listFlagSet{
-		fs:    fs,
-		limit: fs.Int("limit", 25, what+" per page, 1 to 100; with --all, the size of each page fetched"),
-		sort:  fs.String("sort", "", `order by id, name, created_at or updated_at; a leading "-" sorts descending (default: newest first)`),
-		q:     fs.String("q", "", "free-text search over name and description"),
-		all:   fs.Bool("all", false, "list every one, following the pages"),
-	}
-}
-
-// params returns the list parameters the flags given ask for (the same
-// struct layout for every list operation).
-func (l *listFlagSet) params() *client.ListProjectAPIKeysParams {
-	p := &client.ListProjectAPIKeysParams{}
-	if isSet(l.fs, "limit") {
-		p.Limit = new(*l.limit)
-	}
-	if *l.sort != "" {
-		p.Sort = new(*l.sort)
-	}
-	if *l.q != "" {
-		p.Q = new(*l.q)
-	}
-	return p
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -24,19 +23,8 @@ const (
 	maxDescriptionCell = 50
 )
 
-// printJSON writes v to stdout as indented JSON.
-func (c *keysCLI) printJSON(v any) error {
-	enc := json.NewEncoder(c.stdout)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write output: %w", err)
-	}
-	return nil
-}
-
 // printKey prints one key as JSON or as text, per --json.
-func (c *keysCLI) printKey(k *client.ProjectAPIKey) error {
+func (c *apiCLI) printKey(k *client.ProjectAPIKey) error {
 	if c.jsonOut {
 		return c.printJSON(k)
 	}

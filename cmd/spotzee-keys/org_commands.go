@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 
 	"github.com/oapi-codegen/nullable"
 
@@ -67,7 +66,7 @@ var orgCommands = map[string]command[*client.Admin]{
 
 // orgKeysCommands are the subcommands of "spotzee-keys org keys".
 var orgKeysCommands = map[string]command[*client.Admin]{
-	"list":   {synopsis: "list [--limit N] [--sort F] [--q TEXT] [--all]", setup: orgKeysListFlags},
+	"list":   orgKeysList.command(),
 	"create": {synopsis: "create --name N [--description D] [--role member|admin|owner] [--idempotency-key K]", setup: orgKeysCreateFlags},
 	"get":    {synopsis: "get ID", arg: "key ID", setup: orgKeysGetFlags},
 	"update": {synopsis: "update ID [--name N] [--description D | --clear-description] [--role R]", arg: "key ID", setup: orgKeysUpdateFlags},
@@ -132,68 +131,14 @@ func orgMeFlags(*flag.FlagSet) func([]string) (func(context.Context, *apiCLI, *c
 	}
 }
 
-// collect gathers a list command's items: every page when walkAll, else one
-// page. It reports whether more pages follow that one page; on failure it
-// returns the first error of the walk or the page.
-func collect[T any](walkAll bool, all func() iter.Seq2[T, error], page func() ([]T, nullable.Nullable[string], error)) ([]T, bool, error) {
-	items := []T{}
-	if walkAll {
-		for v, err := range all() {
-			if err != nil {
-				return nil, false, err
-			}
-			items = append(items, v)
-		}
-		return items, false, nil
-	}
-	results, next, err := page()
-	if err != nil {
-		return nil, false, err
-	}
-	n, err := next.Get()
-	return append(items, results...), err == nil && n != "", nil
-}
-
-// orgKeysListFlags sets up "org keys list".
-func orgKeysListFlags(fs *flag.FlagSet) func([]string) (func(context.Context, *apiCLI, *client.Admin) error, error) {
-	lf := newListFlags(fs, "keys")
-	return func([]string) (func(context.Context, *apiCLI, *client.Admin) error, error) {
-		params := (*client.ListOrganizationAPIKeysParams)(lf.params())
-		walkAll := *lf.all
-		return func(ctx context.Context, c *apiCLI, a *client.Admin) error {
-			keys, more, err := collect(walkAll,
-				func() iter.Seq2[client.OrganizationAPIKey, error] { return a.AllKeys(ctx, params) },
-				func() ([]client.OrganizationAPIKey, nullable.Nullable[string], error) {
-					p, err := a.ListKeys(ctx, params)
-					if err != nil {
-						return nil, nil, err
-					}
-					return p.Results, p.NextCursor, nil
-				})
-			if err != nil {
-				return err
-			}
-			return printList(c, keys, more, "keys", "key", printOrgKeyTable)
-		}, nil
-	}
-}
-
-// printList writes one page (or every page) of a list command's items, as
-// JSON or a table, and says on stderr when more follow.
-func printList[T any](c *apiCLI, items []T, more bool, nouns, noun string, table func(io.Writer, []T) error) error {
-	var err error
-	if c.jsonOut {
-		err = c.printJSON(items)
-	} else {
-		err = table(c.stdout, items)
-	}
-	if err != nil {
-		return err
-	}
-	if more {
-		fmt.Fprintf(c.stderr, "spotzee-keys: more %s follow; use --all to list every %s\n", nouns, noun)
-	}
-	return nil
+// orgKeysList is "org keys list": one page, or every page with --all, as a
+// table or a JSON array.
+var orgKeysList = listing[*client.Admin, *client.ListOrganizationAPIKeysParams, client.OrganizationAPIKeyList, client.OrganizationAPIKey]{
+	nouns: "keys", noun: "key", every: "every one",
+	all: (*client.Admin).AllKeys, list: (*client.Admin).ListKeys, table: printOrgKeyTable,
+	page: func(l *client.OrganizationAPIKeyList) ([]client.OrganizationAPIKey, nullable.Nullable[string]) {
+		return l.Results, l.NextCursor
+	},
 }
 
 // parseOrgRole checks a --role value for an organisation key.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"io"
-	"iter"
 	"slices"
 	"strings"
 
@@ -38,7 +37,7 @@ Locales are BCP 47 tags (en-GB), time zones IANA names (Europe/London).
 
 // projectsCommands are the subcommands of "spotzee-keys projects".
 var projectsCommands = map[string]command[*client.Admin]{
-	"list":   {synopsis: "list [--limit N] [--sort F] [--q TEXT] [--all]", setup: projectsListFlags},
+	"list":   projectsList.command(),
 	"create": {synopsis: "create --name N --locale L --timezone Z [optional fields] [--idempotency-key K]", setup: projectsCreateFlags},
 	"update": {synopsis: "update ID [--name N] [--locale L] [--timezone Z] [optional fields] [--clear F[,F...]] [--idempotency-key K]", arg: "project ID", setup: projectsUpdateFlags},
 }
@@ -50,28 +49,14 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return runGroup(ctx, c, args, projectsCommands, newAdminClient)
 }
 
-// projectsListFlags sets up "projects list".
-func projectsListFlags(fs *flag.FlagSet) func([]string) (func(context.Context, *apiCLI, *client.Admin) error, error) {
-	lf := newListFlags(fs, "projects")
-	return func([]string) (func(context.Context, *apiCLI, *client.Admin) error, error) {
-		params := (*client.ListProjectsParams)(lf.params())
-		walkAll := *lf.all
-		return func(ctx context.Context, c *apiCLI, a *client.Admin) error {
-			projects, more, err := collect(walkAll,
-				func() iter.Seq2[client.OrgProject, error] { return a.AllProjects(ctx, params) },
-				func() ([]client.OrgProject, nullable.Nullable[string], error) {
-					p, err := a.ListProjects(ctx, params)
-					if err != nil {
-						return nil, nil, err
-					}
-					return p.Results, p.NextCursor, nil
-				})
-			if err != nil {
-				return err
-			}
-			return printList(c, projects, more, "projects", "project", printProjectTable)
-		}, nil
-	}
+// projectsList is "projects list": one page, or every page with --all, as
+// a table or a JSON array.
+var projectsList = listing[*client.Admin, *client.ListProjectsParams, client.OrgProjectList, client.OrgProject]{
+	nouns: "projects", noun: "project", every: "every one",
+	all: (*client.Admin).AllProjects, list: (*client.Admin).ListProjects, table: printProjectTable,
+	page: func(l *client.OrgProjectList) ([]client.OrgProject, nullable.Nullable[string]) {
+		return l.Results, l.NextCursor
+	},
 }
 
 // projectStringField is an optional, nullable text field of a project.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +65,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys serve: --profile: %v\n", err)
 		return 2
+	}
+	for _, c := range []struct {
+		flag, value string
+		allowed     []string
+	}{
+		{"--rate-limits", *rateLimits, []string{"on", "off"}},
+		{"--log-format", *logFormat, []string{"text", "json"}},
+	} {
+		if !slices.Contains(c.allowed, c.value) {
+			fmt.Fprintf(stderr, "spotzee-keys serve: %s must be %s, got %q\n", c.flag, strings.Join(c.allowed, " or "), c.value)
+			return 2
+		}
 	}
 	var edge *edgelimit.Config
 	switch *edgeLimits {

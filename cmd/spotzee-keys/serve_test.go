@@ -439,3 +439,29 @@ func TestServeProfileCurrent(t *testing.T) {
 	assert.Contains(t, p.stderr.String(), "edge_limited=true")
 	assertAccessLogs(t, p.stderr.String(), admin)
 }
+
+func TestServeRefusesUnknownSwitchValues(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate-limits", "of"}, `--rate-limits must be on or off, got "of"`},
+		{[]string{"--rate-limits", "false"}, `--rate-limits must be on or off, got "false"`},
+		{[]string{"--log-format", "yaml"}, `--log-format must be text or json, got "yaml"`},
+		{[]string{"--edge-limits", "no"}, `--edge-limits must be on or off, got "no"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr strings.Builder
+			// An address that cannot be listened on: without the check, the
+			// server would get that far and fail with 1, not 2.
+			args := append([]string{"--db", filepath.Join(t.TempDir(), "never.db"), "--addr", "256.0.0.1:0"}, tt.args...)
+			code := runServe(t.Context(), args, &stdout, &stderr)
+			assert.Equal(t, 2, code, "a usage error")
+			assert.Contains(t, stderr.String(), tt.want)
+			assert.NotContains(t, stdout.String(), "listening", "the server did not start")
+		})
+	}
+}
