@@ -450,6 +450,8 @@ func TestServeRefusesUnknownSwitchValues(t *testing.T) {
 		{[]string{"--rate-limits", "false"}, `--rate-limits must be on or off, got "false"`},
 		{[]string{"--log-format", "yaml"}, `--log-format must be text or json, got "yaml"`},
 		{[]string{"--edge-limits", "no"}, `--edge-limits must be on or off, got "no"`},
+		{[]string{"--auth-cache", "of"}, `--auth-cache must be on or off, got "of"`},
+		{[]string{"--auth-cache", "true"}, `--auth-cache must be on or off, got "true"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
