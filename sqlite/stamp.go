@@ -10,8 +10,8 @@ import (
 // every write transaction committed to it, by any connection of any
 // process, before that transaction becomes visible to a new read. Two equal
 // stamps read at two moments mean nothing was committed in between (short
-// of 2³² commits, as the counter it reads wraps). The zero value is no
-// stamp. See (*DB).ChangeStamp.
+// of 2³² commits, as the counter it reads wraps). Stamps of different
+// databases are not comparable. See (*DB).ChangeStamp.
 type ChangeStamp struct {
 	// commits counts this DB's write transactions (":memory:" only).
 	commits uint64
