@@ -88,9 +88,11 @@ type KeyTierReader interface {
 
 // AuthenticateTier is Authenticate reading the key and its project's
 // rate-limit tier through r in one statement instead of two: the key is
-// checked exactly as Authenticate checks it, and nothing is cached, so a
-// revocation, demotion or tier change committed by any process is seen on
-// the next request. r must read the same database as the Service's store.
+// checked exactly as Authenticate checks it. The Service keeps nothing
+// between requests; r may (authcache keeps what it read until the next
+// commit to the database by any process), so a revocation, demotion or tier
+// change committed by any process is seen on the next request. r must read
+// the same database as the Service's store.
 func (s *Service) AuthenticateTier(ctx context.Context, token string, r KeyTierReader) (spotzee.APIKey, spotzee.Tier, error) {
 	if err := tokenKind(token); err != nil {
 		return spotzee.APIKey{}, "", err
@@ -114,8 +116,9 @@ type CallerAndKeyReader interface {
 // AuthenticateAndGet is AuthenticateTier and Get in one read through r: it
 // checks the bearer key exactly as Authenticate does and returns it with its
 // project's tier and the result of Get(ctx, caller, id) — the key or
-// resource_missing in got.KeyErr — read from the same snapshot. Nothing is
-// cached. r must read the same database as the Service's store.
+// resource_missing in got.KeyErr — read from the same snapshot. As with
+// AuthenticateTier, only r may keep what it read. r must read the same
+// database as the Service's store.
 func (s *Service) AuthenticateAndGet(ctx context.Context, token string, r CallerAndKeyReader, id int64) (spotzee.CallerAndKey, error) {
 	if err := tokenKind(token); err != nil {
 		return spotzee.CallerAndKey{}, err

@@ -16,6 +16,9 @@ type backend interface {
 	spotzee.Store
 	spotzee.OrgStore
 	spotzee.IdempotencyStore
+	// The joined bearer reads (keys.KeyTierReader, keys.CallerAndKeyReader).
+	KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.APIKey, spotzee.Tier, error)
+	CallerAndKeyByHash(ctx context.Context, hash []byte, id int64) (spotzee.CallerAndKey, error)
 	PurgeIdempotent(ctx context.Context, now time.Time) (int64, error)
 	Close() error
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	spotzee "github.com/spotzeekit/spotzee-keys"
+	"github.com/spotzeekit/spotzee-keys/authcache"
 	"github.com/spotzeekit/spotzee-keys/edgelimit"
 	"github.com/spotzeekit/spotzee-keys/httpapi"
 	"github.com/spotzeekit/spotzee-keys/keys"
@@ -77,6 +78,13 @@ type Config struct {
 	// client address (see httpapi.Config); AuthFailures 0 turns it off.
 	AuthFailures      int
 	AuthFailureWindow time.Duration
+	// DisableAuthCache turns off the authenticated-key cache, which is on
+	// by default with SQLite (see authcache and docs/performance.md): the
+	// bearer key, its project's tier and the key GET /keys/{id} asks for are
+	// kept between requests for as long as no write transaction has been
+	// committed to the database by any process. With PostgreSQL there is no
+	// cache: every request reads its caller.
+	DisableAuthCache bool
 	// MaxKeysPerProject caps the live keys a project may hold for the API to
 	// create one (402 quota_exceeded beyond): 0 means keys.DefaultKeyQuota,
 	// a negative value no cap.
@@ -86,6 +94,7 @@ type Config struct {
 // Server is a running reference server's parts.
 type Server struct {
 	db      backend
+	cache   *authcache.Store[sqlite.ChangeStamp] // nil when off
 	svc     *keys.Service
 	orgs    *orgs.Service
 	handler http.Handler
@@ -175,7 +184,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if quota == 0 {
 		quota = keys.DefaultKeyQuota
 	}
-	svc := keys.New(db, derive(secret, "cursor-hmac"), keys.WithClock(now), keys.WithKeyQuota(quota))
+	reads, cache := authReads(db, cfg.DisableAuthCache)
+	svc := keys.New(reads, derive(secret, "cursor-hmac"), keys.WithClock(now), keys.WithKeyQuota(quota))
 	orgSvc := orgs.New(db, derive(secret, "cursor-hmac"), orgs.WithClock(now))
 	var limiter *ratelimit.Limiter
 	if !cfg.RateLimits.Disabled && profile == ProfileRollout {
@@ -193,7 +203,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Orgs:                orgSvc,
 		Profile:             profile,
 		Edge:                edge,
-		Tiers:               db,
+		Tiers:               reads,
 		Limiter:             limiter,
 		Idempotency:         idempotencyStore(profile, db),
 		IdempotencySecret:   derive(secret, "idempotency-aes-256-gcm"),
@@ -208,7 +218,29 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("refserver: %w", err)
 	}
-	return &Server{db: db, svc: svc, orgs: orgSvc, handler: handler, now: now, log: log}, nil
+	return &Server{db: db, cache: cache, svc: svc, orgs: orgSvc, handler: handler, now: now, log: log}, nil
+}
+
+// authReads returns the store the keys service and the authenticator read
+// bearer keys through: db itself, or, with SQLite unless off is set, an
+// authenticated-key cache over it, which it also returns (nil otherwise).
+func authReads(db backend, off bool) (authcache.Source, *authcache.Store[sqlite.ChangeStamp]) {
+	sdb, ok := db.(*sqlite.DB)
+	if !ok || off {
+		return db, nil
+	}
+	c := authcache.New[sqlite.ChangeStamp](sdb, sdb, authcache.DefaultMaxEntries)
+	return c, c
+}
+
+// AuthCacheStats returns the authenticated-key cache's counts, and on=false
+// (zero counts) when the server runs without one (see
+// Config.DisableAuthCache).
+func (s *Server) AuthCacheStats() (stats authcache.Stats, on bool) {
+	if s.cache == nil {
+		return authcache.Stats{}, false
+	}
+	return s.cache.Stats(), true
 }
 
 // idempotencyStore returns db under ProfileRollout and nil (Idempotency-Key

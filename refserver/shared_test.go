@@ -26,17 +26,23 @@ import (
 // key on B, changes it through A's API, and checks that B refuses it on its
 // very next request: revocation (401), demotion (403), scope change (401).
 // A tier change made on A is in B's next X-RateLimit-Limit. Nothing about a
-// caller or its tier is kept between requests: B reads the key and its tier
-// in one statement per request (keys.Service.AuthenticateTier).
+// caller or its tier outlives a commit: with SQLite, each server's
+// authenticated-key cache (on, and warm, in one run, off in another) is
+// dropped when the database's change stamp moves, which every commit of
+// every process does; with PostgreSQL there is no cache.
 func TestChangesOnOneServerReachTheOthersNextRequest(t *testing.T) {
 	t.Parallel()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		testSharedDatabase(t, filepath.Join(t.TempDir(), "shared.db"))
+		testSharedDatabase(t, filepath.Join(t.TempDir(), "shared.db"), false)
+	})
+	t.Run("sqlite without the auth cache", func(t *testing.T) {
+		t.Parallel()
+		testSharedDatabase(t, filepath.Join(t.TempDir(), "shared.db"), true)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		testSharedDatabase(t, pgtest.DSN(t))
+		testSharedDatabase(t, pgtest.DSN(t), false)
 	})
 }
 
@@ -44,10 +50,14 @@ type tierSetter interface {
 	SetProjectTier(ctx context.Context, id int64, tier spotzee.Tier) error
 }
 
-func testSharedDatabase(t *testing.T, path string) {
+// testSharedDatabase runs TestChangesOnOneServerReachTheOthersNextRequest
+// on the database at path, with each server's authenticated-key cache
+// (SQLite only) on unless cacheOff; when it is on, the warm-up requests
+// must have been answered from it.
+func testSharedDatabase(t *testing.T, path string, cacheOff bool) {
 	open := func() (*refserver.Server, tierSetter) {
 		srv, err := refserver.Open(t.Context(), refserver.Config{
-			DBPath: path, Secret: fixedSecret,
+			DBPath: path, Secret: fixedSecret, DisableAuthCache: cacheOff,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		require.NoError(t, err)
@@ -80,6 +90,20 @@ func testSharedDatabase(t *testing.T, path string) {
 		return c
 	}
 	keyPath := func(c keys.Created) string { return fmt.Sprintf("/api/client/keys/%d", c.Key.ID) }
+	// warm sends three GETs with c to srv, which must answer them, and, when
+	// srv has a cache, checks that it answered some from memory.
+	warm := func(t *testing.T, srv *refserver.Server, c keys.Created) {
+		before, on := srv.AuthCacheStats()
+		for range 3 {
+			require.Equal(t, http.StatusOK, do(srv, http.MethodGet, keyPath(c), c.Value, "").Code)
+		}
+		after, _ := srv.AuthCacheStats()
+		cached := srv.Store() != nil && !cacheOff
+		require.Equal(t, cached, on, "a cache with SQLite unless turned off, never with PostgreSQL")
+		if on {
+			require.Greater(t, after.Hits, before.Hits, "the cache is warm")
+		}
+	}
 
 	tests := []struct {
 		name   string
@@ -99,9 +123,8 @@ func testSharedDatabase(t *testing.T, path string) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newKey(tc.name)
-			for range 3 { // warm on B: the key works there
-				require.Equal(t, http.StatusOK, do(b, http.MethodGet, keyPath(c), c.Value, "").Code)
-			}
+			warm(t, b, c) // the key works there
+			warm(t, a, c)
 			rec := tc.change(c)
 			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 			assert.Equal(t, tc.want, do(b, http.MethodGet, keyPath(c), c.Value, "").Code, "B's very next request")
@@ -111,6 +134,7 @@ func testSharedDatabase(t *testing.T, path string) {
 
 	t.Run("tier", func(t *testing.T) {
 		c := newKey("tiered")
+		warm(t, b, c)
 		first := do(b, http.MethodGet, keyPath(c), c.Value, "")
 		require.Equal(t, http.StatusOK, first.Code)
 		before := first.Header().Get("X-RateLimit-Limit")

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -50,6 +51,15 @@ type DB struct {
 
 	// search flushes the search index's queue (see search.go).
 	search searchFlusher
+
+	// The change stamp (see stamp.go): for a file, the mapped WAL-index
+	// header (nil when it could not be mapped, and after Close); for
+	// ":memory:", the count of write transactions.
+	memory  bool
+	shmMap  *shmMapping
+	shm     atomic.Pointer[walIndexHeader]
+	commits atomic.Uint64
+	closed  atomic.Bool
 }
 
 // options are Open's settings that only tests change.
@@ -105,7 +115,7 @@ func open(ctx context.Context, path string, opts options) (*DB, error) {
 		}
 	}
 
-	db := &DB{}
+	db := &DB{memory: memory}
 	var err error
 	if db.w, err = sql.Open("sqlite", wdsn); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -141,16 +151,11 @@ func open(ctx context.Context, path string, opts options) (*DB, error) {
 		_ = db.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	readers := max(4, runtime.GOMAXPROCS(0))
-	if memory {
-		readers++ // the pinned one
-	}
+	readers := max(4, runtime.GOMAXPROCS(0)) + 1 // and the pinned one
 	db.r.SetMaxOpenConns(readers)
 	db.r.SetMaxIdleConns(readers)
-	if memory {
-		db.keep, err = db.r.Conn(ctx)
-	} else {
-		err = db.r.PingContext(ctx)
+	if db.keep, err = db.r.Conn(ctx); err == nil && !memory {
+		err = db.mapWALIndex(ctx, path)
 	}
 	if err != nil {
 		_ = db.Close()
@@ -160,6 +165,31 @@ func open(ctx context.Context, path string, opts options) (*DB, error) {
 		db.startSearchFlusher(opts.searchFlushEvery)
 	}
 	return db, nil
+}
+
+// mapWALIndex makes the pinned reader connection open the WAL index, so
+// that this process holds the -shm file open (SQLite neither truncates nor
+// deletes it then), and maps the file's header for ChangeStamp. A header
+// that cannot be mapped is no error: ChangeStamp then reports ok=false.
+func (db *DB) mapWALIndex(ctx context.Context, path string) error {
+	var n int
+	if err := db.keep.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return err
+	}
+	var mode string
+	if err := db.keep.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		// No WAL (a file system without shared memory): a -shm file left
+		// from another time would never change, so there is no stamp.
+		return nil
+	}
+	db.shmMap = mapShm(path)
+	if db.shmMap.err == nil {
+		db.shm.Store(db.shmMap.hdr)
+	}
+	return nil
 }
 
 // FileMode is the mode of a database file Open creates, and of its -wal and
@@ -210,6 +240,8 @@ func fileURI(path string) string {
 // ids stay queued). The DB is unusable afterwards.
 func (db *DB) Close() error {
 	db.stopSearchFlusher()
+	db.closed.Store(true)
+	db.shm.Store(nil)
 	db.closeStmts()
 	var errs []error
 	if db.keep != nil {
@@ -220,6 +252,10 @@ func (db *DB) Close() error {
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
+	}
+	if db.shmMap != nil {
+		// After the connections: see shmMapping.
+		errs = append(errs, unmapShm(db.shmMap))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
@@ -269,8 +305,14 @@ func migrate(ctx context.Context, w *sql.DB, fsys fs.FS) error {
 }
 
 // write runs fn in an IMMEDIATE transaction on the writer connection and
-// commits it when fn returns nil.
+// commits it when fn returns nil. When it returns, committed or not, the
+// change stamp of ":memory:" has moved on (a file's moves with the commit):
+// every write of a DB opened on ":memory:" must go through write, or the
+// authenticated-key cache would not see it.
 func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if db.memory {
+		defer db.commits.Add(1)
+	}
 	err := inTx(ctx, db.w, nil, fn)
 	db.search.wrote() // it may have queued a key for the search index
 	return err

@@ -35,4 +35,13 @@
 // [DB.FlushSearchIndex] indexes the queue in one transaction, at [Open] and
 // from a goroutine the DB runs until [DB.Close]. Searches read the queue as
 // well as the index, so they are exact before a flush too.
+//
+// # Change stamp
+//
+// [DB.ChangeStamp] tells, at the cost of a few atomic loads, whether anything
+// was committed since an earlier call: for a file it reads the WAL-index
+// header of the -shm file (mapped read-only), which every commit of every
+// process changes before the commit becomes visible; for ":memory:" it counts
+// the DB's write transactions. The reference server's authenticated-key cache
+// (package authcache) is validated by it.
 package sqlite

@@ -56,6 +56,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	maxConns := fs.Int("max-connections", refserver.DefaultMaxConnections, "most connections handled at once (more wait in the listen backlog); 0 or less: no cap")
 	authFailures := fs.Int("auth-failures", httpapi.DefaultAuthFailures, "failed authentications one client address may make per --auth-failure-window before its requests get 429; 0 or less: no throttle")
 	authWindow := fs.Duration("auth-failure-window", httpapi.DefaultAuthFailureWindow, "window of --auth-failures")
+	authCache := fs.String("auth-cache", "on", `authenticated-key cache, SQLite only: "on" (callers, tiers and GET's key kept until the next commit to the database by any process) or "off" (every request reads its caller); never with PostgreSQL`)
 	purgeEvery := fs.Duration("purge-interval", refserver.DefaultPurgeInterval, "how often expired idempotency records are deleted")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -96,6 +97,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "spotzee-keys serve: --edge-limits must be on or off, got %q\n", *edgeLimits)
 		return 2
 	}
+	if *authCache != "on" && *authCache != "off" {
+		fmt.Fprintf(stderr, "spotzee-keys serve: --auth-cache must be on or off, got %q\n", *authCache)
+		return 2
+	}
 	log := newLogger(stderr, *logFormat)
 	secret, err := loadSecret(ctx, *dbPath, *secretFile)
 	if err != nil {
@@ -111,6 +116,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		ValidateResponses: *validateResponses, Logger: log,
 		MaxKeysPerProject: quotaConfig(*maxKeys),
 		AuthFailures:      *authFailures, AuthFailureWindow: *authWindow,
+		DisableAuthCache: *authCache == "off",
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "spotzee-keys serve: %v\n", err)

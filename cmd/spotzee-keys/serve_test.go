@@ -343,6 +343,9 @@ func TestServeBinary(t *testing.T) {
 			{"serve", "--no-such-flag"},
 			{"serve", "--profile", "today"},
 			{"serve", "--edge-limits", "maybe"},
+			{"serve", "--auth-cache", "maybe"},
+			{"serve", "--auth-cache", "ON"},
+			{"serve", "--auth-cache="},
 			{"serve", "--edge-api-limit", "0"},
 			{"serve", "--edge-client-window", "0s"},
 			{"bootstrap", "--no-such-flag"},
@@ -396,7 +399,7 @@ func TestServeProfileCurrent(t *testing.T) {
 	bin := buildServeBinary(t)
 	dir := t.TempDir()
 	p := startServe(t, bin, dir, "serve", "--addr", "127.0.0.1:0", "--db", ":memory:", "--validate-responses",
-		"--profile", "current", "--edge-api-limit", "6", "--edge-api-window", "1h")
+		"--profile", "current", "--edge-api-limit", "6", "--edge-api-window", "1h", "--auth-cache", "off")
 	admin := p.waitFor(t, serveKeyLine)
 	root := "http://" + p.waitFor(t, serveServingLine)
 	waitHealthy(t, root) // /healthz is outside /api/: it does not count
@@ -447,6 +450,8 @@ func TestServeRefusesUnknownSwitchValues(t *testing.T) {
 		{[]string{"--rate-limits", "false"}, `--rate-limits must be on or off, got "false"`},
 		{[]string{"--log-format", "yaml"}, `--log-format must be text or json, got "yaml"`},
 		{[]string{"--edge-limits", "no"}, `--edge-limits must be on or off, got "no"`},
+		{[]string{"--auth-cache", "of"}, `--auth-cache must be on or off, got "of"`},
+		{[]string{"--auth-cache", "true"}, `--auth-cache must be on or off, got "true"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -48,6 +48,11 @@ const (
 	// childBehaviourEnv is the server's behaviour profile (rollout or
 	// current; empty means rollout).
 	childBehaviourEnv = "SPOTZEE_LOAD_PROFILE"
+	// childAuthCacheEnv, "off", turns the server's authenticated-key cache
+	// off (refserver.Config.DisableAuthCache), as serve --auth-cache=off
+	// does; it is on otherwise, as in serve. Set it in the load command's
+	// environment: the children inherit it.
+	childAuthCacheEnv = "SPOTZEE_LOAD_AUTH_CACHE"
 )
 
 // ready is the line a child prints on stdout once it serves.
@@ -212,6 +217,7 @@ func openServer(ctx context.Context) (*refserver.Server, ready, error) {
 		RateLimits:        limits,
 		ValidateResponses: os.Getenv(childValidateEnv) == "1",
 		Logger:            log,
+		DisableAuthCache:  os.Getenv(childAuthCacheEnv) == "off",
 	})
 	if err != nil {
 		return nil, ready{}, err
