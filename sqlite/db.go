@@ -237,10 +237,13 @@ func fileURI(path string) string {
 // Close closes the database, checkpointing a file database's WAL into the
 // file; it returns the errors of closing its connections, joined. It first
 // stops the background search flush (a flush in progress is rolled back; its
-// ids stay queued). The DB is unusable afterwards.
+// ids stay queued). The DB is unusable afterwards; closing it again does
+// nothing and returns nil.
 func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
 	db.stopSearchFlusher()
-	db.closed.Store(true)
 	db.shm.Store(nil)
 	db.closeStmts()
 	var errs []error
