@@ -51,6 +51,9 @@ type DB struct {
 
 	// search flushes the search index's queue (see search.go).
 	search searchFlusher
+	// ckpt is the connection that checkpoints a file database's WAL in the
+	// background (see checkpoint.go); nil when the writer checkpoints.
+	ckpt *sql.DB
 
 	// The change stamp (see stamp.go): for a file, the mapped WAL-index
 	// header (nil when it could not be mapped, and after Close); for
@@ -162,6 +165,12 @@ func open(ctx context.Context, path string, opts options) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if opts.searchFlushEvery > 0 {
+		if !memory {
+			if err := db.startCheckpointer(ctx, wdsnBase(name, sep, common)); err != nil {
+				_ = db.Close()
+				return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+			}
+		}
 		db.startSearchFlusher(opts.searchFlushEvery)
 	}
 	return db, nil
@@ -247,6 +256,9 @@ func (db *DB) Close() error {
 	db.shm.Store(nil)
 	db.closeStmts()
 	var errs []error
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.Close())
+	}
 	if db.keep != nil {
 		errs = append(errs, db.keep.Close())
 	}

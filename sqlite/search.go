@@ -162,12 +162,13 @@ func (db *DB) startSearchFlusher(interval time.Duration) {
 			// A failure (the context cancelled by Close, a full disk)
 			// leaves the queue as it was; searches stay exact and the
 			// next tick retries.
-			if pending, err := db.searchPending(ctx); err != nil || !pending {
-				continue
+			if pending, err := db.searchPending(ctx); err == nil && pending {
+				if _, err := db.FlushSearchIndex(ctx); err != nil {
+					f.writes.Add(1)
+				}
 			}
-			if _, err := db.FlushSearchIndex(ctx); err != nil {
-				f.writes.Add(1)
-			}
+			// After the flush, so that its frames are copied too.
+			db.checkpoint(ctx)
 		}
 	}()
 }
