@@ -337,25 +337,43 @@ func hasDefault(s *openapi3.Schema, seen map[*openapi3.Schema]bool) bool {
 	return false
 }
 
-// fastBody reports whether the compiled check accepts a request body, so
-// that kin-openapi need not decode and validate it again: only for an
+// fastBody reports whether the compiled check accepts a request body (on
+// its bytes, in readBody, or decoded), so that kin-openapi need not decode
+// and validate it again: only for an
 // operation without defaults in its body schema, a body sent as exactly
 // application/json and decoded by readBody. False means "let kin-openapi
 // validate it", which then gives the verdict and the error.
 func (v *Validator) fastBody(op *openapi3.Operation, contentType string, body requestBody) bool {
-	node := v.bodies[op]
-	if node == nil || !body.decoded {
+	if body.scanned {
+		return true // accepted on its bytes by readBody
+	}
+	if !body.decoded {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "application/json" {
-		return false
+	node := v.bodyNode(op, contentType)
+	return node != nil && node.ok(body.value, v.reqOpts)
+}
+
+// bodyNode returns the compiled schema of op's request body when the
+// compiled check may decide it: op's body schema sets no default and
+// contentType is exactly application/json (and selects the same media
+// type). Otherwise it returns nil.
+func (v *Validator) bodyNode(op *openapi3.Operation, contentType string) *schemaNode {
+	node := v.bodies[op]
+	if node == nil {
+		return nil
+	}
+	if contentType != "application/json" {
+		mt, _, err := mime.ParseMediaType(contentType)
+		if err != nil || mt != "application/json" {
+			return nil
+		}
 	}
 	media := op.RequestBody.Value.Content.Get(contentType)
 	if media == nil || media != op.RequestBody.Value.Content.Get("application/json") {
-		return false
+		return nil
 	}
-	return node.ok(body.value, v.reqOpts)
+	return node
 }
 
 // responseOK is the fast check of a response: it reports true only when

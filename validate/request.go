@@ -33,7 +33,10 @@ func (e *Exchange) OperationID() string { return e.input.Route.Operation.Operati
 
 // CheckRequest validates r against the spec. On success r's body holds the
 // validated JSON value re-encoded (defaults included), so a handler binds
-// exactly what was validated. On failure it returns an *spotzee.Error with
+// exactly what was validated; a body the compiled check accepted on its
+// bytes (no default to add, no duplicate or differently-cased member, no
+// escape: see scanRequestOK) is handed on as it was sent, which binds to
+// the same value. On failure it returns an *spotzee.Error with
 // the catalogue code a server answers with (404/405 for unknown paths and
 // methods, 401 for a missing bearer, 400 or 422 for bad input); r's body is
 // then consumed.
@@ -55,7 +58,8 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	}
 	// kin-openapi validates r itself (no copy: routing needs only the
 	// path) and sets defaults on its query and body. A body the compiled
-	// check accepts (see fastBody) it does not see again.
+	// check accepts (on its bytes in readBody, or decoded: see fastBody)
+	// it does not see again.
 	fast := v.fastBody(route.Operation, r.Header.Get("Content-Type"), body)
 	input := &openapi3filter.RequestValidationInput{
 		Request:    r,
@@ -79,7 +83,9 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	if verr != nil {
 		return nil, classify(verr)
 	}
-	if fast {
+	if body.scanned {
+		// r's body is still the original bytes (readBody).
+	} else if fast {
 		data, err := json.Marshal(body.value)
 		if err != nil {
 			return nil, fmt.Errorf("validate: re-encode validated body: %w", err)
@@ -122,11 +128,18 @@ func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBo
 	if !utf8.Valid(data) {
 		return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not valid UTF-8.")
 	}
+	body := requestBody{data: data}
+	// A body the compiled check accepts on its bytes is handed on as it
+	// is: never decoded, never re-encoded.
+	if node := v.bodyNode(op, r.Header.Get("Content-Type")); node != nil && node.scanRequestOK(data, v.reqOpts) {
+		body.scanned = true
+		setBody(r, data)
+		return body, nil
+	}
 	// kin-openapi decodes the first JSON value and ignores what follows it;
 	// a body must be exactly one value.
 	// It is decoded here once, as kin-openapi decodes it (numbers as
 	// json.Number), for the null check and the compiled body check.
-	body := requestBody{data: data}
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
@@ -147,6 +160,11 @@ type requestBody struct {
 	// whatever the Content-Type says).
 	value   any
 	decoded bool
+	// scanned is set when the compiled check accepted data on its bytes
+	// (scanRequestOK): then it is exactly one JSON value, valid for the
+	// operation, without a null the null check refuses, and data is what
+	// the handler gets; value is not decoded.
+	scanned bool
 }
 
 // isJSON reports whether a Content-Type names JSON.

@@ -1,9 +1,11 @@
 package validate
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -20,7 +22,13 @@ type jsonScan struct {
 	i     int
 	depth int
 	opts  []openapi3.SchemaValidationOption
+	// strict is set for request bodies handed on as they are (scanRequestOK).
+	strict bool
 }
+
+// maxScanMembers bounds the members of one object a strict scan tracks
+// for duplicates; an object with more goes to the decoded path.
+const maxScanMembers = 16
 
 // maxScanDepth bounds nesting; deeper bodies go to kin-openapi.
 const maxScanDepth = 32
@@ -33,6 +41,34 @@ func (n *schemaNode) scanOK(b []byte, opts []openapi3.SchemaValidationOption) bo
 	}
 	s.ws()
 	return s.i == len(s.b)
+}
+
+// scanRequestOK reports whether b is one JSON value that n accepts and
+// that a handler can be given as it is, with the same meaning as the
+// decoded value re-encoded: besides scanOK's checks it says "no" to a
+// duplicate member in any object, to a member that differs only in case
+// from a declared property (encoding/json would bind it to that field),
+// and to null for a top-level property whose schema is not nullable (the
+// null check of CheckRequest). n must not be a delegate, so that the top
+// level is walked here. Like scanOK, it only accepts.
+func (n *schemaNode) scanRequestOK(b []byte, opts []openapi3.SchemaValidationOption) bool {
+	if n.delegate != nil {
+		return false
+	}
+	s := jsonScan{b: b, opts: opts, strict: true}
+	if !s.value(n) {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// nullableSchema reports whether the schema n was compiled from allows null.
+func (n *schemaNode) nullableSchema() bool {
+	if n.delegate != nil {
+		return n.delegate.Nullable
+	}
+	return n.nullable
 }
 
 func (s *jsonScan) ws() {
@@ -58,7 +94,14 @@ func (s *jsonScan) value(n *schemaNode) bool {
 			return false
 		}
 		var v any
-		if json.Unmarshal(s.b[start:s.i], &v) != nil {
+		if s.strict {
+			// As CheckRequest decodes a request body.
+			dec := json.NewDecoder(bytes.NewReader(s.b[start:s.i]))
+			dec.UseNumber()
+			if dec.Decode(&v) != nil {
+				return false
+			}
+		} else if json.Unmarshal(s.b[start:s.i], &v) != nil {
 			return false
 		}
 		return n.delegate.VisitJSON(v, s.opts...) == nil
@@ -92,6 +135,15 @@ func (s *jsonScan) value(n *schemaNode) bool {
 		return ok && (n == nil || n.okNumber(f))
 	}
 	return false
+}
+
+// null reports whether the next value is the literal null.
+func (s *jsonScan) null() bool {
+	j := s.i
+	for j < len(s.b) && (s.b[j] == ' ' || s.b[j] == '\t' || s.b[j] == '\r' || s.b[j] == '\n') {
+		j++
+	}
+	return j < len(s.b) && s.b[j] == 'n'
 }
 
 func (s *jsonScan) lit(word string) bool {
@@ -207,6 +259,8 @@ func (s *jsonScan) object(n *schemaNode) bool {
 	defer func() { s.depth-- }()
 	s.i++ // {
 	var seen uint64
+	var keys [maxScanMembers][]byte // strict: the members so far
+	members := 0
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
@@ -225,13 +279,35 @@ func (s *jsonScan) object(n *schemaNode) bool {
 				return false
 			}
 			s.i++
+			if s.strict {
+				if members == maxScanMembers {
+					return false
+				}
+				for _, k := range keys[:members] {
+					if string(k) == string(key) {
+						return false
+					}
+				}
+				keys[members] = key
+				members++
+			}
 			var sub *schemaNode
 			if n != nil {
 				if p := n.props[string(key)]; p != nil {
 					sub = p
+					if s.strict && s.depth == 1 && !p.nullableSchema() && s.null() {
+						return false
+					}
 				} else if n.noExtra {
 					return false
 				} else {
+					if s.strict {
+						for name := range n.props {
+							if strings.EqualFold(name, string(key)) {
+								return false
+							}
+						}
+					}
 					sub = n.extra
 				}
 				for k, name := range n.required {

@@ -1,0 +1,203 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/spotzeekit/spotzee-keys/server"
+)
+
+// patchBodyNode returns v's compiled body schema of PATCH /keys/{keyId}
+// (no default anywhere, so the byte path applies) and its operation.
+func patchBodyNode(t testing.TB, v *Validator) (*schemaNode, *openapi3.Operation) {
+	t.Helper()
+	route, _, _, err := v.route(http.MethodPatch, "/api/client/keys/12")
+	require.NoError(t, err)
+	node := v.bodyNode(route.Operation, "application/json")
+	require.NotNil(t, node, "PATCH /keys/{keyId} has no compiled body schema")
+	return node, route.Operation
+}
+
+// decodedVerdict is today's path for a request body: decoded as readBody
+// decodes it (one value, numbers as json.Number), the null check, then
+// kin-openapi's ValidateRequest. It returns the decoded value and nil when
+// all of them accept data.
+func decodedVerdict(t testing.TB, v *Validator, data []byte) (any, error) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var value any
+	if err := dec.Decode(&value); err != nil {
+		return nil, err
+	}
+	if dec.InputOffset() != int64(len(bytes.TrimRight(data, " \t\r\n"))) {
+		return nil, assert.AnError
+	}
+	r := httptest.NewRequest(http.MethodPatch, "/api/client/keys/12", bytes.NewReader(data))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer sk_test")
+	route, params, _, err := v.route(r.Method, r.URL.Path)
+	require.NoError(t, err)
+	if err := v.checkNulls(route.Operation, requestBody{data: data, value: value, decoded: true}); err != nil {
+		return nil, err
+	}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: v.options}
+	return value, openapi3filter.ValidateRequest(context.Background(), in)
+}
+
+// checkScanRequest fails t when scanRequestOK accepts data that today's
+// decoded path refuses, or that does not bind to the handler's struct
+// exactly as the decoded value re-encoded does.
+func checkScanRequest(t testing.TB, v *Validator, node *schemaNode, data []byte) bool {
+	t.Helper()
+	if !node.scanRequestOK(data, v.reqOpts) {
+		return false
+	}
+	value, err := decodedVerdict(t, v, data)
+	if err != nil {
+		t.Errorf("scan accepts %q, which today's path refuses: %v", data, err)
+		return true
+	}
+	canonical, err := json.Marshal(value)
+	require.NoError(t, err)
+	var fromBytes, fromCanonical server.UpdateProjectAPIKeyJSONRequestBody
+	require.NoError(t, json.Unmarshal(data, &fromBytes))
+	require.NoError(t, json.Unmarshal(canonical, &fromCanonical))
+	assert.Equal(t, fromCanonical, fromBytes, "%q binds differently from its re-encoding %q", data, canonical)
+	var anyBytes any
+	require.NoError(t, json.Unmarshal(data, &anyBytes))
+	var anyCanonical any
+	require.NoError(t, json.Unmarshal(canonical, &anyCanonical))
+	assert.Equal(t, anyCanonical, anyBytes, "%q decodes differently from its re-encoding %q", data, canonical)
+	return true
+}
+
+// TestFastRequestBodyScanNeverMoreLenient checks that the byte check of
+// request bodies (scanRequestOK) accepts only bodies today's decoded path
+// accepts and that bind to the handler's struct as their re-encoding does,
+// that it accepts the plain valid ones, and that it hands everything
+// unusual (duplicates, case variants, escapes, refused nulls, trailing
+// bytes, deep or huge input) to the decoded path.
+func TestFastRequestBodyScanNeverMoreLenient(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat(`}`, 40)
+	huge := `{"name":"` + strings.Repeat("é", 70000) + `"}`
+	many := `{"name":"n"` + strings.Repeat(`,"description":"d"`, 20) + `}`
+	tests := []struct {
+		name, body string
+		accept     bool // the byte check must accept it
+		either     bool // it may accept it (the profiles differ)
+	}{
+		{"all fields", `{"name":"renamed","description":null,"role":"editor","scope":"public"}`, true, false},
+		{"bench body", `{"name":"renamed","description":null,"role":"editor"}`, true, false},
+		{"empty object", `{}`, true, false},
+		{"whitespace", " \t\r\n{ \"name\" : \"n\" ,\n\"role\":\t\"admin\" } \n", true, false},
+		{"unicode text", `{"name":"clé 🔑","description":"日本語"}`, true, false},
+		{"description string", `{"description":"d"}`, true, false},
+		{"duplicate member", `{"name":"a","name":"b"}`, false, false},
+		{"duplicate null then value", `{"description":null,"description":"x"}`, false, false},
+		{"duplicate valid and invalid", `{"role":"editor","role":"root"}`, false, false},
+		{"case variant", `{"Name":"a"}`, false, false},
+		{"case variant upper", `{"NAME":"a","name":"b"}`, false, false},
+		{"null name", `{"name":null}`, false, false},
+		{"null role", `{"role":null}`, false, false},
+		{"null scope", `{"scope":null}`, false, false},
+		{"null with spaces", `{"role" :  null}`, false, false},
+		{"null body", `null`, false, false},
+		{"escaped string", `{"name":"a\u0062"}`, false, false},
+		{"escaped quote", `{"name":"a\"b"}`, false, false},
+		{"escaped key", `{"n\u0061me":"a"}`, false, false},
+		{"surrogate escape", `{"name":"\ud83d\udd11"}`, false, false},
+		{"number name", `{"name":1}`, false, false},
+		{"float name", `{"name":1.5e3}`, false, false},
+		{"bool role", `{"role":true}`, false, false},
+		{"bad enum", `{"role":"Editor"}`, false, false},
+		{"unknown member", `{"extra":1}`, false, false},
+		{"nested object", `{"name":{"a":{"b":[1,2,{"c":null}]}}}`, false, false},
+		{"array body", `[]`, false, false},
+		{"string body", `"x"`, false, false},
+		{"number body", `-0.5e-3`, false, false},
+		{"trailing garbage", `{"name":"a"}x`, false, false},
+		{"trailing value", `{"name":"a"}{}`, false, false},
+		{"trailing comma", `{"name":"a",}`, false, false},
+		{"missing colon", `{"name" "a"}`, false, false},
+		{"unterminated", `{"name":"a"`, false, false},
+		{"control character", "{\"name\":\"a\tb\"}", false, false},
+		{"deep", deep, false, false},
+		{name: "huge", body: huge, either: true},
+		{"many members", many, false, false},
+		{"empty", ``, false, false},
+		{"spaces only", `   `, false, false},
+	}
+	for _, opts := range [][]Option{nil, {WithReferenceProfile()}} {
+		v, err := New(opts...)
+		require.NoError(t, err)
+		node, _ := patchBodyNode(t, v)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				accepted := checkScanRequest(t, v, node, []byte(tt.body))
+				if !tt.either {
+					assert.Equal(t, tt.accept, accepted, "scanRequestOK(%.80q)", tt.body)
+				}
+			})
+		}
+	}
+}
+
+// TestCheckRequestHandsOnScannedBytes checks that a body accepted on its
+// bytes reaches the handler as sent, and that one sent unusually (here a
+// duplicate member) still reaches it re-encoded from the decoded value.
+func TestCheckRequestHandsOnScannedBytes(t *testing.T) {
+	v, err := New()
+	require.NoError(t, err)
+	tests := []struct{ name, body, want string }{
+		{"canonical", `{ "role":"editor", "name":"n" }`, `{ "role":"editor", "name":"n" }`},
+		{"duplicate", `{"name":"a","name":"b"}`, `{"name":"b"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPatch, "/api/client/keys/12", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Authorization", "Bearer sk_test")
+			_, err := v.CheckRequest(context.Background(), r)
+			require.NoError(t, err)
+			var got bytes.Buffer
+			_, err = got.ReadFrom(r.Body)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got.String())
+			assert.Equal(t, int64(len(tt.want)), r.ContentLength)
+		})
+	}
+}
+
+// FuzzScanRequestAgreesWithDecoded checks that the request-body byte check
+// never accepts a body today's decoded path refuses, or one that binds to
+// the handler's struct differently from its re-encoding. go test runs the
+// seeds; go test -fuzz explores.
+func FuzzScanRequestAgreesWithDecoded(f *testing.F) {
+	v, err := New()
+	if err != nil {
+		f.Fatal(err)
+	}
+	node, _ := patchBodyNode(f, v)
+	for _, seed := range []string{
+		`{"name":"renamed","description":null,"role":"editor","scope":"public"}`,
+		`{"name":"a","name":"b"}`, `{"Name":"a"}`, `{"role":null}`, `{"name":"\u0061"}`,
+		`{"name":1e2}`, `{"name":{"a":[1,{"b":null}]}}`, " {\"name\" : \"n\" } ", `{"name":"a"}x`,
+		`{}`, `null`, `[]`, `{"description":"é🔑"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkScanRequest(t, v, node, data)
+	})
+}
