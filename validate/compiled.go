@@ -363,11 +363,12 @@ func (v *Validator) bodyNode(op *openapi3.Operation, contentType string) *schema
 	if node == nil {
 		return nil
 	}
-	if contentType != "application/json" {
-		mt, _, err := mime.ParseMediaType(contentType)
-		if err != nil || mt != "application/json" {
-			return nil
-		}
+	if contentType == "application/json" {
+		return node // the media type it was compiled from
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return nil
 	}
 	media := op.RequestBody.Value.Content.Get(contentType)
 	if media == nil || media != op.RequestBody.Value.Content.Get("application/json") {

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"net/textproto"
 	"net/url"
 	"strings"
 
@@ -28,6 +29,9 @@ type requestPlan struct {
 type planParam struct {
 	p    *openapi3.Parameter
 	node *schemaNode
+	// header is a header parameter's canonical key, to index http.Header
+	// without canonicalising the name on every request.
+	header string
 	// typ is the schema's type: string, integer or boolean.
 	typ string
 }
@@ -66,7 +70,8 @@ func (v *Validator) compileRequests() {
 				}
 				// A schema with a keyword the compiled check lacks (a
 				// pattern, say) is checked by kin-openapi's schema code.
-				plan.params = append(plan.params, planParam{p: p, node: compileSchema(p.Schema.Value, seen), typ: (*typ)[0]})
+				plan.params = append(plan.params, planParam{p: p, node: compileSchema(p.Schema.Value, seen), typ: (*typ)[0],
+					header: textproto.CanonicalMIMEHeaderKey(p.Name)})
 			}
 			security := op.Security
 			if security == nil {
@@ -113,7 +118,7 @@ func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.Reque
 		case openapi3.ParameterInQuery:
 			values = query[pp.p.Name]
 		case openapi3.ParameterInHeader:
-			values = input.Request.Header.Values(pp.p.Name)
+			values = input.Request.Header[pp.header] // as Header.Values(pp.p.Name)
 		}
 		if len(values) == 0 {
 			if pp.p.Required {

@@ -108,7 +108,7 @@ func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBo
 	var data []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
-		data, err = io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
+		data, err = readAtMost(r.Body, r.ContentLength, v.maxBody+1)
 		_ = r.Body.Close()
 		if err != nil {
 			return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
@@ -151,6 +151,35 @@ func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBo
 	}
 	setBody(r, data)
 	return body, nil
+}
+
+// readAtMost reads body to its end or to limit bytes, whichever comes
+// first, as io.ReadAll(io.LimitReader(body, limit)) does, but into one
+// buffer sized from size (the request's ContentLength, -1 when unknown)
+// when it is known and within limit.
+func readAtMost(body io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size >= limit {
+		return io.ReadAll(io.LimitReader(body, limit))
+	}
+	// One byte more than announced, so that the read finding the end does
+	// not grow the buffer.
+	data := make([]byte, 0, size+1)
+	for {
+		n, err := body.Read(data[len(data):min(cap(data), int(limit))])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+		if int64(len(data)) >= limit {
+			return data, nil
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // grow
+		}
+	}
 }
 
 // requestBody is a request's body as read by readBody.

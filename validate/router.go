@@ -19,6 +19,9 @@ type pathRouter struct {
 	// templates is ordered so that literal segments are tried before
 	// parameters at the same depth.
 	templates []*pathTemplate
+	// bySegs holds templates grouped by their number of segments (the
+	// index), in the same order: a path is only tried against its group.
+	bySegs [][]*pathTemplate
 }
 
 // pathTemplate is one path of the spec, split into segments.
@@ -68,6 +71,12 @@ func newPathRouter(doc *openapi3.T) *pathRouter {
 		}
 		return strings.Compare(a.path, b.path)
 	})
+	for _, t := range pr.templates {
+		for len(pr.bySegs) <= len(t.segs) {
+			pr.bySegs = append(pr.bySegs, nil)
+		}
+		pr.bySegs[len(t.segs)] = append(pr.bySegs[len(t.segs)], t)
+	}
 	return pr
 }
 
@@ -80,8 +89,11 @@ func (pr *pathRouter) match(path string) *pathTemplate {
 	}
 	rest := path[1:]
 	n := strings.Count(rest, "/") + 1
-	for _, t := range pr.templates {
-		if len(t.segs) == n && t.matches(rest) {
+	if n >= len(pr.bySegs) {
+		return nil
+	}
+	for _, t := range pr.bySegs[n] {
+		if t.matches(rest) {
 			return t
 		}
 	}

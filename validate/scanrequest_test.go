@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -200,4 +202,36 @@ func FuzzScanRequestAgreesWithDecoded(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkScanRequest(t, v, node, data)
 	})
+}
+
+// TestReadAtMost checks that readAtMost reads what
+// io.ReadAll(io.LimitReader(body, limit)) reads, whatever the announced
+// size says.
+func TestReadAtMost(t *testing.T) {
+	const limit = 10
+	tests := []struct {
+		name string
+		body string
+		size int64
+	}{
+		{"exact", "abcde", 5},
+		{"unknown", "abcde", -1},
+		{"shorter than announced", "abc", 5},
+		{"longer than announced", "abcdefgh", 3},
+		{"empty", "", 0},
+		{"at the limit", "0123456789", 9},
+		{"over the limit", "0123456789abc", 5},
+		{"announced over the limit", "0123456789abc", 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, wantErr := io.ReadAll(io.LimitReader(iotest.OneByteReader(strings.NewReader(tt.body)), limit))
+			got, err := readAtMost(iotest.OneByteReader(strings.NewReader(tt.body)), tt.size, limit)
+			assert.Equal(t, wantErr, err)
+			assert.Equal(t, string(want), string(got))
+			got, err = readAtMost(strings.NewReader(tt.body), tt.size, limit)
+			assert.Equal(t, wantErr, err)
+			assert.Equal(t, string(want), string(got))
+		})
+	}
 }

@@ -273,11 +273,15 @@ var errManyAuthorization = spotzee.Errorf(spotzee.CodeAuthenticationRequired,
 	"Send one Authorization header, of the form \"Bearer <key>\"; this request has several.")
 
 func (v *Validator) authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-	values := in.RequestValidationInput.Request.Header.Values("Authorization")
+	values := in.RequestValidationInput.Request.Header["Authorization"] // canonical key: as Header.Values
 	if len(values) > 1 {
 		return errManyAuthorization
 	}
-	token, ok := BearerToken(in.RequestValidationInput.Request.Header.Get("Authorization"))
+	var header string
+	if len(values) == 1 {
+		header = values[0]
+	}
+	token, ok := BearerToken(header)
 	if !ok {
 		return errNoBearer
 	}
