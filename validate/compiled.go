@@ -411,12 +411,12 @@ func (v *Validator) responseOK(ex *Exchange, status int, header http.Header, bod
 		case len(values) > 1 || values[0] == "" || h.node == nil:
 			return false
 		case h.typ == "string":
-			if !h.node.ok(values[0], v.respOpts) {
+			if !h.node.okStringValue(values[0], v.respOpts) {
 				return false
 			}
 		case h.typ == "integer":
 			n, err := strconv.ParseInt(values[0], 10, 64)
-			if err != nil || !h.node.ok(float64(n), v.respOpts) {
+			if err != nil || !h.node.okNumberValue(float64(n), v.respOpts) {
 				return false
 			}
 		default:

@@ -2,9 +2,11 @@ package validate
 
 import (
 	"context"
+	"math"
 	"net/textproto"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -112,8 +114,10 @@ func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.Reque
 		var values []string
 		switch pp.p.In {
 		case openapi3.ParameterInPath:
+			var one [1]string
 			if s, ok := input.PathParams[pp.p.Name]; ok {
-				values = []string{s}
+				one[0] = s
+				values = one[:]
 			}
 		case openapi3.ParameterInQuery:
 			values = query[pp.p.Name]
@@ -130,35 +134,52 @@ func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.Reque
 		if len(values) > 1 || s == "" || strings.IndexByte(s, '%') >= 0 {
 			return false
 		}
-		var value any
+		var ok bool
 		switch pp.typ {
 		case "string":
-			value = s
+			ok = pp.node.okStringValue(s, v.reqOpts)
 		case "integer":
-			n, ok := decimal(s)
-			if !ok {
-				return false
-			}
-			value = n
+			n, isNum := decimal(s)
+			ok = isNum && pp.node.okNumberValue(n, v.reqOpts)
 		case "boolean":
-			if s != "true" && s != "false" {
-				return false
-			}
-			value = s == "true"
+			ok = (s == "true" || s == "false") && pp.node.ok(s == "true", v.reqOpts)
 		}
-		if !pp.node.ok(value, v.reqOpts) {
+		if !ok {
 			return false
 		}
 	}
 	if plan.noAuth {
 		return true
 	}
-	return v.options.AuthenticationFunc(ctx, &openapi3filter.AuthenticationInput{
-		RequestValidationInput: input,
-		SecuritySchemeName:     plan.schemeName,
-		SecurityScheme:         plan.scheme,
-		Scopes:                 plan.scopes,
-	}) == nil
+	// What v.authenticate, the AuthenticationFunc kin-openapi calls,
+	// checks, without building its input.
+	return v.checkBearer(ctx, input.Request.Header) == nil
+}
+
+// okStringValue is n.ok(s, opts) without boxing s.
+func (n *schemaNode) okStringValue(s string, opts []openapi3.SchemaValidationOption) bool {
+	if n.delegate != nil || len(n.allOf) > 0 {
+		return n.ok(s, opts)
+	}
+	if n.typ != "string" && (n.typ != "" || n.hasContent) {
+		return false
+	}
+	if n.enum != nil && !n.enum[s] {
+		return false
+	}
+	if n.minLength > 0 || n.maxLength != math.MaxUint64 {
+		l := uint64(utf8.RuneCountInString(s))
+		return l >= n.minLength && l <= n.maxLength
+	}
+	return true
+}
+
+// okNumberValue is n.ok(f, opts) without boxing f.
+func (n *schemaNode) okNumberValue(f float64, opts []openapi3.SchemaValidationOption) bool {
+	if n.delegate != nil || len(n.allOf) > 0 {
+		return n.ok(f, opts)
+	}
+	return n.okNumber(f)
 }
 
 // decimal parses an optionally negative run of at most 15 decimal digits.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -273,7 +274,14 @@ var errManyAuthorization = spotzee.Errorf(spotzee.CodeAuthenticationRequired,
 	"Send one Authorization header, of the form \"Bearer <key>\"; this request has several.")
 
 func (v *Validator) authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-	values := in.RequestValidationInput.Request.Header["Authorization"] // canonical key: as Header.Values
+	return v.checkBearer(ctx, in.RequestValidationInput.Request.Header)
+}
+
+// checkBearer is authenticate's check of a request's headers: exactly one
+// Authorization header, a well-formed bearer token, and the Authenticator's
+// verdict on it.
+func (v *Validator) checkBearer(ctx context.Context, h http.Header) error {
+	values := h["Authorization"] // canonical key: as Header.Values
 	if len(values) > 1 {
 		return errManyAuthorization
 	}
