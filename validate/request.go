@@ -71,7 +71,8 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 		input.Options = v.optionsNoBody
 	}
 	var verr error
-	if !v.fastRequest(ctx, input, query, fast) {
+	kin := !v.fastRequest(ctx, input, query, fast)
+	if kin {
 		verr = openapi3filter.ValidateRequest(ctx, input)
 	}
 	if err := v.checkEmpty(route.Operation, r.Header, query); err != nil {
@@ -84,7 +85,11 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 		return nil, classify(verr)
 	}
 	if body.scanned {
-		// r's body is still the original bytes (readBody).
+		// r's body is the original bytes (readBody); kin-openapi's
+		// security check reads it and puts it back, but make sure.
+		if kin {
+			setBody(r, body.data)
+		}
 	} else if fast {
 		data, err := json.Marshal(body.value)
 		if err != nil {
