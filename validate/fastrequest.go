@@ -105,6 +105,14 @@ func (v *Validator) compileRequests() {
 // False means "let kin-openapi validate it", which then gives the verdict
 // and the error (and calls the AuthenticationFunc itself).
 func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.RequestValidationInput, query url.Values, bodyOK bool) bool {
+	return v.fastRequestAt(ctx, input, nil, "", query, bodyOK)
+}
+
+// fastRequestAt is fastRequest reading the path parameters from path
+// (the request's path without its base), which t matches, when t is not
+// nil, instead of from input.PathParams.
+func (v *Validator) fastRequestAt(ctx context.Context, input *openapi3filter.RequestValidationInput,
+	t *pathTemplate, path string, query url.Values, bodyOK bool) bool {
 	op := input.Route.Operation
 	plan := v.plans[op]
 	if plan == nil || (op.RequestBody != nil && !bodyOK) {
@@ -115,8 +123,13 @@ func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.Reque
 		switch pp.p.In {
 		case openapi3.ParameterInPath:
 			var one [1]string
-			if s, ok := input.PathParams[pp.p.Name]; ok {
-				one[0] = s
+			var ok bool
+			if t != nil {
+				one[0], ok = t.value(path, pp.p.Name)
+			} else {
+				one[0], ok = input.PathParams[pp.p.Name]
+			}
+			if ok {
 				values = one[:]
 			}
 		case openapi3.ParameterInQuery:

@@ -23,6 +23,9 @@ import (
 // Exchange is a request that passed validation, kept to validate its
 // response.
 type Exchange struct {
+	// input is what kin-openapi validates the request and its response
+	// with. Its PathParams is set only when kin-openapi validated the
+	// request (the response check does not read them).
 	input *openapi3filter.RequestValidationInput
 	// path is the request's path without its surface's base path.
 	path string
@@ -41,7 +44,7 @@ func (e *Exchange) OperationID() string { return e.input.Route.Operation.Operati
 // methods, 401 for a missing bearer, 400 or 422 for bad input); r's body is
 // then consumed.
 func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchange, error) {
-	route, pathParams, path, err := v.route(r.Method, r.URL.Path)
+	t, route, path, err := v.find(r.Method, r.URL.Path)
 	if err != nil {
 		return nil, routeError(err, v.allowedMethods(r.URL.Path))
 	}
@@ -61,18 +64,18 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	// check accepts (on its bytes in readBody, or decoded: see fastBody)
 	// it does not see again.
 	fast := v.fastBody(route.Operation, r.Header.Get("Content-Type"), body)
-	input := &openapi3filter.RequestValidationInput{
-		Request:    r,
-		PathParams: pathParams,
-		Route:      route,
-		Options:    v.options,
-	}
+	// One allocation for the Exchange and its input.
+	ex := &exchangeInput{Exchange: Exchange{path: path}}
+	ex.input = &ex.in
+	input := ex.input
+	input.Request, input.Route, input.Options = r, route, v.options
 	if fast {
 		input.Options = v.optionsNoBody
 	}
 	var verr error
-	kin := !v.fastRequest(ctx, input, query, fast)
+	kin := !v.fastRequestAt(ctx, input, t, path, query, fast)
 	if kin {
+		input.PathParams = t.values(path)
 		verr = openapi3filter.ValidateRequest(ctx, input)
 	}
 	if err := v.checkEmpty(route.Operation, r.Header, query); err != nil {
@@ -100,7 +103,14 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 		return nil, err
 	}
 	input.Options = v.options
-	return &Exchange{input: input, path: path}, nil
+	return &ex.Exchange, nil
+}
+
+// exchangeInput holds an Exchange and the input it points to, allocated
+// together.
+type exchangeInput struct {
+	Exchange
+	in openapi3filter.RequestValidationInput
 }
 
 // readBody caps, reads and checks the body before validation, so an

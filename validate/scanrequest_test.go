@@ -283,3 +283,36 @@ func TestScanRequestRefusesCaseVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestFastRequestAtAgreesWithPathParams checks that the plan reading path
+// parameters from the path (fastRequestAt, as CheckRequest calls it) gives
+// fastRequest's verdict with the map of path parameters, and that
+// pathTemplate.value agrees with values.
+func TestFastRequestAtAgreesWithPathParams(t *testing.T) {
+	v, err := New()
+	require.NoError(t, err)
+	paths := []string{"/api/client/keys/12", "/api/client/keys/12/", "/api/client/keys/-1", "/api/client/keys/abc",
+		"/api/client/keys/1e3", "/api/client/keys/99999999999999999999", "/api/client/keys", "/api/client/keys?limit=5"}
+	for _, p := range paths {
+		for _, method := range []string{http.MethodGet, http.MethodPatch, http.MethodDelete} {
+			t.Run(method+" "+p, func(t *testing.T) {
+				r := httptest.NewRequest(method, p, nil)
+				r.Header.Set("Authorization", "Bearer sk_test")
+				tmpl, route, stripped, err := v.find(r.Method, r.URL.Path)
+				if err != nil {
+					return
+				}
+				params := tmpl.values(stripped)
+				for name, want := range params {
+					got, ok := tmpl.value(stripped, name)
+					assert.True(t, ok)
+					assert.Equal(t, want, got, name)
+				}
+				in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: v.options}
+				want := v.fastRequest(context.Background(), in, r.URL.Query(), true)
+				in.PathParams = nil
+				assert.Equal(t, want, v.fastRequestAt(context.Background(), in, tmpl, stripped, r.URL.Query(), true))
+			})
+		}
+	}
+}
