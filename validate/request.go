@@ -54,7 +54,10 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	}
 	// Found before kin-openapi runs, reported after it: authentication
 	// failures take precedence (see classify).
-	query := r.URL.Query() // parsed once for the checks below
+	var query url.Values // parsed once for the checks below, which only read it
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
 	early := errors.Join(v.checkUnknownQuery(route.Operation, query), checkQueryText(query))
 	if err := v.checkNulls(route.Operation, body); err != nil {
 		early = errors.Join(early, err)
