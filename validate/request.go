@@ -161,7 +161,9 @@ func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBo
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
-		err := dec.Decode(&body.value)
+		var value any // not body.value: body would escape on every call
+		err := dec.Decode(&value)
+		body.value = value
 		body.decoded = err == nil && dec.InputOffset() == int64(len(bytes.TrimRight(data, " \t\r\n")))
 		if !body.decoded && isJSON(r.Header.Get("Content-Type")) {
 			return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not one valid JSON value.")
@@ -254,10 +256,28 @@ func rebindBody(r *http.Request) error {
 
 // setBody makes data r's body, readable again through GetBody.
 func setBody(r *http.Request, data []byte) {
-	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	r.Body, _ = getBody()
-	r.GetBody, r.ContentLength = getBody, int64(len(data))
+	b := newMemBody(data)
+	r.Body, r.GetBody, r.ContentLength = b, b.reopen, int64(len(data))
 }
+
+// memBody is a request body read from memory (io.NopCloser of a
+// bytes.Reader in one allocation).
+type memBody struct {
+	bytes.Reader
+	data []byte
+}
+
+func newMemBody(data []byte) *memBody {
+	b := &memBody{data: data}
+	b.Reset(data)
+	return b
+}
+
+// Close implements io.Closer; it does nothing.
+func (b *memBody) Close() error { return nil }
+
+// reopen is a GetBody: a new reader of the same bytes.
+func (b *memBody) reopen() (io.ReadCloser, error) { return newMemBody(b.data), nil }
 
 // checkUnknownQuery refuses query parameters the operation does not declare.
 func (v *Validator) checkUnknownQuery(op *openapi3.Operation, query url.Values) error {
