@@ -315,11 +315,19 @@ func BearerToken(header string) (string, bool) {
 		return "", false
 	}
 	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("-._~+/=", c) >= 0) {
+		if !token68[token[i]] {
 			return "", false
 		}
 	}
 	return token, true
 }
+
+// token68 marks the bytes of RFC 6750's token68: letters, digits and
+// -._~+/=.
+var token68 = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("-._~+/=", byte(c)) >= 0
+	}
+	return t
+}()
