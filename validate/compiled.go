@@ -377,6 +377,26 @@ func (v *Validator) bodyNode(op *openapi3.Operation, contentType string) *schema
 	return node
 }
 
+// statusKeys holds the decimal text of every status from 100 to 599, the
+// keys of an operation's responses.
+var statusKeys = func() (keys [600]string) {
+	for i := 100; i < len(keys); i++ {
+		keys[i] = strconv.Itoa(i)
+	}
+	return keys
+}()
+
+// responseFor is responses.Status(status) without formatting status when
+// the response is listed under its exact code.
+func responseFor(responses *openapi3.Responses, status int) *openapi3.ResponseRef {
+	if status >= 100 && status < len(statusKeys) {
+		if ref := responses.Value(statusKeys[status]); ref != nil {
+			return ref
+		}
+	}
+	return responses.Status(status) // a range (2XX), or none
+}
+
 // responseOK is the fast check of a response: it reports true only when
 // kin-openapi's ValidateResponse would accept it too, following the same
 // steps (status, headers, content type, body) with the compiled schemas,
@@ -389,7 +409,7 @@ func (v *Validator) responseOK(ex *Exchange, status int, header http.Header, bod
 	if ex.input.Request.Method == http.MethodHead || responses.Len() == 0 {
 		return false // rare: kin-openapi's own rules
 	}
-	ref := responses.Status(status)
+	ref := responseFor(responses, status)
 	if ref == nil {
 		ref = responses.Default()
 	}

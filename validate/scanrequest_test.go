@@ -316,3 +316,16 @@ func TestFastRequestAtAgreesWithPathParams(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseForAgreesWithStatus checks responseFor against kin-openapi's
+// Responses.Status, ranges included.
+func TestResponseForAgreesWithStatus(t *testing.T) {
+	responses := openapi3.NewResponses(
+		openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("ok")}),
+		openapi3.WithName("4XX", openapi3.NewResponse().WithDescription("client")),
+		openapi3.WithName("default", openapi3.NewResponse().WithDescription("default")),
+	)
+	for _, status := range []int{0, 99, 100, 200, 201, 299, 404, 499, 500, 599, 600, 1000, -1} {
+		assert.Same(t, responses.Status(status), responseFor(responses, status), "status %d", status)
+	}
+}
