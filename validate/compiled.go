@@ -44,6 +44,10 @@ type schemaNode struct {
 	maxItems   uint64 // math.MaxUint64: none
 	allOf      []*schemaNode
 	hasContent bool // anything to check besides the type and null
+	// fields lists props for the byte scanner (field), with fieldIndex
+	// when there are many.
+	fields     []propField
+	fieldIndex map[string]int
 }
 
 // maxExact is the largest integer a float64 holds exactly.
@@ -145,6 +149,7 @@ func compileSchema(s *openapi3.Schema, seen map[*openapi3.Schema]*schemaNode) *s
 	n.hasContent = n.enum != nil || n.minLength > 0 || n.maxLength != math.MaxUint64 || n.props != nil ||
 		len(n.required) > 0 || n.noExtra || n.extra != nil || n.items != nil || n.minItems > 0 ||
 		n.maxItems != math.MaxUint64 || len(n.allOf) > 0
+	n.compileFields()
 	return n
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -293,9 +294,10 @@ func (s *jsonScan) object(n *schemaNode) bool {
 			}
 			var sub *schemaNode
 			if n != nil {
-				if p := n.props[string(key)]; p != nil {
-					sub = p
-					if s.strict && s.depth == 1 && !p.nullableSchema() && s.null() {
+				if f := n.field(key); f != nil {
+					sub = f.node
+					seen |= f.required
+					if s.strict && s.depth == 1 && !sub.nullableSchema() && s.null() {
 						return false
 					}
 				} else if n.noExtra {
@@ -309,10 +311,10 @@ func (s *jsonScan) object(n *schemaNode) bool {
 						}
 					}
 					sub = n.extra
-				}
-				for k, name := range n.required {
-					if name == string(key) {
-						seen |= 1 << k
+					for k, name := range n.required {
+						if name == string(key) {
+							seen |= 1 << k
+						}
 					}
 				}
 			}
@@ -334,6 +336,58 @@ func (s *jsonScan) object(n *schemaNode) bool {
 		}
 	}
 	return n == nil || seen == 1<<len(n.required)-1
+}
+
+// A propField is one declared property of an object schema, for the
+// scanner: its compiled schema and its bits in the scanner's mask of
+// required properties seen (1<<k for each k with required[k] == name).
+type propField struct {
+	name     string
+	node     *schemaNode
+	required uint64
+}
+
+// maxLinearFields is how many properties field looks up by comparing
+// names one by one, faster than hashing for a few short names.
+const maxLinearFields = 16
+
+// field returns the declared property named key, or nil.
+func (n *schemaNode) field(key []byte) *propField {
+	if len(n.fields) <= maxLinearFields {
+		for i := range n.fields {
+			if n.fields[i].name == string(key) {
+				return &n.fields[i]
+			}
+		}
+		return nil
+	}
+	if i, ok := n.fieldIndex[string(key)]; ok {
+		return &n.fields[i]
+	}
+	return nil
+}
+
+// compileFields lists n's properties for field, sorted by name.
+func (n *schemaNode) compileFields() {
+	if len(n.props) == 0 {
+		return
+	}
+	for name, node := range n.props {
+		f := propField{name: name, node: node}
+		for k, r := range n.required {
+			if r == name && k < 64 {
+				f.required |= 1 << k
+			}
+		}
+		n.fields = append(n.fields, f)
+	}
+	slices.SortFunc(n.fields, func(a, b propField) int { return strings.Compare(a.name, b.name) })
+	if len(n.fields) > maxLinearFields {
+		n.fieldIndex = map[string]int{}
+		for i, f := range n.fields {
+			n.fieldIndex[f.name] = i
+		}
+	}
 }
 
 // okString, okNumber and okBool are schemaNode.ok's cases for a string, a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -327,5 +328,34 @@ func TestResponseForAgreesWithStatus(t *testing.T) {
 	)
 	for _, status := range []int{0, 99, 100, 200, 201, 299, 404, 499, 500, 599, 600, 1000, -1} {
 		assert.Same(t, responses.Status(status), responseFor(responses, status), "status %d", status)
+	}
+}
+
+// TestScanFieldsAgreeWithDecoded checks the scanner's property lookup on
+// objects with few (compared one by one) and many (indexed) properties,
+// required ones included, against the decoded check.
+func TestScanFieldsAgreeWithDecoded(t *testing.T) {
+	for _, count := range []int{3, maxLinearFields, maxLinearFields + 5} {
+		schema := openapi3.NewObjectSchema()
+		for i := range count {
+			schema.WithProperty(fmt.Sprintf("p%d", i), openapi3.NewStringSchema())
+		}
+		schema.Required = []string{"p0", fmt.Sprintf("p%d", count-1), "undeclared"}
+		node := compileSchema(schema, map[*openapi3.Schema]*schemaNode{})
+		last := fmt.Sprintf(`"p%d":"x"`, count-1)
+		for _, body := range []string{
+			`{"p0":"a",` + last + `,"undeclared":1}`,
+			`{"p0":"a",` + last + `}`,
+			`{` + last + `,"undeclared":1}`,
+			`{"p0":"a",` + last + `,"undeclared":1,"p1":"b","other":true}`,
+			`{"p0":"a",` + last + `,"undeclared":1,"p1":2}`,
+			`{"p0":"a",` + last + `,"undeclared":1,"P1":"b"}`,
+		} {
+			t.Run(fmt.Sprintf("%d %s", count, body), func(t *testing.T) {
+				var value any
+				require.NoError(t, json.Unmarshal([]byte(body), &value))
+				assert.Equal(t, node.ok(value, nil), node.scanOK([]byte(body), nil))
+			})
+		}
 	}
 }
