@@ -44,6 +44,10 @@ type schemaNode struct {
 	maxItems   uint64 // math.MaxUint64: none
 	allOf      []*schemaNode
 	hasContent bool // anything to check besides the type and null
+	// fields lists props for the byte scanner (field), with fieldIndex
+	// when there are many.
+	fields     []propField
+	fieldIndex map[string]int
 }
 
 // maxExact is the largest integer a float64 holds exactly.
@@ -145,6 +149,7 @@ func compileSchema(s *openapi3.Schema, seen map[*openapi3.Schema]*schemaNode) *s
 	n.hasContent = n.enum != nil || n.minLength > 0 || n.maxLength != math.MaxUint64 || n.props != nil ||
 		len(n.required) > 0 || n.noExtra || n.extra != nil || n.items != nil || n.minItems > 0 ||
 		n.maxItems != math.MaxUint64 || len(n.allOf) > 0
+	n.compileFields()
 	return n
 }
 
@@ -337,25 +342,64 @@ func hasDefault(s *openapi3.Schema, seen map[*openapi3.Schema]bool) bool {
 	return false
 }
 
-// fastBody reports whether the compiled check accepts a request body, so
-// that kin-openapi need not decode and validate it again: only for an
+// fastBody reports whether the compiled check accepts a request body (on
+// its bytes, in readBody, or decoded), so that kin-openapi need not decode
+// and validate it again: only for an
 // operation without defaults in its body schema, a body sent as exactly
 // application/json and decoded by readBody. False means "let kin-openapi
 // validate it", which then gives the verdict and the error.
 func (v *Validator) fastBody(op *openapi3.Operation, contentType string, body requestBody) bool {
-	node := v.bodies[op]
-	if node == nil || !body.decoded {
+	if body.scanned {
+		return true // accepted on its bytes by readBody
+	}
+	if !body.decoded {
 		return false
+	}
+	node := v.bodyNode(op, contentType)
+	return node != nil && node.ok(body.value, v.reqOpts)
+}
+
+// bodyNode returns the compiled schema of op's request body when the
+// compiled check may decide it: op's body schema sets no default and
+// contentType is exactly application/json (and selects the same media
+// type). Otherwise it returns nil.
+func (v *Validator) bodyNode(op *openapi3.Operation, contentType string) *schemaNode {
+	node := v.bodies[op]
+	if node == nil {
+		return nil
+	}
+	if contentType == "application/json" {
+		return node // the media type it was compiled from
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/json" {
-		return false
+		return nil
 	}
 	media := op.RequestBody.Value.Content.Get(contentType)
 	if media == nil || media != op.RequestBody.Value.Content.Get("application/json") {
-		return false
+		return nil
 	}
-	return node.ok(body.value, v.reqOpts)
+	return node
+}
+
+// statusKeys holds the decimal text of every status from 100 to 599, the
+// keys of an operation's responses.
+var statusKeys = func() (keys [600]string) {
+	for i := 100; i < len(keys); i++ {
+		keys[i] = strconv.Itoa(i)
+	}
+	return keys
+}()
+
+// responseFor is responses.Status(status) without formatting status when
+// the response is listed under its exact code.
+func responseFor(responses *openapi3.Responses, status int) *openapi3.ResponseRef {
+	if status >= 100 && status < len(statusKeys) {
+		if ref := responses.Value(statusKeys[status]); ref != nil {
+			return ref
+		}
+	}
+	return responses.Status(status) // a range (2XX), or none
 }
 
 // responseOK is the fast check of a response: it reports true only when
@@ -370,7 +414,7 @@ func (v *Validator) responseOK(ex *Exchange, status int, header http.Header, bod
 	if ex.input.Request.Method == http.MethodHead || responses.Len() == 0 {
 		return false // rare: kin-openapi's own rules
 	}
-	ref := responses.Status(status)
+	ref := responseFor(responses, status)
 	if ref == nil {
 		ref = responses.Default()
 	}
@@ -392,12 +436,12 @@ func (v *Validator) responseOK(ex *Exchange, status int, header http.Header, bod
 		case len(values) > 1 || values[0] == "" || h.node == nil:
 			return false
 		case h.typ == "string":
-			if !h.node.ok(values[0], v.respOpts) {
+			if !h.node.okStringValue(values[0], v.respOpts) {
 				return false
 			}
 		case h.typ == "integer":
 			n, err := strconv.ParseInt(values[0], 10, 64)
-			if err != nil || !h.node.ok(float64(n), v.respOpts) {
+			if err != nil || !h.node.okNumberValue(float64(n), v.respOpts) {
 				return false
 			}
 		default:

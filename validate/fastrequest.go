@@ -2,8 +2,11 @@ package validate
 
 import (
 	"context"
+	"math"
+	"net/textproto"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -28,6 +31,9 @@ type requestPlan struct {
 type planParam struct {
 	p    *openapi3.Parameter
 	node *schemaNode
+	// header is a header parameter's canonical key, to index http.Header
+	// without canonicalising the name on every request.
+	header string
 	// typ is the schema's type: string, integer or boolean.
 	typ string
 }
@@ -66,7 +72,8 @@ func (v *Validator) compileRequests() {
 				}
 				// A schema with a keyword the compiled check lacks (a
 				// pattern, say) is checked by kin-openapi's schema code.
-				plan.params = append(plan.params, planParam{p: p, node: compileSchema(p.Schema.Value, seen), typ: (*typ)[0]})
+				plan.params = append(plan.params, planParam{p: p, node: compileSchema(p.Schema.Value, seen), typ: (*typ)[0],
+					header: textproto.CanonicalMIMEHeaderKey(p.Name)})
 			}
 			security := op.Security
 			if security == nil {
@@ -98,6 +105,14 @@ func (v *Validator) compileRequests() {
 // False means "let kin-openapi validate it", which then gives the verdict
 // and the error (and calls the AuthenticationFunc itself).
 func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.RequestValidationInput, query url.Values, bodyOK bool) bool {
+	return v.fastRequestAt(ctx, input, nil, "", query, bodyOK)
+}
+
+// fastRequestAt is fastRequest reading the path parameters from path
+// (the request's path without its base), which t matches, when t is not
+// nil, instead of from input.PathParams.
+func (v *Validator) fastRequestAt(ctx context.Context, input *openapi3filter.RequestValidationInput,
+	t *pathTemplate, path string, query url.Values, bodyOK bool) bool {
 	op := input.Route.Operation
 	plan := v.plans[op]
 	if plan == nil || (op.RequestBody != nil && !bodyOK) {
@@ -107,13 +122,20 @@ func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.Reque
 		var values []string
 		switch pp.p.In {
 		case openapi3.ParameterInPath:
-			if s, ok := input.PathParams[pp.p.Name]; ok {
-				values = []string{s}
+			var one [1]string
+			var ok bool
+			if t != nil {
+				one[0], ok = t.value(path, pp.p.Name)
+			} else {
+				one[0], ok = input.PathParams[pp.p.Name]
+			}
+			if ok {
+				values = one[:]
 			}
 		case openapi3.ParameterInQuery:
 			values = query[pp.p.Name]
 		case openapi3.ParameterInHeader:
-			values = input.Request.Header.Values(pp.p.Name)
+			values = input.Request.Header[pp.header] // as Header.Values(pp.p.Name)
 		}
 		if len(values) == 0 {
 			if pp.p.Required {
@@ -125,35 +147,52 @@ func (v *Validator) fastRequest(ctx context.Context, input *openapi3filter.Reque
 		if len(values) > 1 || s == "" || strings.IndexByte(s, '%') >= 0 {
 			return false
 		}
-		var value any
+		var ok bool
 		switch pp.typ {
 		case "string":
-			value = s
+			ok = pp.node.okStringValue(s, v.reqOpts)
 		case "integer":
-			n, ok := decimal(s)
-			if !ok {
-				return false
-			}
-			value = n
+			n, isNum := decimal(s)
+			ok = isNum && pp.node.okNumberValue(n, v.reqOpts)
 		case "boolean":
-			if s != "true" && s != "false" {
-				return false
-			}
-			value = s == "true"
+			ok = (s == "true" || s == "false") && pp.node.ok(s == "true", v.reqOpts)
 		}
-		if !pp.node.ok(value, v.reqOpts) {
+		if !ok {
 			return false
 		}
 	}
 	if plan.noAuth {
 		return true
 	}
-	return v.options.AuthenticationFunc(ctx, &openapi3filter.AuthenticationInput{
-		RequestValidationInput: input,
-		SecuritySchemeName:     plan.schemeName,
-		SecurityScheme:         plan.scheme,
-		Scopes:                 plan.scopes,
-	}) == nil
+	// What v.authenticate, the AuthenticationFunc kin-openapi calls,
+	// checks, without building its input.
+	return v.checkBearer(ctx, input.Request.Header) == nil
+}
+
+// okStringValue is n.ok(s, opts) without boxing s.
+func (n *schemaNode) okStringValue(s string, opts []openapi3.SchemaValidationOption) bool {
+	if n.delegate != nil || len(n.allOf) > 0 {
+		return n.ok(s, opts)
+	}
+	if n.typ != "string" && (n.typ != "" || n.hasContent) {
+		return false
+	}
+	if n.enum != nil && !n.enum[s] {
+		return false
+	}
+	if n.minLength > 0 || n.maxLength != math.MaxUint64 {
+		l := uint64(utf8.RuneCountInString(s))
+		return l >= n.minLength && l <= n.maxLength
+	}
+	return true
+}
+
+// okNumberValue is n.ok(f, opts) without boxing f.
+func (n *schemaNode) okNumberValue(f float64, opts []openapi3.SchemaValidationOption) bool {
+	if n.delegate != nil || len(n.allOf) > 0 {
+		return n.ok(f, opts)
+	}
+	return n.okNumber(f)
 }
 
 // decimal parses an optionally negative run of at most 15 decimal digits.

@@ -23,6 +23,9 @@ import (
 // Exchange is a request that passed validation, kept to validate its
 // response.
 type Exchange struct {
+	// input is what kin-openapi validates the request and its response
+	// with. Its PathParams is set only when kin-openapi validated the
+	// request (the response check does not read them).
 	input *openapi3filter.RequestValidationInput
 	// path is the request's path without its surface's base path.
 	path string
@@ -33,12 +36,15 @@ func (e *Exchange) OperationID() string { return e.input.Route.Operation.Operati
 
 // CheckRequest validates r against the spec. On success r's body holds the
 // validated JSON value re-encoded (defaults included), so a handler binds
-// exactly what was validated. On failure it returns an *spotzee.Error with
+// exactly what was validated; a body the compiled check accepted on its
+// bytes (no default to add, no duplicate or differently-cased member, no
+// escape: see scanRequestOK) is handed on as it was sent, which binds to
+// the same value. On failure it returns an *spotzee.Error with
 // the catalogue code a server answers with (404/405 for unknown paths and
 // methods, 401 for a missing bearer, 400 or 422 for bad input); r's body is
 // then consumed.
 func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchange, error) {
-	route, pathParams, path, err := v.route(r.Method, r.URL.Path)
+	t, route, path, err := v.find(r.Method, r.URL.Path)
 	if err != nil {
 		return nil, routeError(err, v.allowedMethods(r.URL.Path))
 	}
@@ -48,26 +54,31 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	}
 	// Found before kin-openapi runs, reported after it: authentication
 	// failures take precedence (see classify).
-	query := r.URL.Query() // parsed once for the checks below
+	var query url.Values // parsed once for the checks below, which only read it
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
 	early := errors.Join(v.checkUnknownQuery(route.Operation, query), checkQueryText(query))
 	if err := v.checkNulls(route.Operation, body); err != nil {
 		early = errors.Join(early, err)
 	}
 	// kin-openapi validates r itself (no copy: routing needs only the
 	// path) and sets defaults on its query and body. A body the compiled
-	// check accepts (see fastBody) it does not see again.
+	// check accepts (on its bytes in readBody, or decoded: see fastBody)
+	// it does not see again.
 	fast := v.fastBody(route.Operation, r.Header.Get("Content-Type"), body)
-	input := &openapi3filter.RequestValidationInput{
-		Request:    r,
-		PathParams: pathParams,
-		Route:      route,
-		Options:    v.options,
-	}
+	// One allocation for the Exchange and its input.
+	ex := &exchangeInput{Exchange: Exchange{path: path}}
+	ex.input = &ex.in
+	input := ex.input
+	input.Request, input.Route, input.Options = r, route, v.options
 	if fast {
 		input.Options = v.optionsNoBody
 	}
 	var verr error
-	if !v.fastRequest(ctx, input, query, fast) {
+	kin := !v.fastRequestAt(ctx, input, t, path, query, fast)
+	if kin {
+		input.PathParams = t.values(path)
 		verr = openapi3filter.ValidateRequest(ctx, input)
 	}
 	if err := v.checkEmpty(route.Operation, r.Header, query); err != nil {
@@ -79,7 +90,13 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 	if verr != nil {
 		return nil, classify(verr)
 	}
-	if fast {
+	if body.scanned {
+		// r's body is the original bytes (readBody); kin-openapi's
+		// security check reads it and puts it back, but make sure.
+		if kin {
+			setBody(r, body.data)
+		}
+	} else if fast {
 		data, err := json.Marshal(body.value)
 		if err != nil {
 			return nil, fmt.Errorf("validate: re-encode validated body: %w", err)
@@ -89,7 +106,14 @@ func (v *Validator) CheckRequest(ctx context.Context, r *http.Request) (*Exchang
 		return nil, err
 	}
 	input.Options = v.options
-	return &Exchange{input: input, path: path}, nil
+	return &ex.Exchange, nil
+}
+
+// exchangeInput holds an Exchange and the input it points to, allocated
+// together.
+type exchangeInput struct {
+	Exchange
+	in openapi3filter.RequestValidationInput
 }
 
 // readBody caps, reads and checks the body before validation, so an
@@ -102,7 +126,7 @@ func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBo
 	var data []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
-		data, err = io.ReadAll(io.LimitReader(r.Body, v.maxBody+1))
+		data, err = readAtMost(r.Body, r.ContentLength, v.maxBody+1)
 		_ = r.Body.Close()
 		if err != nil {
 			return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body could not be read.")
@@ -122,15 +146,24 @@ func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBo
 	if !utf8.Valid(data) {
 		return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not valid UTF-8.")
 	}
+	body := requestBody{data: data}
+	// A body the compiled check accepts on its bytes is handed on as it
+	// is: never decoded, never re-encoded.
+	if node := v.bodyNode(op, r.Header.Get("Content-Type")); node != nil && node.scanRequestOK(data, v.reqOpts) {
+		body.scanned = true
+		setBody(r, data)
+		return body, nil
+	}
 	// kin-openapi decodes the first JSON value and ignores what follows it;
 	// a body must be exactly one value.
 	// It is decoded here once, as kin-openapi decodes it (numbers as
 	// json.Number), for the null check and the compiled body check.
-	body := requestBody{data: data}
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
-		err := dec.Decode(&body.value)
+		var value any // not body.value: body would escape on every call
+		err := dec.Decode(&value)
+		body.value = value
 		body.decoded = err == nil && dec.InputOffset() == int64(len(bytes.TrimRight(data, " \t\r\n")))
 		if !body.decoded && isJSON(r.Header.Get("Content-Type")) {
 			return none, spotzee.Errorf(spotzee.CodeParameterInvalidFormat, "The request body is not one valid JSON value.")
@@ -140,6 +173,35 @@ func (v *Validator) readBody(r *http.Request, op *openapi3.Operation) (requestBo
 	return body, nil
 }
 
+// readAtMost reads body to its end or to limit bytes, whichever comes
+// first, as io.ReadAll(io.LimitReader(body, limit)) does, but into one
+// buffer sized from size (the request's ContentLength, -1 when unknown)
+// when it is known and within limit.
+func readAtMost(body io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size >= limit {
+		return io.ReadAll(io.LimitReader(body, limit))
+	}
+	// One byte more than announced, so that the read finding the end does
+	// not grow the buffer.
+	data := make([]byte, 0, size+1)
+	for {
+		n, err := body.Read(data[len(data):min(cap(data), int(limit))])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+		if int64(len(data)) >= limit {
+			return data, nil
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // grow
+		}
+	}
+}
+
 // requestBody is a request's body as read by readBody.
 type requestBody struct {
 	data []byte
@@ -147,6 +209,11 @@ type requestBody struct {
 	// whatever the Content-Type says).
 	value   any
 	decoded bool
+	// scanned is set when the compiled check accepted data on its bytes
+	// (scanRequestOK): then it is exactly one JSON value, valid for the
+	// operation, without a null the null check refuses, and data is what
+	// the handler gets; value is not decoded.
+	scanned bool
 }
 
 // isJSON reports whether a Content-Type names JSON.
@@ -189,10 +256,28 @@ func rebindBody(r *http.Request) error {
 
 // setBody makes data r's body, readable again through GetBody.
 func setBody(r *http.Request, data []byte) {
-	getBody := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	r.Body, _ = getBody()
-	r.GetBody, r.ContentLength = getBody, int64(len(data))
+	b := newMemBody(data)
+	r.Body, r.GetBody, r.ContentLength = b, b.reopen, int64(len(data))
 }
+
+// memBody is a request body read from memory (io.NopCloser of a
+// bytes.Reader in one allocation).
+type memBody struct {
+	bytes.Reader
+	data []byte
+}
+
+func newMemBody(data []byte) *memBody {
+	b := &memBody{data: data}
+	b.Reset(data)
+	return b
+}
+
+// Close implements io.Closer; it does nothing.
+func (b *memBody) Close() error { return nil }
+
+// reopen is a GetBody: a new reader of the same bytes.
+func (b *memBody) reopen() (io.ReadCloser, error) { return newMemBody(b.data), nil }
 
 // checkUnknownQuery refuses query parameters the operation does not declare.
 func (v *Validator) checkUnknownQuery(op *openapi3.Operation, query url.Values) error {

@@ -19,6 +19,9 @@ type pathRouter struct {
 	// templates is ordered so that literal segments are tried before
 	// parameters at the same depth.
 	templates []*pathTemplate
+	// bySegs holds templates grouped by their number of segments (the
+	// index), in the same order: a path is only tried against its group.
+	bySegs [][]*pathTemplate
 }
 
 // pathTemplate is one path of the spec, split into segments.
@@ -68,6 +71,12 @@ func newPathRouter(doc *openapi3.T) *pathRouter {
 		}
 		return strings.Compare(a.path, b.path)
 	})
+	for _, t := range pr.templates {
+		for len(pr.bySegs) <= len(t.segs) {
+			pr.bySegs = append(pr.bySegs, nil)
+		}
+		pr.bySegs[len(t.segs)] = append(pr.bySegs[len(t.segs)], t)
+	}
 	return pr
 }
 
@@ -80,8 +89,11 @@ func (pr *pathRouter) match(path string) *pathTemplate {
 	}
 	rest := path[1:]
 	n := strings.Count(rest, "/") + 1
-	for _, t := range pr.templates {
-		if len(t.segs) == n && t.matches(rest) {
+	if n >= len(pr.bySegs) {
+		return nil
+	}
+	for _, t := range pr.bySegs[n] {
+		if t.matches(rest) {
 			return t
 		}
 	}
@@ -120,6 +132,20 @@ func (t *pathTemplate) values(path string) map[string]string {
 	return params
 }
 
+// value returns the value of path parameter name in path, which t
+// matches, as values(path)[name] does.
+func (t *pathTemplate) value(path, name string) (string, bool) {
+	rest := strings.TrimRight(path, "/")[1:]
+	for i := range t.segs {
+		seg, tail, _ := strings.Cut(rest, "/")
+		rest = tail
+		if t.params[i] == name {
+			return seg, true
+		}
+	}
+	return "", false
+}
+
 // stripBase returns path without the base path of the surface it starts
 // with, and that base ("" when it starts with none: it is then routed as it
 // is).
@@ -138,6 +164,16 @@ func (v *Validator) stripBase(path string) (string, string) {
 // /keys is never /keys/{keyId} with keyId "". The error is a
 // *routers.RouteError.
 func (v *Validator) route(method, path string) (*routers.Route, map[string]string, string, error) {
+	t, route, stripped, err := v.find(method, path)
+	if err != nil {
+		return nil, nil, stripped, err
+	}
+	return route, t.values(stripped), stripped, nil
+}
+
+// find is route without the map of path parameters: it returns the
+// matched template, from which they can be read (value, values).
+func (v *Validator) find(method, path string) (*pathTemplate, *routers.Route, string, error) {
 	stripped, base := v.stripBase(path)
 	t := v.paths.match(stripped)
 	if t == nil || (base != "" && v.surface[t.path] != base) {
@@ -147,7 +183,7 @@ func (v *Validator) route(method, path string) (*routers.Route, map[string]strin
 	if route == nil {
 		return nil, nil, stripped, &routers.RouteError{Reason: routers.ErrMethodNotAllowed.Error()}
 	}
-	return route, t.values(stripped), stripped, nil
+	return t, route, stripped, nil
 }
 
 // allowedMethods lists the methods the spec defines on path, for Allow.

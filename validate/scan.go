@@ -1,9 +1,12 @@
 package validate
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -20,7 +23,13 @@ type jsonScan struct {
 	i     int
 	depth int
 	opts  []openapi3.SchemaValidationOption
+	// strict is set for request bodies handed on as they are (scanRequestOK).
+	strict bool
 }
+
+// maxScanMembers bounds the members of one object a strict scan tracks
+// for duplicates; an object with more goes to the decoded path.
+const maxScanMembers = 16
 
 // maxScanDepth bounds nesting; deeper bodies go to kin-openapi.
 const maxScanDepth = 32
@@ -33,6 +42,34 @@ func (n *schemaNode) scanOK(b []byte, opts []openapi3.SchemaValidationOption) bo
 	}
 	s.ws()
 	return s.i == len(s.b)
+}
+
+// scanRequestOK reports whether b is one JSON value that n accepts and
+// that a handler can be given as it is, with the same meaning as the
+// decoded value re-encoded: besides scanOK's checks it says "no" to a
+// duplicate member in any object, to a member that differs only in case
+// from a declared property (encoding/json would bind it to that field),
+// and to null for a top-level property whose schema is not nullable (the
+// null check of CheckRequest). n must not be a delegate, so that the top
+// level is walked here. Like scanOK, it only accepts.
+func (n *schemaNode) scanRequestOK(b []byte, opts []openapi3.SchemaValidationOption) bool {
+	if n.delegate != nil {
+		return false
+	}
+	s := jsonScan{b: b, opts: opts, strict: true}
+	if !s.value(n) {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// nullableSchema reports whether the schema n was compiled from allows null.
+func (n *schemaNode) nullableSchema() bool {
+	if n.delegate != nil {
+		return n.delegate.Nullable
+	}
+	return n.nullable
 }
 
 func (s *jsonScan) ws() {
@@ -58,7 +95,14 @@ func (s *jsonScan) value(n *schemaNode) bool {
 			return false
 		}
 		var v any
-		if json.Unmarshal(s.b[start:s.i], &v) != nil {
+		if s.strict {
+			// As CheckRequest decodes a request body.
+			dec := json.NewDecoder(bytes.NewReader(s.b[start:s.i]))
+			dec.UseNumber()
+			if dec.Decode(&v) != nil {
+				return false
+			}
+		} else if json.Unmarshal(s.b[start:s.i], &v) != nil {
 			return false
 		}
 		return n.delegate.VisitJSON(v, s.opts...) == nil
@@ -92,6 +136,15 @@ func (s *jsonScan) value(n *schemaNode) bool {
 		return ok && (n == nil || n.okNumber(f))
 	}
 	return false
+}
+
+// null reports whether the next value is the literal null.
+func (s *jsonScan) null() bool {
+	j := s.i
+	for j < len(s.b) && (s.b[j] == ' ' || s.b[j] == '\t' || s.b[j] == '\r' || s.b[j] == '\n') {
+		j++
+	}
+	return j < len(s.b) && s.b[j] == 'n'
 }
 
 func (s *jsonScan) lit(word string) bool {
@@ -207,6 +260,8 @@ func (s *jsonScan) object(n *schemaNode) bool {
 	defer func() { s.depth-- }()
 	s.i++ // {
 	var seen uint64
+	var keys [maxScanMembers][]byte // strict: the members so far
+	members := 0
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
@@ -225,18 +280,41 @@ func (s *jsonScan) object(n *schemaNode) bool {
 				return false
 			}
 			s.i++
+			if s.strict {
+				if members == maxScanMembers {
+					return false
+				}
+				for _, k := range keys[:members] {
+					if string(k) == string(key) {
+						return false
+					}
+				}
+				keys[members] = key
+				members++
+			}
 			var sub *schemaNode
 			if n != nil {
-				if p := n.props[string(key)]; p != nil {
-					sub = p
+				if f := n.field(key); f != nil {
+					sub = f.node
+					seen |= f.required
+					if s.strict && s.depth == 1 && !sub.nullableSchema() && s.null() {
+						return false
+					}
 				} else if n.noExtra {
 					return false
 				} else {
+					if s.strict {
+						for name := range n.props {
+							if strings.EqualFold(name, string(key)) {
+								return false
+							}
+						}
+					}
 					sub = n.extra
-				}
-				for k, name := range n.required {
-					if name == string(key) {
-						seen |= 1 << k
+					for k, name := range n.required {
+						if name == string(key) {
+							seen |= 1 << k
+						}
 					}
 				}
 			}
@@ -258,6 +336,58 @@ func (s *jsonScan) object(n *schemaNode) bool {
 		}
 	}
 	return n == nil || seen == 1<<len(n.required)-1
+}
+
+// A propField is one declared property of an object schema, for the
+// scanner: its compiled schema and its bits in the scanner's mask of
+// required properties seen (1<<k for each k with required[k] == name).
+type propField struct {
+	name     string
+	node     *schemaNode
+	required uint64
+}
+
+// maxLinearFields is how many properties field looks up by comparing
+// names one by one, faster than hashing for a few short names.
+const maxLinearFields = 16
+
+// field returns the declared property named key, or nil.
+func (n *schemaNode) field(key []byte) *propField {
+	if len(n.fields) <= maxLinearFields {
+		for i := range n.fields {
+			if n.fields[i].name == string(key) {
+				return &n.fields[i]
+			}
+		}
+		return nil
+	}
+	if i, ok := n.fieldIndex[string(key)]; ok {
+		return &n.fields[i]
+	}
+	return nil
+}
+
+// compileFields lists n's properties for field, sorted by name.
+func (n *schemaNode) compileFields() {
+	if len(n.props) == 0 {
+		return
+	}
+	for name, node := range n.props {
+		f := propField{name: name, node: node}
+		for k, r := range n.required {
+			if r == name && k < 64 {
+				f.required |= 1 << k
+			}
+		}
+		n.fields = append(n.fields, f)
+	}
+	slices.SortFunc(n.fields, func(a, b propField) int { return strings.Compare(a.name, b.name) })
+	if len(n.fields) > maxLinearFields {
+		n.fieldIndex = map[string]int{}
+		for i, f := range n.fields {
+			n.fieldIndex[f.name] = i
+		}
+	}
 }
 
 // okString, okNumber and okBool are schemaNode.ok's cases for a string, a

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -273,11 +274,22 @@ var errManyAuthorization = spotzee.Errorf(spotzee.CodeAuthenticationRequired,
 	"Send one Authorization header, of the form \"Bearer <key>\"; this request has several.")
 
 func (v *Validator) authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-	values := in.RequestValidationInput.Request.Header.Values("Authorization")
+	return v.checkBearer(ctx, in.RequestValidationInput.Request.Header)
+}
+
+// checkBearer is authenticate's check of a request's headers: exactly one
+// Authorization header, a well-formed bearer token, and the Authenticator's
+// verdict on it.
+func (v *Validator) checkBearer(ctx context.Context, h http.Header) error {
+	values := h["Authorization"] // canonical key: as Header.Values
 	if len(values) > 1 {
 		return errManyAuthorization
 	}
-	token, ok := BearerToken(in.RequestValidationInput.Request.Header.Get("Authorization"))
+	var header string
+	if len(values) == 1 {
+		header = values[0]
+	}
+	token, ok := BearerToken(header)
 	if !ok {
 		return errNoBearer
 	}
@@ -303,11 +315,19 @@ func BearerToken(header string) (string, bool) {
 		return "", false
 	}
 	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("-._~+/=", c) >= 0) {
+		if !token68[token[i]] {
 			return "", false
 		}
 	}
 	return token, true
 }
+
+// token68 marks the bytes of RFC 6750's token68: letters, digits and
+// -._~+/=.
+var token68 = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("-._~+/=", byte(c)) >= 0
+	}
+	return t
+}()
