@@ -29,9 +29,11 @@ const growthSearch = "seed 0"
 //   - list: the first page of GET /keys (default order, 25 keys, with
 //     X-Total-Count), in-process through the full stack (varFull);
 //   - authenticate: keys.Service.Authenticate of the admin key, the bearer
-//     lookup every request does (SHA-256 and one indexed read);
+//     lookup every request does (SHA-256, then the reference server's
+//     authenticated-key cache; one indexed read on a miss);
 //   - get: GET /keys/{id} of a key in the middle of the project,
-//     in-process through the full stack (bearer lookup and key read);
+//     in-process through the full stack (bearer lookup and key read, both
+//     kept by the cache between commits);
 //   - search: the first page of GET /keys?q=seed 0 (see growthSearch), which
 //     starts from the trigram index (SQLite migration 0011) instead of
 //     scanning the project.
