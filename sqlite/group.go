@@ -94,12 +94,12 @@ func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	if !q.running {
 		q.running = true
 		q.mu.Unlock()
-		db.lead([]*writeCall{c})
+		db.lead(c, nil)
 	} else {
 		q.queue = append(q.queue, c)
 		q.mu.Unlock()
 		if group := <-c.wake; group != nil {
-			db.lead(group)
+			db.lead(c, group)
 		}
 	}
 	err, panicked, pval := c.err, c.panicked, c.pval
@@ -112,13 +112,13 @@ func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	return err
 }
 
-// lead runs group, whose first call is the caller's own, then hands the
-// queue on to its first call, or marks the writer idle, and wakes the
-// group's other calls.
-func (db *DB) lead(group []*writeCall) {
+// lead runs group, whose first call c is the caller's own (a nil group is
+// c alone), then hands the queue on to its first call, or marks the writer
+// idle, and wakes the group's other calls.
+func (db *DB) lead(c *writeCall, group []*writeCall) {
 	n := 1
-	if len(group) == 1 {
-		db.runOne(group[0])
+	if len(group) <= 1 {
+		db.runOne(c)
 	} else {
 		db.wq.groups.Add(1)
 		db.wq.grouped.Add(uint64(len(group)))
@@ -142,8 +142,10 @@ func (db *DB) lead(group []*writeCall) {
 		q.mu.Unlock()
 		next[0].wake <- next
 	}
-	for _, c := range group[1:n] {
-		c.wake <- nil
+	if n > 1 {
+		for _, o := range group[1:n] {
+			o.wake <- nil
+		}
 	}
 }
 
