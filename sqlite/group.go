@@ -133,10 +133,10 @@ func (db *DB) lead(c *writeCall, group []*writeCall) {
 		q.running = false
 		q.mu.Unlock()
 	} else {
-		n := min(len(q.queue), maxGroup)
-		next := make([]*writeCall, n)
+		m := min(len(q.queue), maxGroup)
+		next := make([]*writeCall, m)
 		copy(next, q.queue)
-		rest := copy(q.queue, q.queue[n:])
+		rest := copy(q.queue, q.queue[m:])
 		clear(q.queue[rest:])
 		q.queue = q.queue[:rest]
 		q.mu.Unlock()
