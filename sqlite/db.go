@@ -63,6 +63,9 @@ type DB struct {
 	shm     atomic.Pointer[walIndexHeader]
 	commits atomic.Uint64
 	closed  atomic.Bool
+
+	// wq queues writes for group commit (see group.go).
+	wq writeQueue
 }
 
 // options are Open's settings that only tests change.
@@ -135,6 +138,7 @@ func open(ctx context.Context, path string, opts options) (*DB, error) {
 		_ = db.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	db.warm(ctx, db.w, sqlSavepoint, sqlRelease, sqlRollbackTo)
 	// Keys another connection wrote (or a flush that never ran) left in
 	// the search queue: index them now rather than have every search read
 	// them.
@@ -317,20 +321,6 @@ func migrate(ctx context.Context, w *sql.DB, fsys fs.FS) error {
 		}
 	}
 	return nil
-}
-
-// write runs fn in an IMMEDIATE transaction on the writer connection and
-// commits it when fn returns nil. When it returns, committed or not, the
-// change stamp of ":memory:" has moved on (a file's moves with the commit):
-// every write of a DB opened on ":memory:" must go through write, or the
-// authenticated-key cache would not see it.
-func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
-	if db.memory {
-		defer db.commits.Add(1)
-	}
-	err := inTx(ctx, db.w, nil, fn)
-	db.search.wrote() // it may have queued a key for the search index
-	return err
 }
 
 // read runs fn in a read-only transaction, so that its queries see one

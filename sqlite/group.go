@@ -1,0 +1,274 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Group commit (issue #16). Every write goes through the one writer
+// connection, one transaction each; under concurrent writes most of a
+// write's cost is its transaction's (BEGIN, COMMIT and the WAL frames the
+// commit appends). write therefore runs the calls that queue for the writer
+// while a transaction is running together, in one transaction, each inside
+// its own savepoint, and commits them at once:
+//
+//   - the first caller that finds no transaction running becomes the leader
+//     and runs its call alone, as a plain transaction (the idle path is the
+//     one of a single write);
+//   - callers that arrive meanwhile queue; when the leader is done, it hands
+//     the queue (up to maxGroup calls) to the first of them, which runs it
+//     as one group and hands the next queue on, and so on: no goroutine
+//     leads more than once, and none waits on the writer for more than the
+//     group it is in and the one before it;
+//   - in a group, calls run in queue order, each seeing the ones before it;
+//     a call whose ctx is done is skipped with ctx.Err(); a call whose fn
+//     fails (or panics) is rolled back to its savepoint, alone; the group
+//     commits the others, and every caller returns only once that COMMIT is
+//     done, with its own error or the group's.
+
+// maxGroup bounds how many calls one group transaction runs, and so how
+// long the writer lock is held and how long a queued call waits.
+const maxGroup = 32
+
+// Savepoint statements of a group; prepared at Open (see stmt.go).
+const (
+	sqlSavepoint  = `SAVEPOINT group_call`
+	sqlRelease    = `RELEASE group_call`
+	sqlRollbackTo = `ROLLBACK TO group_call`
+)
+
+// errGroupLost is wrapped in the error of a group's calls whose
+// transaction SQLite rolled back under them: a statement of another call of
+// the group was interrupted (its ctx was cancelled while it ran) or hit an
+// I/O error, which rolls back the whole transaction.
+var errGroupLost = errors.New("group transaction rolled back by another call's failure")
+
+// writeCall is one call of write, queued for the writer.
+type writeCall struct {
+	ctx context.Context
+	fn  func(*sql.Tx) error
+
+	err      error
+	panicked bool
+	pval     any
+
+	// wake receives nil when the call is done (err and panic set), or the
+	// group the call is to run as the leader.
+	wake chan []*writeCall
+}
+
+// writeQueue is the group commit's state.
+type writeQueue struct {
+	mu      sync.Mutex
+	running bool // a leader holds (or is about to take) the writer
+	queue   []*writeCall
+
+	// groups and grouped count the groups of more than one call run, and
+	// their calls; tests read them.
+	groups, grouped atomic.Uint64
+}
+
+var callPool = sync.Pool{New: func() any { return &writeCall{wake: make(chan []*writeCall, 1)} }}
+
+// write runs fn in an IMMEDIATE transaction on the writer connection and
+// commits it when fn returns nil; fn's error, or a failure to begin or
+// commit, is returned and nothing fn did is committed. Concurrent calls
+// may share one transaction (see group commit above), fn then running
+// inside a savepoint; from the caller's view it is its own transaction, run
+// after the writes that returned before write was called. A panic in fn is
+// raised again in the caller's goroutine, after rolling fn back.
+//
+// When write returns, committed or not, the change stamp of ":memory:" has
+// moved on (a file's moves with the commit): every write of a DB opened on
+// ":memory:" must go through write, or the authenticated-key cache would
+// not see it.
+func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	c := callPool.Get().(*writeCall)
+	c.ctx, c.fn = ctx, fn
+	q := &db.wq
+	q.mu.Lock()
+	if !q.running {
+		q.running = true
+		q.mu.Unlock()
+		db.lead(c, nil)
+	} else {
+		q.queue = append(q.queue, c)
+		q.mu.Unlock()
+		if group := <-c.wake; group != nil {
+			db.lead(c, group)
+		}
+	}
+	err, panicked, pval := c.err, c.panicked, c.pval
+	*c = writeCall{wake: c.wake}
+	callPool.Put(c)
+	db.search.wrote() // it may have queued a key for the search index
+	if panicked {
+		panic(pval)
+	}
+	return err
+}
+
+// lead runs group, whose first call c is the caller's own (a nil group is
+// c alone), then hands the queue on to its first call, or marks the writer
+// idle, and wakes the group's other calls.
+func (db *DB) lead(c *writeCall, group []*writeCall) {
+	n := 1
+	if len(group) <= 1 {
+		db.runOne(c)
+	} else {
+		db.wq.groups.Add(1)
+		db.wq.grouped.Add(uint64(len(group)))
+		n = db.runGroup(group)
+	}
+	if db.memory {
+		db.commits.Add(1) // before any caller of the group returns
+	}
+	q := &db.wq
+	q.mu.Lock()
+	if len(q.queue) == 0 {
+		q.running = false
+		q.mu.Unlock()
+	} else {
+		m := min(len(q.queue), maxGroup)
+		next := make([]*writeCall, m)
+		copy(next, q.queue)
+		rest := copy(q.queue, q.queue[m:])
+		clear(q.queue[rest:])
+		q.queue = q.queue[:rest]
+		q.mu.Unlock()
+		next[0].wake <- next
+	}
+	if n > 1 {
+		for _, o := range group[1:n] {
+			o.wake <- nil
+		}
+	}
+}
+
+// call runs c's fn in tx, recording a panic rather than raising it.
+func (c *writeCall) call(tx *sql.Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.panicked, c.pval = true, v
+			err = fmt.Errorf("sqlite: write panicked: %v", v)
+		}
+	}()
+	return c.fn(tx)
+}
+
+// runOne runs c alone, in a transaction of its own, as write did before
+// group commit.
+func (db *DB) runOne(c *writeCall) {
+	tx, err := db.w.BeginTx(c.ctx, nil)
+	if err != nil {
+		c.err = err
+		return
+	}
+	if err := c.call(tx); err != nil {
+		_ = tx.Rollback()
+		c.err = err
+		return
+	}
+	c.err = tx.Commit()
+}
+
+// runGroup runs the calls of group in one transaction, each in a
+// savepoint, and sets each call's outcome. It returns how many calls of
+// group it settled: the others, not run because SQLite rolled the
+// transaction back under the group, are queued again.
+func (db *DB) runGroup(group []*writeCall) int {
+	// The transaction is no one caller's: it must not end when one of them
+	// gives up.
+	ctx := context.Background()
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		failAll(group, fmt.Errorf("sqlite: group commit: %w", err))
+		return len(group)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		failAll(group, fmt.Errorf("sqlite: group commit: begin: %w", err))
+		return len(group)
+	}
+	w := db.inWrite(tx)
+	ok := make([]bool, len(group)) // fn succeeded, its savepoint released
+	for i, c := range group {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err
+			continue
+		}
+		if _, err := w.ExecContext(ctx, sqlSavepoint); err != nil {
+			c.err = fmt.Errorf("sqlite: group commit: savepoint: %w", err)
+			db.abortGroup(tx, group[:i], ok, c.err)
+			db.requeue(group[i+1:])
+			return i + 1
+		}
+		if err := c.call(tx); err != nil {
+			c.err = err
+			_, err := w.ExecContext(ctx, sqlRollbackTo)
+			if err == nil {
+				_, err = w.ExecContext(ctx, sqlRelease)
+			}
+			if err != nil {
+				// No savepoint left: SQLite rolled the whole transaction back.
+				db.abortGroup(tx, group[:i], ok, fmt.Errorf("sqlite: group commit: %w: %w", errGroupLost, err))
+				db.requeue(group[i+1:])
+				return i + 1
+			}
+			continue
+		}
+		ok[i] = true
+		if _, err := w.ExecContext(ctx, sqlRelease); err != nil {
+			db.abortGroup(tx, group[:i+1], ok, fmt.Errorf("sqlite: group commit: %w: %w", errGroupLost, err))
+			db.requeue(group[i+1:])
+			return i + 1
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		// A COMMIT that fails on a deferred constraint leaves the
+		// transaction open: end it before the connection is reused.
+		_, _ = conn.ExecContext(ctx, `ROLLBACK`)
+		err = fmt.Errorf("sqlite: group commit: commit: %w", err)
+		for i, c := range group {
+			if ok[i] {
+				c.err = err
+			}
+		}
+	}
+	return len(group)
+}
+
+// abortGroup rolls tx back and gives err to the calls of done that had
+// succeeded (ok), whose changes are now lost.
+func (db *DB) abortGroup(tx *sql.Tx, done []*writeCall, ok []bool, err error) {
+	_ = tx.Rollback()
+	for i, c := range done {
+		if ok[i] {
+			c.err = err
+		}
+	}
+}
+
+// requeue puts calls a lost group did not run back at the head of the
+// queue, to run in the next group.
+func (db *DB) requeue(calls []*writeCall) {
+	if len(calls) == 0 {
+		return
+	}
+	q := &db.wq
+	q.mu.Lock()
+	q.queue = append(append(make([]*writeCall, 0, len(calls)+len(q.queue)), calls...), q.queue...)
+	q.mu.Unlock()
+}
+
+// failAll gives err to every call of group.
+func failAll(group []*writeCall, err error) {
+	for _, c := range group {
+		c.err = err
+	}
+}
