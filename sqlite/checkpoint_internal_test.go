@@ -43,7 +43,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	var first int64
 	for b := range batches {
 		for range batch {
-			require.NoError(t, db.write(ctx, func(tx *sql.Tx) error {
+			require.NoError(t, db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 				_, err := tx.ExecContext(ctx, `INSERT INTO zz_blobs (v) VALUES (?)`, blob)
 				return err
 			}))

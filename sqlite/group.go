@@ -50,7 +50,7 @@ var errGroupLost = errors.New("group transaction rolled back by another call's f
 // writeCall is one call of write, queued for the writer.
 type writeCall struct {
 	ctx context.Context
-	fn  func(*sql.Tx) error
+	fn  func(context.Context, *sql.Tx) error
 
 	err      error
 	panicked bool
@@ -82,11 +82,17 @@ var callPool = sync.Pool{New: func() any { return &writeCall{wake: make(chan []*
 // after the writes that returned before write was called. A panic in fn is
 // raised again in the caller's goroutine, after rolling fn back.
 //
+// fn gets ctx without its cancellation, and must use it for its
+// statements: when ctx is done before fn's turn, fn does not run and write
+// returns ctx's error; once fn has started, it runs to its end, because an
+// interrupted statement would make SQLite roll back the whole transaction,
+// in a group the other calls' too.
+//
 // When write returns, committed or not, the change stamp of ":memory:" has
 // moved on (a file's moves with the commit): every write of a DB opened on
 // ":memory:" must go through write, or the authenticated-key cache would
 // not see it.
-func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+func (db *DB) write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	c := callPool.Get().(*writeCall)
 	c.ctx, c.fn = ctx, fn
 	q := &db.wq
@@ -157,13 +163,22 @@ func (c *writeCall) call(tx *sql.Tx) (err error) {
 			err = fmt.Errorf("sqlite: write panicked: %v", v)
 		}
 	}()
-	return c.fn(tx)
+	// Once fn has started it runs to its end: a statement interrupted by a
+	// cancelled context makes SQLite roll back the whole transaction, which
+	// in a group is every call's. A call whose context is done before its
+	// turn is skipped instead (see runGroup).
+	return c.fn(context.WithoutCancel(c.ctx), tx)
 }
 
 // runOne runs c alone, in a transaction of its own, as write did before
 // group commit.
 func (db *DB) runOne(c *writeCall) {
-	tx, err := db.w.BeginTx(c.ctx, nil)
+	if err := c.ctx.Err(); err != nil {
+		c.err = err
+		return
+	}
+	// As in a group: once begun, the write runs to its end.
+	tx, err := db.w.BeginTx(context.WithoutCancel(c.ctx), nil)
 	if err != nil {
 		c.err = err
 		return

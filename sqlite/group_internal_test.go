@@ -37,7 +37,7 @@ func holdWriter(t *testing.T, db *DB) (release func()) {
 	t.Helper()
 	started, gate, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- db.write(context.Background(), func(*sql.Tx) error {
+		done <- db.write(context.Background(), func(context.Context, *sql.Tx) error {
 			close(started)
 			<-gate
 			return nil
@@ -62,8 +62,8 @@ func waitQueued(t *testing.T, db *DB, n int) {
 
 // insertScratch returns a fn inserting row id into scratch, with the count
 // of rows it saw before, and then returning err.
-func insertScratch(ctx context.Context, id int, err error) func(*sql.Tx) error {
-	return func(tx *sql.Tx) error {
+func insertScratch(ctx context.Context, id int, err error) func(context.Context, *sql.Tx) error {
+	return func(_ context.Context, tx *sql.Tx) error {
 		if _, e := tx.ExecContext(ctx, `INSERT INTO scratch (id, seen) SELECT ?, count(*) FROM scratch`, id); e != nil {
 			return e
 		}
@@ -90,7 +90,7 @@ func scratchRows(t *testing.T, db *DB) map[int]int {
 // queueWrites queues one write per fn, in order, behind a held writer, and
 // returns a function that releases the writer and returns each write's
 // error (or recovered panic, as a panicValue).
-func queueWrites(t *testing.T, db *DB, ctxs []context.Context, fns []func(*sql.Tx) error) func() []error {
+func queueWrites(t *testing.T, db *DB, ctxs []context.Context, fns []func(context.Context, *sql.Tx) error) func() []error {
 	t.Helper()
 	release := holdWriter(t, db)
 	errs := make([]error, len(fns))
@@ -133,7 +133,7 @@ func TestGroupCommitSerialOrder(t *testing.T) {
 	t.Parallel()
 	db := openGroupTest(t)
 	ctx := context.Background()
-	var fns []func(*sql.Tx) error
+	var fns []func(context.Context, *sql.Tx) error
 	for i := range 5 {
 		fns = append(fns, insertScratch(ctx, i, nil))
 	}
@@ -150,7 +150,7 @@ func TestGroupCommitFailingCallRollsBackAlone(t *testing.T) {
 	db := openGroupTest(t)
 	ctx := context.Background()
 	boom := errors.New("boom")
-	fns := []func(*sql.Tx) error{
+	fns := []func(context.Context, *sql.Tx) error{
 		insertScratch(ctx, 0, nil),
 		insertScratch(ctx, 1, boom),
 		insertScratch(ctx, 2, nil),
@@ -169,10 +169,10 @@ func TestGroupCommitPanicRaisedInCaller(t *testing.T) {
 	db := openGroupTest(t)
 	ctx := context.Background()
 	type token struct{ n int }
-	fns := []func(*sql.Tx) error{
+	fns := []func(context.Context, *sql.Tx) error{
 		insertScratch(ctx, 0, nil),
-		func(tx *sql.Tx) error {
-			require.NoError(t, insertScratch(ctx, 1, nil)(tx))
+		func(_ context.Context, tx *sql.Tx) error {
+			require.NoError(t, insertScratch(ctx, 1, nil)(ctx, tx))
 			panic(&token{7})
 		},
 		insertScratch(ctx, 2, nil),
@@ -189,8 +189,8 @@ func TestGroupCommitPanicRaisedInCaller(t *testing.T) {
 
 	// A lone write's panic too, and the writer is usable afterwards.
 	assert.PanicsWithValue(t, "alone", func() {
-		_ = db.write(ctx, func(tx *sql.Tx) error {
-			require.NoError(t, insertScratch(ctx, 3, nil)(tx))
+		_ = db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			require.NoError(t, insertScratch(ctx, 3, nil)(ctx, tx))
 			panic("alone")
 		})
 	})
@@ -205,9 +205,12 @@ func TestGroupCommitCancelledCallSkipped(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	ctxs := []context.Context{ctx, cancelled, ctx}
 	ran := false
-	fns := []func(*sql.Tx) error{
+	fns := []func(context.Context, *sql.Tx) error{
 		insertScratch(ctx, 0, nil),
-		func(tx *sql.Tx) error { ran = true; return insertScratch(cancelled, 1, nil)(tx) },
+		func(_ context.Context, tx *sql.Tx) error {
+			ran = true
+			return insertScratch(cancelled, 1, nil)(ctx, tx)
+		},
 		insertScratch(ctx, 2, nil),
 	}
 	wait := queueWrites(t, db, ctxs, fns)
@@ -224,9 +227,9 @@ func TestGroupCommitCommitFailureFailsGroup(t *testing.T) {
 	t.Parallel()
 	db := openGroupTest(t)
 	ctx := context.Background()
-	fns := []func(*sql.Tx) error{
+	fns := []func(context.Context, *sql.Tx) error{
 		insertScratch(ctx, 0, nil),
-		func(tx *sql.Tx) error {
+		func(_ context.Context, tx *sql.Tx) error {
 			// A deferred foreign key violation fails the COMMIT, not the
 			// statement nor the RELEASE of the call's savepoint.
 			if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
@@ -262,7 +265,7 @@ func TestGroupCommitStartFailureFailsGroup(t *testing.T) {
 	t.Parallel()
 	db := openGroupTest(t)
 	ctx := context.Background()
-	fns := []func(*sql.Tx) error{insertScratch(ctx, 0, nil), insertScratch(ctx, 1, nil)}
+	fns := []func(context.Context, *sql.Tx) error{insertScratch(ctx, 0, nil), insertScratch(ctx, 1, nil)}
 	wait := queueWrites(t, db, background(2), fns)
 	require.NoError(t, db.Close()) // the held transaction still commits
 	errs := wait()
@@ -358,7 +361,7 @@ func TestGroupCommitCounter(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for r := range rounds {
-				err := db.write(ctx, func(tx *sql.Tx) error {
+				err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 					if _, err := tx.ExecContext(ctx, `UPDATE counter SET n = n + 1`); err != nil {
 						return err
 					}
@@ -385,9 +388,9 @@ func TestGroupCommitLostTransaction(t *testing.T) {
 	t.Parallel()
 	db := openGroupTest(t)
 	ctx := context.Background()
-	fns := []func(*sql.Tx) error{
+	fns := []func(context.Context, *sql.Tx) error{
 		insertScratch(ctx, 0, nil),
-		func(tx *sql.Tx) error {
+		func(_ context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `ROLLBACK`)
 			return err
 		},
@@ -400,4 +403,31 @@ func TestGroupCommitLostTransaction(t *testing.T) {
 	assert.NoError(t, errs[2])
 	assert.NoError(t, errs[3])
 	assert.Equal(t, map[int]int{2: 0, 3: 1}, scratchRows(t, db))
+}
+
+// TestGroupCommitCancelledWhileRunning: a call whose context is cancelled
+// while its fn runs still runs to its end with the context write passes it
+// (an interrupted statement would make SQLite roll back the whole shared
+// transaction): every call of the group commits, none gets an error.
+func TestGroupCommitCancelledWhileRunning(t *testing.T) {
+	t.Parallel()
+	db := openGroupTest(t)
+	ctx := context.Background()
+	mine, cancel := context.WithCancel(ctx)
+	ctxs := []context.Context{ctx, mine, ctx}
+	fns := []func(context.Context, *sql.Tx) error{
+		insertScratch(ctx, 0, nil),
+		func(wctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(wctx, `INSERT INTO scratch (id, seen) SELECT 10, count(*) FROM scratch`); err != nil {
+				return err
+			}
+			cancel() // the client went away meanwhile
+			_, err := tx.ExecContext(wctx, `INSERT INTO scratch (id, seen) SELECT 1, count(*) FROM scratch`)
+			return err
+		},
+		insertScratch(ctx, 2, nil),
+	}
+	errs := queueWrites(t, db, ctxs, fns)()
+	assert.Equal(t, []error{nil, nil, nil}, errs)
+	assert.Equal(t, map[int]int{0: 0, 10: 1, 1: 2, 2: 3}, scratchRows(t, db))
 }

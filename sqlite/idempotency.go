@@ -46,7 +46,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, rec spotzee.IdempotencyRecord
 		out spotzee.IdempotencyRecord
 		ok  bool
 	)
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		out, err = scanIdem(tx.QueryRowContext(ctx,
 			`INSERT INTO idempotency (`+idemColumns+`) VALUES (?, ?, ?, 0, NULL, ?, ?)
@@ -91,7 +91,7 @@ const sqlFinishIdem = `UPDATE idempotency SET done = 1, response = ?
 // such running record exists (abandoned, finished, purged, or taken over by
 // another request after the lease), a storage error when the write fails.
 func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time, response []byte) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, sqlFinishIdem, response, apiKeyID, key, formatTime(begun))
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (db *DB) FinishIdempotent(ctx context.Context, apiKeyID int64, key string, 
 // request began (took over) since. It returns a storage error when the write
 // fails.
 func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string, begun time.Time) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`DELETE FROM idempotency WHERE api_key_id = ? AND key = ? AND done = 0 AND created_at = ?`,
 			apiKeyID, key, formatTime(begun))
@@ -125,7 +125,7 @@ func (db *DB) AbandonIdempotent(ctx context.Context, apiKeyID int64, key string,
 // DiscardIdempotent deletes the finished record (apiKeyID, key), if any; a
 // running record stays. It returns a storage error when the write fails.
 func (db *DB) DiscardIdempotent(ctx context.Context, apiKeyID int64, key string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`DELETE FROM idempotency WHERE api_key_id = ? AND key = ? AND done = 1`, apiKeyID, key)
 		return err
@@ -138,7 +138,7 @@ func (db *DB) DiscardIdempotent(ctx context.Context, apiKeyID int64, key string)
 // write fails.
 func (db *DB) PurgeIdempotent(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency WHERE expires_at <= ?`, formatTime(now))
 		if err != nil {
 			return err

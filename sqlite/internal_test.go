@@ -58,7 +58,7 @@ func TestWritesUseImmediateTransactions(t *testing.T) {
 
 	// An IMMEDIATE transaction holds the write lock from BEGIN: another
 	// connection cannot start writing, even before the first one wrote.
-	require.NoError(t, db.write(ctx, func(*sql.Tx) error {
+	require.NoError(t, db.write(ctx, func(context.Context, *sql.Tx) error {
 		other, err := sql.Open("sqlite", path+"?_busy_timeout=0")
 		require.NoError(t, err)
 		defer other.Close()

@@ -58,7 +58,7 @@ func projectMissing(id int64) error {
 // returns it with its id; it returns a storage error when the insert fails.
 func (db *DB) CreateProject(ctx context.Context, name string, tier spotzee.Tier, now time.Time) (spotzee.Project, error) {
 	var p spotzee.Project
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		at := formatTime(now)
 		if _, err := tx.ExecContext(ctx,
 			`INSERT OR IGNORE INTO organizations (id, username, created_at, updated_at) VALUES (1, 'default', ?, ?)`,
@@ -175,7 +175,7 @@ func (db *DB) Project(ctx context.Context, id int64) (spotzee.Project, error) {
 // CodeResourceMissing *spotzee.Error when there is no such project, a storage
 // error when the write fails.
 func (db *DB) SetProjectTier(ctx context.Context, id int64, tier spotzee.Tier) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE projects SET tier = ? WHERE id = ?`, string(tier), id)
 		if err != nil {
 			return err
@@ -210,7 +210,7 @@ func (db *DB) CreateKey(ctx context.Context, k spotzee.NewKey) (spotzee.APIKey, 
 	now := formatTime(k.CreatedAt)
 	var key spotzee.APIKey
 	db.warm(ctx, db.w, sqlInsertKey, sqlCaller, sqlLiveKeyCount)
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkCaller(ctx, db.inWrite(tx), k.CallerID, k.ProjectID); err != nil {
 			return err
 		}
@@ -400,7 +400,7 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 	}
 	if u.Empty() { // nothing to change, a record to finish
 		var k spotzee.APIKey
-		err := db.write(ctx, func(tx *sql.Tx) error {
+		err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			var err error
 			if k, err = getKey(ctx, db.inWrite(tx), projectID, id); err != nil {
 				return err
@@ -421,7 +421,7 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 		db.warm(ctx, db.w, sqlLiveKey, sqlUpdate(u, false), sqlCaller, sqlOtherAdmins)
 	}
 	var k spotzee.APIKey
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		q := db.inWrite(tx)
 		var err error
 		if labelsOnly {
@@ -671,7 +671,7 @@ func checkSystemUpdate(cur spotzee.APIKey, u spotzee.KeyUpdate) error {
 func (db *DB) RevokeKey(ctx context.Context, callerID, projectID, id int64, now time.Time) (spotzee.APIKey, error) {
 	var k spotzee.APIKey
 	db.warm(ctx, db.w, sqlLiveKey, sqlRevokeKey, sqlCaller, sqlOtherAdmins, sqlDeleteKeyIdempotency)
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		q := db.inWrite(tx)
 		if err := checkCaller(ctx, q, callerID, projectID); err != nil {
 			return err

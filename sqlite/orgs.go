@@ -92,7 +92,7 @@ const (
 func (db *DB) CreateOrganization(ctx context.Context, username string, domain *string, now time.Time) (spotzee.Organization, error) {
 	var o spotzee.Organization
 	at := formatTime(now)
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		o, err = scanOrg(tx.QueryRowContext(ctx,
 			`INSERT INTO organizations (username, domain, created_at, updated_at) VALUES (?, ?, ?, ?)
@@ -162,7 +162,7 @@ func (db *DB) CreateOrgKey(ctx context.Context, callerID int64, k spotzee.NewOrg
 	}
 	at := formatTime(k.CreatedAt)
 	var key spotzee.OrgKey
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		caller, err := orgCaller(ctx, tx, callerID, k.OrganizationID)
 		if err != nil {
 			return err
@@ -251,7 +251,7 @@ func checkNotLastOwner(ctx context.Context, q queryRower, cur spotzee.OrgKey) er
 // error when the write fails.
 func (db *DB) UpdateOrgKey(ctx context.Context, callerID, orgID, id int64, u spotzee.OrgKeyUpdate, guard spotzee.OrgGuard, now time.Time) (spotzee.OrgKey, error) {
 	var k spotzee.OrgKey
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		caller, err := orgCaller(ctx, tx, callerID, orgID)
 		if err != nil {
 			return err
@@ -315,7 +315,7 @@ func (db *DB) UpdateOrgKey(ctx context.Context, callerID, orgID, id int64, u spo
 // storage error when the write fails.
 func (db *DB) RevokeOrgKey(ctx context.Context, callerID, orgID, id int64, guard spotzee.OrgGuard, now time.Time) (spotzee.OrgKey, error) {
 	var k spotzee.OrgKey
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		caller, err := orgCaller(ctx, tx, callerID, orgID)
 		if err != nil {
 			return err
@@ -402,7 +402,7 @@ func (db *DB) ListProjects(ctx context.Context, q spotzee.OrgListQuery) (spotzee
 // spotzee.IdempotencyFinish), and a storage error otherwise.
 func (db *DB) CreateOrgProject(ctx context.Context, callerID int64, p spotzee.NewOrgProject, guard spotzee.OrgGuard) (spotzee.Project, error) {
 	var out spotzee.Project
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		caller, err := orgCaller(ctx, tx, callerID, p.OrganizationID)
 		if err != nil {
 			return err
@@ -496,7 +496,7 @@ func (db *DB) UpdateOrgProject(ctx context.Context, callerID, orgID, id int64, u
 	}
 	args = append(args, id, orgID)
 	var p spotzee.Project
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		caller, err := orgCaller(ctx, tx, callerID, orgID)
 		if err != nil {
 			return err

@@ -27,7 +27,7 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() ([]byte, error
 	if len(fresh) == 0 {
 		return nil, fmt.Errorf("sqlite: secret %q: generator returned no bytes", name)
 	}
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err = db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)`, name, fresh); err != nil {
 			return err
