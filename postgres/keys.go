@@ -380,11 +380,6 @@ func checkCaller(ctx context.Context, tx pgx.Tx, callerID, projectID int64) erro
 	return nil
 }
 
-// isAdminKey reports whether k, when live, authenticates as a project admin.
-func isAdminKey(k spotzee.APIKey) bool {
-	return k.Scope == spotzee.ScopeSecret && k.ValuePrefix == "sk_" && k.Role == spotzee.RoleAdmin
-}
-
 // checkNotLastAdmin returns a CodeStateConflict *spotzee.Error when cur is
 // its project's only live secret admin key; a storage error when the read
 // fails.
@@ -396,27 +391,7 @@ func checkNotLastAdmin(ctx context.Context, tx pgx.Tx, cur spotzee.APIKey) error
 		return err
 	}
 	if !others {
-		return spotzee.Errorf(spotzee.CodeStateConflict,
-			"API key %d is the project's last admin secret key; create another admin key first.", cur.ID)
-	}
-	return nil
-}
-
-// checkSystemUpdate returns a CodeStateConflict *spotzee.Error when u would
-// change the role or the scope of the system key cur.
-func checkSystemUpdate(cur spotzee.APIKey, u spotzee.KeyUpdate) error {
-	if !cur.IsSystem {
-		return nil
-	}
-	if (u.Role != nil && *u.Role != cur.Role) || (u.Scope != nil && *u.Scope != cur.Scope) {
-		e := spotzee.Errorf(spotzee.CodeStateConflict,
-			"API key %d is a system key: its role and scope cannot change (its name and description can).", cur.ID)
-		if u.Role != nil && *u.Role != cur.Role {
-			e.Param = "role"
-		} else {
-			e.Param = "scope"
-		}
-		return e
+		return spotzee.LastAdminError(cur.ID)
 	}
 	return nil
 }
@@ -534,7 +509,7 @@ func updateArgs(projectID, id int64, u spotzee.KeyUpdate, now time.Time) []any {
 // updateChecked applies the non-empty u inside a write's transaction, after
 // lockProject, each guard a statement of its own, in their order of
 // precedence: the caller (checkCaller), the key (keyMissing), the
-// system-key rule (checkSystemUpdate), the last-admin rule
+// system-key rule (KeyUpdate.SystemUpdateError), the last-admin rule
 // (checkNotLastAdmin); then the UPDATE. It returns the updated key or the
 // first guard's error, having changed nothing.
 func updateChecked(ctx context.Context, tx pgx.Tx, callerID, projectID, id int64, u spotzee.KeyUpdate, now time.Time) (spotzee.APIKey, error) {
@@ -545,17 +520,10 @@ func updateChecked(ctx context.Context, tx pgx.Tx, callerID, projectID, id int64
 	if err != nil {
 		return spotzee.APIKey{}, err
 	}
-	if err := checkSystemUpdate(cur, u); err != nil {
+	if err := u.SystemUpdateError(cur); err != nil {
 		return spotzee.APIKey{}, err
 	}
-	after := cur
-	if u.Role != nil {
-		after.Role = *u.Role
-	}
-	if u.Scope != nil {
-		after.Scope = *u.Scope
-	}
-	if isAdminKey(cur) && !isAdminKey(after) {
+	if u.DemotesAdmin(cur) {
 		if err := checkNotLastAdmin(ctx, tx, cur); err != nil {
 			return spotzee.APIKey{}, err
 		}
@@ -591,7 +559,7 @@ func (db *DB) RevokeKey(ctx context.Context, callerID, projectID, id int64, now 
 		if cur.IsSystem {
 			return spotzee.Errorf(spotzee.CodeStateConflict, "API key %d is a system key and cannot be revoked.", id)
 		}
-		if isAdminKey(cur) {
+		if cur.IsAdmin() {
 			if err := checkNotLastAdmin(ctx, tx, cur); err != nil {
 				return err
 			}
