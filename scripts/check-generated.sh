@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates the code from openapi.yaml and fails if it differs from the
-# committed *.gen.go files, or if go.mod/go.sum are not tidy. Works in any
+# committed generated files (*.gen.go, *_gen_test.go, *.gen.tmpl), or if
+# go.mod/go.sum are not tidy. Works in any
 # copy of the module (no git needed). Leaves the regenerated files in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(find . -name '*.gen.go' -not -path './.git/*' | sort)
+generated() {
+  find . \( -name '*.gen.go' -o -name '*_gen_test.go' -o -name '*.gen.tmpl' \) -not -path './.git/*' | sort
+}
+mapfile -t files < <(generated)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for f in "${files[@]}"; do
@@ -20,8 +24,8 @@ for f in "${files[@]}"; do
     status=1
   fi
 done
-if [ "$(find . -name '*.gen.go' -not -path './.git/*' | sort)" != "$(printf '%s\n' "${files[@]}")" ]; then
-  echo "check-generated: go generate produced a different set of *.gen.go files" >&2
+if [ "$(generated)" != "$(printf '%s\n' "${files[@]}")" ]; then
+  echo "check-generated: go generate produced a different set of generated files" >&2
   status=1
 fi
 if ! go mod tidy -diff >&2; then

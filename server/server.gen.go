@@ -8,7 +8,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -2890,7 +2889,7 @@ type ListProjectAPIKeys200JSONResponse struct {
 func (response ListProjectAPIKeys200JSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -2939,7 +2938,7 @@ type ListProjectAPIKeys400ApplicationProblemPlusJSONResponse struct {
 func (response ListProjectAPIKeys400ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -2967,7 +2966,7 @@ type ListProjectAPIKeys401ApplicationProblemPlusJSONResponse struct {
 func (response ListProjectAPIKeys401ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -2995,7 +2994,7 @@ type ListProjectAPIKeys403ApplicationProblemPlusJSONResponse struct {
 func (response ListProjectAPIKeys403ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3023,7 +3022,7 @@ type ListProjectAPIKeys404ApplicationProblemPlusJSONResponse struct {
 func (response ListProjectAPIKeys404ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3052,7 +3051,7 @@ type ListProjectAPIKeys409ApplicationProblemPlusJSONResponse struct {
 func (response ListProjectAPIKeys409ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3083,7 +3082,7 @@ type ListProjectAPIKeys422ApplicationProblemPlusJSONResponse struct {
 func (response ListProjectAPIKeys422ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3116,7 +3115,7 @@ type ListProjectAPIKeys429ApplicationProblemPlusJSONResponse struct {
 func (response ListProjectAPIKeys429ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3157,7 +3156,7 @@ type ListProjectAPIKeys500ApplicationProblemPlusJSONResponse struct {
 func (response ListProjectAPIKeys500ApplicationProblemPlusJSONResponse) VisitListProjectAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3199,7 +3198,7 @@ type CreateProjectAPIKey200JSONResponse struct {
 func (response CreateProjectAPIKey200JSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -3243,7 +3242,7 @@ type CreateProjectAPIKey400ApplicationProblemPlusJSONResponse struct {
 func (response CreateProjectAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3274,7 +3273,7 @@ type CreateProjectAPIKey401ApplicationProblemPlusJSONResponse struct {
 func (response CreateProjectAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3303,7 +3302,7 @@ type CreateProjectAPIKey403ApplicationProblemPlusJSONResponse struct {
 func (response CreateProjectAPIKey403ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3335,7 +3334,7 @@ type CreateProjectAPIKey404ApplicationProblemPlusJSONResponse struct {
 func (response CreateProjectAPIKey404ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3368,7 +3367,7 @@ type CreateProjectAPIKey409ApplicationProblemPlusJSONResponse struct {
 func (response CreateProjectAPIKey409ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3403,7 +3402,7 @@ type CreateProjectAPIKey422ApplicationProblemPlusJSONResponse struct {
 func (response CreateProjectAPIKey422ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3439,7 +3438,7 @@ type CreateProjectAPIKey429ApplicationProblemPlusJSONResponse struct {
 func (response CreateProjectAPIKey429ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3480,7 +3479,7 @@ type CreateProjectAPIKey500ApplicationProblemPlusJSONResponse struct {
 func (response CreateProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitCreateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3521,7 +3520,7 @@ type RevokeProjectAPIKey200JSONResponse struct {
 func (response RevokeProjectAPIKey200JSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -3561,7 +3560,7 @@ type RevokeProjectAPIKey400ApplicationProblemPlusJSONResponse struct {
 func (response RevokeProjectAPIKey400ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3589,7 +3588,7 @@ type RevokeProjectAPIKey401ApplicationProblemPlusJSONResponse struct {
 func (response RevokeProjectAPIKey401ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3617,7 +3616,7 @@ type RevokeProjectAPIKey403ApplicationProblemPlusJSONResponse struct {
 func (response RevokeProjectAPIKey403ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3645,7 +3644,7 @@ type RevokeProjectAPIKey404ApplicationProblemPlusJSONResponse struct {
 func (response RevokeProjectAPIKey404ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3674,7 +3673,7 @@ type RevokeProjectAPIKey409ApplicationProblemPlusJSONResponse struct {
 func (response RevokeProjectAPIKey409ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3705,7 +3704,7 @@ type RevokeProjectAPIKey422ApplicationProblemPlusJSONResponse struct {
 func (response RevokeProjectAPIKey422ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3738,7 +3737,7 @@ type RevokeProjectAPIKey429ApplicationProblemPlusJSONResponse struct {
 func (response RevokeProjectAPIKey429ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3779,7 +3778,7 @@ type RevokeProjectAPIKey500ApplicationProblemPlusJSONResponse struct {
 func (response RevokeProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitRevokeProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3820,7 +3819,7 @@ type GetProjectAPIKey200JSONResponse struct {
 func (response GetProjectAPIKey200JSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -3860,7 +3859,7 @@ type GetProjectAPIKey400ApplicationProblemPlusJSONResponse struct {
 func (response GetProjectAPIKey400ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3888,7 +3887,7 @@ type GetProjectAPIKey401ApplicationProblemPlusJSONResponse struct {
 func (response GetProjectAPIKey401ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3916,7 +3915,7 @@ type GetProjectAPIKey403ApplicationProblemPlusJSONResponse struct {
 func (response GetProjectAPIKey403ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3944,7 +3943,7 @@ type GetProjectAPIKey404ApplicationProblemPlusJSONResponse struct {
 func (response GetProjectAPIKey404ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -3973,7 +3972,7 @@ type GetProjectAPIKey409ApplicationProblemPlusJSONResponse struct {
 func (response GetProjectAPIKey409ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4004,7 +4003,7 @@ type GetProjectAPIKey422ApplicationProblemPlusJSONResponse struct {
 func (response GetProjectAPIKey422ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4037,7 +4036,7 @@ type GetProjectAPIKey429ApplicationProblemPlusJSONResponse struct {
 func (response GetProjectAPIKey429ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4078,7 +4077,7 @@ type GetProjectAPIKey500ApplicationProblemPlusJSONResponse struct {
 func (response GetProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitGetProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4121,7 +4120,7 @@ type UpdateProjectAPIKey200JSONResponse struct {
 func (response UpdateProjectAPIKey200JSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -4165,7 +4164,7 @@ type UpdateProjectAPIKey400ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProjectAPIKey400ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4196,7 +4195,7 @@ type UpdateProjectAPIKey401ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProjectAPIKey401ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4225,7 +4224,7 @@ type UpdateProjectAPIKey403ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProjectAPIKey403ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4257,7 +4256,7 @@ type UpdateProjectAPIKey404ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProjectAPIKey404ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4290,7 +4289,7 @@ type UpdateProjectAPIKey409ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProjectAPIKey409ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4325,7 +4324,7 @@ type UpdateProjectAPIKey422ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProjectAPIKey422ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4361,7 +4360,7 @@ type UpdateProjectAPIKey429ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProjectAPIKey429ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4402,7 +4401,7 @@ type UpdateProjectAPIKey500ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProjectAPIKey500ApplicationProblemPlusJSONResponse) VisitUpdateProjectAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4442,7 +4441,7 @@ type GetCurrentProject200JSONResponse struct {
 func (response GetCurrentProject200JSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -4482,7 +4481,7 @@ type GetCurrentProject400ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentProject400ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4510,7 +4509,7 @@ type GetCurrentProject401ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentProject401ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4538,7 +4537,7 @@ type GetCurrentProject403ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentProject403ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4566,7 +4565,7 @@ type GetCurrentProject404ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentProject404ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4595,7 +4594,7 @@ type GetCurrentProject409ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentProject409ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4626,7 +4625,7 @@ type GetCurrentProject422ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentProject422ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4659,7 +4658,7 @@ type GetCurrentProject429ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentProject429ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4700,7 +4699,7 @@ type GetCurrentProject500ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentProject500ApplicationProblemPlusJSONResponse) VisitGetCurrentProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4743,7 +4742,7 @@ type ListOrganizationAPIKeys200JSONResponse struct {
 func (response ListOrganizationAPIKeys200JSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -4792,7 +4791,7 @@ type ListOrganizationAPIKeys400ApplicationProblemPlusJSONResponse struct {
 func (response ListOrganizationAPIKeys400ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4820,7 +4819,7 @@ type ListOrganizationAPIKeys401ApplicationProblemPlusJSONResponse struct {
 func (response ListOrganizationAPIKeys401ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4848,7 +4847,7 @@ type ListOrganizationAPIKeys403ApplicationProblemPlusJSONResponse struct {
 func (response ListOrganizationAPIKeys403ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4876,7 +4875,7 @@ type ListOrganizationAPIKeys404ApplicationProblemPlusJSONResponse struct {
 func (response ListOrganizationAPIKeys404ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4905,7 +4904,7 @@ type ListOrganizationAPIKeys409ApplicationProblemPlusJSONResponse struct {
 func (response ListOrganizationAPIKeys409ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4936,7 +4935,7 @@ type ListOrganizationAPIKeys422ApplicationProblemPlusJSONResponse struct {
 func (response ListOrganizationAPIKeys422ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -4969,7 +4968,7 @@ type ListOrganizationAPIKeys429ApplicationProblemPlusJSONResponse struct {
 func (response ListOrganizationAPIKeys429ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5010,7 +5009,7 @@ type ListOrganizationAPIKeys500ApplicationProblemPlusJSONResponse struct {
 func (response ListOrganizationAPIKeys500ApplicationProblemPlusJSONResponse) VisitListOrganizationAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5052,7 +5051,7 @@ type CreateOrganizationAPIKey200JSONResponse struct {
 func (response CreateOrganizationAPIKey200JSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -5096,7 +5095,7 @@ type CreateOrganizationAPIKey400ApplicationProblemPlusJSONResponse struct {
 func (response CreateOrganizationAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5127,7 +5126,7 @@ type CreateOrganizationAPIKey401ApplicationProblemPlusJSONResponse struct {
 func (response CreateOrganizationAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5156,7 +5155,7 @@ type CreateOrganizationAPIKey403ApplicationProblemPlusJSONResponse struct {
 func (response CreateOrganizationAPIKey403ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5188,7 +5187,7 @@ type CreateOrganizationAPIKey404ApplicationProblemPlusJSONResponse struct {
 func (response CreateOrganizationAPIKey404ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5221,7 +5220,7 @@ type CreateOrganizationAPIKey409ApplicationProblemPlusJSONResponse struct {
 func (response CreateOrganizationAPIKey409ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5256,7 +5255,7 @@ type CreateOrganizationAPIKey422ApplicationProblemPlusJSONResponse struct {
 func (response CreateOrganizationAPIKey422ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5292,7 +5291,7 @@ type CreateOrganizationAPIKey429ApplicationProblemPlusJSONResponse struct {
 func (response CreateOrganizationAPIKey429ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5333,7 +5332,7 @@ type CreateOrganizationAPIKey500ApplicationProblemPlusJSONResponse struct {
 func (response CreateOrganizationAPIKey500ApplicationProblemPlusJSONResponse) VisitCreateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5374,7 +5373,7 @@ type RevokeOrganizationAPIKey200JSONResponse struct {
 func (response RevokeOrganizationAPIKey200JSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -5414,7 +5413,7 @@ type RevokeOrganizationAPIKey400ApplicationProblemPlusJSONResponse struct {
 func (response RevokeOrganizationAPIKey400ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5442,7 +5441,7 @@ type RevokeOrganizationAPIKey401ApplicationProblemPlusJSONResponse struct {
 func (response RevokeOrganizationAPIKey401ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5470,7 +5469,7 @@ type RevokeOrganizationAPIKey403ApplicationProblemPlusJSONResponse struct {
 func (response RevokeOrganizationAPIKey403ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5498,7 +5497,7 @@ type RevokeOrganizationAPIKey404ApplicationProblemPlusJSONResponse struct {
 func (response RevokeOrganizationAPIKey404ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5527,7 +5526,7 @@ type RevokeOrganizationAPIKey409ApplicationProblemPlusJSONResponse struct {
 func (response RevokeOrganizationAPIKey409ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5558,7 +5557,7 @@ type RevokeOrganizationAPIKey422ApplicationProblemPlusJSONResponse struct {
 func (response RevokeOrganizationAPIKey422ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5591,7 +5590,7 @@ type RevokeOrganizationAPIKey429ApplicationProblemPlusJSONResponse struct {
 func (response RevokeOrganizationAPIKey429ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5632,7 +5631,7 @@ type RevokeOrganizationAPIKey500ApplicationProblemPlusJSONResponse struct {
 func (response RevokeOrganizationAPIKey500ApplicationProblemPlusJSONResponse) VisitRevokeOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5673,7 +5672,7 @@ type GetOrganizationAPIKey200JSONResponse struct {
 func (response GetOrganizationAPIKey200JSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -5713,7 +5712,7 @@ type GetOrganizationAPIKey400ApplicationProblemPlusJSONResponse struct {
 func (response GetOrganizationAPIKey400ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5741,7 +5740,7 @@ type GetOrganizationAPIKey401ApplicationProblemPlusJSONResponse struct {
 func (response GetOrganizationAPIKey401ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5769,7 +5768,7 @@ type GetOrganizationAPIKey403ApplicationProblemPlusJSONResponse struct {
 func (response GetOrganizationAPIKey403ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5797,7 +5796,7 @@ type GetOrganizationAPIKey404ApplicationProblemPlusJSONResponse struct {
 func (response GetOrganizationAPIKey404ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5826,7 +5825,7 @@ type GetOrganizationAPIKey409ApplicationProblemPlusJSONResponse struct {
 func (response GetOrganizationAPIKey409ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5857,7 +5856,7 @@ type GetOrganizationAPIKey422ApplicationProblemPlusJSONResponse struct {
 func (response GetOrganizationAPIKey422ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5890,7 +5889,7 @@ type GetOrganizationAPIKey429ApplicationProblemPlusJSONResponse struct {
 func (response GetOrganizationAPIKey429ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5931,7 +5930,7 @@ type GetOrganizationAPIKey500ApplicationProblemPlusJSONResponse struct {
 func (response GetOrganizationAPIKey500ApplicationProblemPlusJSONResponse) VisitGetOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -5974,7 +5973,7 @@ type UpdateOrganizationAPIKey200JSONResponse struct {
 func (response UpdateOrganizationAPIKey200JSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -6018,7 +6017,7 @@ type UpdateOrganizationAPIKey400ApplicationProblemPlusJSONResponse struct {
 func (response UpdateOrganizationAPIKey400ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6049,7 +6048,7 @@ type UpdateOrganizationAPIKey401ApplicationProblemPlusJSONResponse struct {
 func (response UpdateOrganizationAPIKey401ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6078,7 +6077,7 @@ type UpdateOrganizationAPIKey403ApplicationProblemPlusJSONResponse struct {
 func (response UpdateOrganizationAPIKey403ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6110,7 +6109,7 @@ type UpdateOrganizationAPIKey404ApplicationProblemPlusJSONResponse struct {
 func (response UpdateOrganizationAPIKey404ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6143,7 +6142,7 @@ type UpdateOrganizationAPIKey409ApplicationProblemPlusJSONResponse struct {
 func (response UpdateOrganizationAPIKey409ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6178,7 +6177,7 @@ type UpdateOrganizationAPIKey422ApplicationProblemPlusJSONResponse struct {
 func (response UpdateOrganizationAPIKey422ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6214,7 +6213,7 @@ type UpdateOrganizationAPIKey429ApplicationProblemPlusJSONResponse struct {
 func (response UpdateOrganizationAPIKey429ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6255,7 +6254,7 @@ type UpdateOrganizationAPIKey500ApplicationProblemPlusJSONResponse struct {
 func (response UpdateOrganizationAPIKey500ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6295,7 +6294,7 @@ type GetCurrentOrganization200JSONResponse struct {
 func (response GetCurrentOrganization200JSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -6335,7 +6334,7 @@ type GetCurrentOrganization400ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentOrganization400ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6363,7 +6362,7 @@ type GetCurrentOrganization401ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentOrganization401ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6391,7 +6390,7 @@ type GetCurrentOrganization403ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentOrganization403ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6419,7 +6418,7 @@ type GetCurrentOrganization404ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentOrganization404ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6448,7 +6447,7 @@ type GetCurrentOrganization409ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentOrganization409ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6479,7 +6478,7 @@ type GetCurrentOrganization422ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentOrganization422ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6512,7 +6511,7 @@ type GetCurrentOrganization429ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentOrganization429ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6553,7 +6552,7 @@ type GetCurrentOrganization500ApplicationProblemPlusJSONResponse struct {
 func (response GetCurrentOrganization500ApplicationProblemPlusJSONResponse) VisitGetCurrentOrganizationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6596,7 +6595,7 @@ type ListProjects200JSONResponse struct {
 func (response ListProjects200JSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -6645,7 +6644,7 @@ type ListProjects400ApplicationProblemPlusJSONResponse struct {
 func (response ListProjects400ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6673,7 +6672,7 @@ type ListProjects401ApplicationProblemPlusJSONResponse struct {
 func (response ListProjects401ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6701,7 +6700,7 @@ type ListProjects403ApplicationProblemPlusJSONResponse struct {
 func (response ListProjects403ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6729,7 +6728,7 @@ type ListProjects404ApplicationProblemPlusJSONResponse struct {
 func (response ListProjects404ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6758,7 +6757,7 @@ type ListProjects409ApplicationProblemPlusJSONResponse struct {
 func (response ListProjects409ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6789,7 +6788,7 @@ type ListProjects422ApplicationProblemPlusJSONResponse struct {
 func (response ListProjects422ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6822,7 +6821,7 @@ type ListProjects429ApplicationProblemPlusJSONResponse struct {
 func (response ListProjects429ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6863,7 +6862,7 @@ type ListProjects500ApplicationProblemPlusJSONResponse struct {
 func (response ListProjects500ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6905,7 +6904,7 @@ type CreateProject200JSONResponse struct {
 func (response CreateProject200JSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -6949,7 +6948,7 @@ type CreateProject400ApplicationProblemPlusJSONResponse struct {
 func (response CreateProject400ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -6980,7 +6979,7 @@ type CreateProject401ApplicationProblemPlusJSONResponse struct {
 func (response CreateProject401ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7009,7 +7008,7 @@ type CreateProject403ApplicationProblemPlusJSONResponse struct {
 func (response CreateProject403ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7041,7 +7040,7 @@ type CreateProject404ApplicationProblemPlusJSONResponse struct {
 func (response CreateProject404ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7074,7 +7073,7 @@ type CreateProject409ApplicationProblemPlusJSONResponse struct {
 func (response CreateProject409ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7109,7 +7108,7 @@ type CreateProject422ApplicationProblemPlusJSONResponse struct {
 func (response CreateProject422ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7145,7 +7144,7 @@ type CreateProject429ApplicationProblemPlusJSONResponse struct {
 func (response CreateProject429ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7186,7 +7185,7 @@ type CreateProject500ApplicationProblemPlusJSONResponse struct {
 func (response CreateProject500ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7229,7 +7228,7 @@ type UpdateProject200JSONResponse struct {
 func (response UpdateProject200JSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -7273,7 +7272,7 @@ type UpdateProject400ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProject400ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7304,7 +7303,7 @@ type UpdateProject401ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProject401ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7333,7 +7332,7 @@ type UpdateProject403ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProject403ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7365,7 +7364,7 @@ type UpdateProject404ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProject404ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7398,7 +7397,7 @@ type UpdateProject409ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProject409ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7433,7 +7432,7 @@ type UpdateProject422ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProject422ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7469,7 +7468,7 @@ type UpdateProject429ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProject429ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7510,7 +7509,7 @@ type UpdateProject500ApplicationProblemPlusJSONResponse struct {
 func (response UpdateProject500ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := encodeJSON(&buf, response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -7646,7 +7645,7 @@ func (sh *strictHandler) CreateProjectAPIKey(w http.ResponseWriter, r *http.Requ
 	request.Params = params
 
 	var body CreateProjectAPIKeyJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
+	if err := decodeJSONBody(r, &body); err != nil {
 		if !errors.Is(err, io.EOF) {
 			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
 			return
@@ -7737,7 +7736,7 @@ func (sh *strictHandler) UpdateProjectAPIKey(w http.ResponseWriter, r *http.Requ
 	request.Params = params
 
 	var body UpdateProjectAPIKeyJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
+	if err := decodeJSONBody(r, &body); err != nil {
 		if !errors.Is(err, io.EOF) {
 			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
 			return
@@ -7825,7 +7824,7 @@ func (sh *strictHandler) CreateOrganizationAPIKey(w http.ResponseWriter, r *http
 	request.Params = params
 
 	var body CreateOrganizationAPIKeyJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
+	if err := decodeJSONBody(r, &body); err != nil {
 		if !errors.Is(err, io.EOF) {
 			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
 			return
@@ -7916,7 +7915,7 @@ func (sh *strictHandler) UpdateOrganizationAPIKey(w http.ResponseWriter, r *http
 	request.Params = params
 
 	var body UpdateOrganizationAPIKeyJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
+	if err := decodeJSONBody(r, &body); err != nil {
 		if !errors.Is(err, io.EOF) {
 			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
 			return
@@ -8004,7 +8003,7 @@ func (sh *strictHandler) CreateProject(w http.ResponseWriter, r *http.Request, p
 	request.Params = params
 
 	var body CreateProjectJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
+	if err := decodeJSONBody(r, &body); err != nil {
 		if !errors.Is(err, io.EOF) {
 			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
 			return
@@ -8041,7 +8040,7 @@ func (sh *strictHandler) UpdateProject(w http.ResponseWriter, r *http.Request, p
 	request.Params = params
 
 	var body UpdateProjectJSONRequestBody
-	if err := runtime.BindJSONBody(r, &body); err != nil {
+	if err := decodeJSONBody(r, &body); err != nil {
 		if !errors.Is(err, io.EOF) {
 			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
 			return
