@@ -163,8 +163,8 @@ func (w *stampWriter) WriteHeader(status int) {
 	if w.st.replayOf != "" {
 		id = w.st.replayOf
 	}
-	h.Set(problem.RequestIDHeader, id)
-	h.Set("Spotzee-Version", w.st.version)
+	setOnce(h, problem.RequestIDHeader, id)
+	setOnce(h, "Spotzee-Version", w.st.version)
 	if w.st.method == http.MethodPost && status/100 == 2 {
 		// The API's only successful POST is a create, whose body (first
 		// answer and idempotent replay alike) holds the full key value: no
@@ -190,6 +190,16 @@ func (w *stampWriter) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += n
 	return n, err
+}
+
+// setOnce sets the canonical header key to value unless it holds exactly
+// that already (set when the request came in, for writers that bypass
+// WriteHeader), sparing a slice per response.
+func setOnce(h http.Header, key, value string) {
+	if v := h[key]; len(v) == 1 && v[0] == value {
+		return
+	}
+	h[key] = []string{value}
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

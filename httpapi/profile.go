@@ -92,7 +92,7 @@ func profileConventions(p Profile) middleware {
 			st := stateFrom(r.Context())
 			version, err := checkVersion(r.Header, p)
 			st.version = version
-			w.Header().Set("Spotzee-Version", version)
+			setOnce(w.Header(), "Spotzee-Version", version)
 			if err != nil {
 				problem.Write(w, err)
 				return
