@@ -150,9 +150,15 @@ func (c *Store[S]) KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.A
 func (c *Store[S]) CallerAndKeyByHash(ctx context.Context, hash []byte, id int64) (spotzee.CallerAndKey, error) {
 	g, h, ok := c.lookup(hash)
 	if ok {
-		if e, k, found := g.callerAndKey(h, id); found {
+		caller, key, found := g.callerAndKey(h, id)
+		if found {
 			c.hits.Add(1)
-			return spotzee.CallerAndKey{Caller: e.key(), Tier: e.tier(), Key: k.key()}, nil
+			return spotzee.CallerAndKey{Caller: caller.key(), Tier: caller.tier(), Key: key.key()}, nil
+		}
+		if caller != "" {
+			if got, done := c.keyOfKeptCaller(ctx, g, caller, id); done {
+				return got, nil
+			}
 		}
 	}
 	c.misses.Add(1)
@@ -161,6 +167,36 @@ func (c *Store[S]) CallerAndKeyByHash(ctx context.Context, hash []byte, id int64
 		c.storeCallerAndKey(g, h, id, got)
 	}
 	return got, err
+}
+
+// keyOfKeptCaller answers CallerAndKeyByHash for a caller kept in g with
+// its tier whose key id is not kept: it reads the key alone (Source.Key:
+// one row, where CallerAndKeyByHash reads the caller, its project and the
+// key) and keeps it. It answers (done) only when the stamp after that read
+// is still g's: nothing was committed since the caller was read, so the
+// two are what one read of both would have returned. Otherwise, or when
+// the read fails other than with CodeResourceMissing, done is false and
+// the caller must read both.
+func (c *Store[S]) keyOfKeptCaller(ctx context.Context, g *generation[S], caller record, id int64) (got spotzee.CallerAndKey, done bool) {
+	_, project := caller.ids()
+	k, err := c.Source.Key(ctx, project, id)
+	if err != nil && spotzee.ErrorCode(err) != spotzee.CodeResourceMissing {
+		return got, false
+	}
+	if s, ok := c.stamps.ChangeStamp(); !ok || s != g.stamp {
+		return got, false
+	}
+	c.misses.Add(1)
+	got = spotzee.CallerAndKey{Caller: caller.key(), Tier: caller.tier()}
+	if err != nil {
+		got.KeyErr = err
+		return got, true
+	}
+	got.Key = k
+	if r, fits := encode(k, "", false); fits && k.ID == id && k.ProjectID == project {
+		c.store(g, func(g *generation[S]) bool { return g.putKey(id, r, c.max) })
+	}
+	return got, true
 }
 
 // storeCallerAndKey keeps what CallerAndKeyByHash read in g: the caller,
@@ -259,8 +295,9 @@ func (g *generation[S]) caller(h [32]byte) (record, bool) {
 	return e, ok
 }
 
-// callerAndKey returns the caller h read with its tier and the key id of
-// its project, found only when both are there.
+// callerAndKey returns the caller h when it was read with its tier ("" if
+// not kept so), and the key id of its project; found is true when both are
+// there.
 func (g *generation[S]) callerAndKey(h [32]byte, id int64) (caller, key record, found bool) {
 	g.mu.RLock()
 	caller, ok := g.callers[h]
@@ -268,14 +305,16 @@ func (g *generation[S]) callerAndKey(h [32]byte, id int64) (caller, key record, 
 		key, found = g.keys[id]
 	}
 	g.mu.RUnlock()
-	if !found || !caller.hasTier() {
+	if !ok || !caller.hasTier() {
 		return "", "", false
 	}
-	_, project := caller.ids()
-	if _, p := key.ids(); p != project {
-		return "", "", false
+	if found {
+		_, project := caller.ids()
+		if _, p := key.ids(); p != project {
+			found = false
+		}
 	}
-	return caller, key, true
+	return caller, key, found
 }
 
 // putCaller keeps e within the bound limit, unless an entry with the tier is

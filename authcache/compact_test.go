@@ -330,3 +330,73 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// TestKeyOfAKeptCaller checks GET's read when its caller is kept but the
+// key asked for is not: the key is read alone (Store.Key), unless a commit
+// ran during that read or the read failed, and then caller and key are
+// read again together.
+func TestKeyOfAKeptCaller(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		id   int64
+		// before runs before the read; it may set f.during.
+		before    func(f *fakeStore, s *stamps, hash []byte)
+		wantRole  spotzee.Role // the caller's
+		wantCalls int64        // store calls of the read
+		wantKey   bool         // the key is found (else KeyErr)
+		wantKept  bool         // a second read of the key is a hit
+	}{
+		{"nothing committed: the key alone is read and kept", 3, func(*fakeStore, *stamps, []byte) {},
+			spotzee.RoleAdmin, 1, true, true},
+		{"a key the project does not have: KeyErr, nothing kept", 999, func(*fakeStore, *stamps, []byte) {},
+			spotzee.RoleAdmin, 1, false, false},
+		{"a commit during the key read: both read again", 3, func(f *fakeStore, s *stamps, hash []byte) {
+			f.during = func() {
+				f.during = nil
+				f.mu.Lock()
+				k := f.keys[[32]byte(hash)]
+				k.Role = spotzee.RoleSupport // demoted meanwhile
+				f.keys[[32]byte(hash)] = k
+				f.mu.Unlock()
+				s.n.Add(1)
+			}
+		}, spotzee.RoleSupport, 2, true, false},
+		{"no stamp after the key read: both read again", 3, func(f *fakeStore, s *stamps, _ []byte) {
+			f.during = func() { f.during = nil; s.broken.Store(true) }
+		}, spotzee.RoleAdmin, 2, true, false},
+		{"the key read fails: both read again", 3, func(f *fakeStore, _ *stamps, _ []byte) {
+			f.keyErr = fmt.Errorf("disk I/O error")
+		}, spotzee.RoleAdmin, 2, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, s := newFake(), &stamps{}
+			hash := fill(f, 10)
+			c := authcache.New[uint64](f, s, 0)
+			_, err := c.CallerAndKeyByHash(context.Background(), hash, 2) // keeps the caller
+			require.NoError(t, err)
+			tt.before(f, s, hash)
+			calls := f.calls.Load()
+			got, err := c.CallerAndKeyByHash(context.Background(), hash, tt.id)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantCalls, f.calls.Load()-calls, "store calls")
+			assert.EqualValues(t, 1, f.keyCalls.Load(), "Key calls")
+			assert.Equal(t, tt.wantRole, got.Caller.Role)
+			if tt.wantKey {
+				require.NoError(t, got.KeyErr)
+				assert.Equal(t, tt.id, got.Key.ID)
+				assert.Equal(t, f.byID[tt.id], got.Key)
+			} else {
+				assert.Equal(t, spotzee.CodeResourceMissing, spotzee.ErrorCode(got.KeyErr))
+			}
+			f.keyErr = nil
+			s.broken.Store(false)
+			calls = f.calls.Load()
+			_, err = c.CallerAndKeyByHash(context.Background(), hash, tt.id)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantKept, f.calls.Load() == calls, "the second read is a hit")
+		})
+	}
+}
