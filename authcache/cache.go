@@ -12,7 +12,7 @@
 // when the stamp read before the database read equals the one read after
 // it: a commit racing the read leaves nothing behind.
 //
-// Entries are kept in a compact form (one string each, about 85 bytes with
+// Entries are kept in a compact form (one string each, about 70 bytes with
 // the map slot for a typical key; see record) so that a project of 100,000
 // keys fits within DefaultMaxEntries in a few megabytes, and a full cache
 // evicts an eighth of its entries at random rather than dropping them all,
@@ -47,10 +47,10 @@ type Stamper[S comparable] interface {
 
 // DefaultMaxEntries is the default bound on the entries kept: 2^17, room
 // for a project of 100,000 keys and their callers. An entry counts one
-// plus one for every 64 bytes of its strings (name, description, last
-// four), so the bound is also one on memory: an entry of a typical key
-// costs about 150 bytes of heap (see TestEntryCost), a full cache about
-// 20 to 40 MB.
+// plus one for every 64 bytes of its record (its name, description and
+// last four, and some 20 bytes more), so the bound is also one on memory: an entry of a typical key
+// costs about 70 bytes of heap (see TestEntryCost), a full cache of such
+// keys about 10 MB, and one of any keys at most about 20 MB.
 const DefaultMaxEntries = 1 << 17
 
 // Store is a Source whose three bearer reads (KeyByHash, KeyAndTierByHash,
@@ -109,13 +109,13 @@ func (c *Store[S]) KeyByHash(ctx context.Context, hash []byte) (spotzee.APIKey, 
 	if ok {
 		if e, found := g.caller(h); found {
 			c.hits.Add(1)
-			return e.key(), nil
+			return e.key(0), nil
 		}
 	}
 	c.misses.Add(1)
 	k, err := c.Source.KeyByHash(ctx, hash)
 	if err == nil && ok {
-		if r, fits := encode(k, "", false); fits {
+		if r, fits := encode(k, "", false, true); fits {
 			c.store(g, func(g *generation[S]) bool { return g.putCaller(h, r, c.max) })
 		}
 	}
@@ -130,13 +130,13 @@ func (c *Store[S]) KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.A
 	if ok {
 		if e, found := g.caller(h); found && e.hasTier() {
 			c.hits.Add(1)
-			return e.key(), e.tier(), nil
+			return e.key(0), e.tier(), nil
 		}
 	}
 	c.misses.Add(1)
 	k, tier, err := c.Source.KeyAndTierByHash(ctx, hash)
 	if err == nil && ok {
-		if r, fits := encode(k, tier, true); fits {
+		if r, fits := encode(k, tier, true, true); fits {
 			c.store(g, func(g *generation[S]) bool { return g.putCaller(h, r, c.max) })
 		}
 	}
@@ -153,7 +153,7 @@ func (c *Store[S]) CallerAndKeyByHash(ctx context.Context, hash []byte, id int64
 		caller, key, found := g.callerAndKey(h, id)
 		if found {
 			c.hits.Add(1)
-			return spotzee.CallerAndKey{Caller: caller.key(), Tier: caller.tier(), Key: key.key()}, nil
+			return spotzee.CallerAndKey{Caller: caller.key(0), Tier: caller.tier(), Key: key.key(id)}, nil
 		}
 		if caller != "" {
 			if got, done := c.keyOfKeptCaller(ctx, g, caller, id); done {
@@ -178,7 +178,7 @@ func (c *Store[S]) CallerAndKeyByHash(ctx context.Context, hash []byte, id int64
 // the read fails other than with CodeResourceMissing, done is false and
 // the caller must read both.
 func (c *Store[S]) keyOfKeptCaller(ctx context.Context, g *generation[S], caller record, id int64) (got spotzee.CallerAndKey, done bool) {
-	_, project := caller.ids()
+	project := caller.project()
 	k, err := c.Source.Key(ctx, project, id)
 	if err != nil && spotzee.ErrorCode(err) != spotzee.CodeResourceMissing {
 		return got, false
@@ -187,13 +187,13 @@ func (c *Store[S]) keyOfKeptCaller(ctx context.Context, g *generation[S], caller
 		return got, false
 	}
 	c.misses.Add(1)
-	got = spotzee.CallerAndKey{Caller: caller.key(), Tier: caller.tier()}
+	got = spotzee.CallerAndKey{Caller: caller.key(0), Tier: caller.tier()}
 	if err != nil {
 		got.KeyErr = err
 		return got, true
 	}
 	got.Key = k
-	if r, fits := encode(k, "", false); fits && k.ID == id && k.ProjectID == project {
+	if r, fits := encode(k, "", false, false); fits && k.ID == id && k.ProjectID == project {
 		c.store(g, func(g *generation[S]) bool { return g.putKey(id, r, c.max) })
 	}
 	return got, true
@@ -204,14 +204,14 @@ func (c *Store[S]) keyOfKeptCaller(ctx context.Context, g *generation[S], caller
 // asked for and in the caller's project (a hit rebuilds it from those),
 // and only with the caller (a hit needs both).
 func (c *Store[S]) storeCallerAndKey(g *generation[S], h [32]byte, id int64, got spotzee.CallerAndKey) {
-	caller, ok := encode(got.Caller, got.Tier, true)
+	caller, ok := encode(got.Caller, got.Tier, true, true)
 	if !ok {
 		return
 	}
 	var key record
 	withKey := got.KeyErr == nil && got.Key.ID == id && got.Key.ProjectID == got.Caller.ProjectID
 	if withKey {
-		key, withKey = encode(got.Key, "", false)
+		key, withKey = encode(got.Key, "", false, false)
 	}
 	c.store(g, func(g *generation[S]) bool {
 		if !g.putCaller(h, caller, c.max) {
@@ -309,8 +309,7 @@ func (g *generation[S]) callerAndKey(h [32]byte, id int64) (caller, key record, 
 		return "", "", false
 	}
 	if found {
-		_, project := caller.ids()
-		if _, p := key.ids(); p != project {
+		if key.project() != caller.project() {
 			found = false
 		}
 	}

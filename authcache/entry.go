@@ -21,22 +21,21 @@ var (
 	tiers    = [...]spotzee.Tier{"", spotzee.TierStarter, spotzee.TierProfessional, spotzee.TierEnterprise}
 )
 
-// record flags.
+// The first byte of a record: flags, and the tier's index in its top bits.
 const (
 	flagSystem  = 1 << iota // IsSystem
 	flagDesc                // Description is set (its text may be empty)
 	flagRevoked             // RevokedAt is set
 	flagTier                // the tier was read with the key
+	flagID                  // the record holds the key's ID
+	tierShift   = iota      // the tier's index: bits 5 and 6
 )
 
-// The bytes a record starts with.
+// The second byte of a record: the indexes of Scope (bits 0-1), Role (bits
+// 2-4) and ValuePrefix (bits 5-6).
 const (
-	offFlags = iota
-	offScope
-	offRole
-	offPrefix
-	offTier
-	offVarints // the first varint
+	roleShift   = 2
+	prefixShift = 5
 )
 
 // record is a key and its project's tier in the compact form the cache
@@ -45,60 +44,73 @@ const (
 // it, which no one can change, and every pointer of the key it gives is
 // new). It is, in order:
 //
-//   - the flags, then the indexes of Scope, Role, ValuePrefix and the tier
-//     in the tables above, one byte each;
-//   - ID and ProjectID (zigzag varints);
-//   - CreatedAt and UpdatedAt, then *RevokedAt when flagRevoked is set, each
-//     as time.Time.Unix (zigzag varint) and time.Time.Nanosecond (uvarint),
-//     all UTC times;
+//   - the flags and the tier's index, one byte; the indexes of Scope, Role
+//     and ValuePrefix in the tables above, one byte;
+//   - ID when flagID is set (the keys map holds records by ID, without
+//     it), then ProjectID (zigzag varints);
+//   - CreatedAt as time.Time.Unix (zigzag varint) and time.Time.Nanosecond
+//     (uvarint); UpdatedAt likewise, its seconds less CreatedAt's; then
+//     *RevokedAt when flagRevoked is set, as CreatedAt — all UTC times;
 //   - len(Name), then len(*Description) when flagDesc is set (uvarints);
 //   - Name, *Description when set, Last4 (the rest).
+//
+// A key as seeded (a short name, no description, updated when created)
+// takes about 30 bytes: with the string's header and the map slot, about
+// 70 bytes of heap per entry.
 type record string
 
-// encode returns k and tier as a record, and ok=false when a record cannot
-// give them back exactly: a scope, role, prefix or tier it has no index
-// for, or a time that is not a UTC time without a monotonic reading (the
-// SQLite store returns only those). hasTier says whether tier was read
-// (KeyByHash reads none).
-func encode(k spotzee.APIKey, tier spotzee.Tier, hasTier bool) (r record, ok bool) {
-	var hdr [offVarints]byte
-	var okScope, okRole, okPrefix, okTier bool
-	hdr[offScope], okScope = index(scopes[:], k.Scope)
-	hdr[offRole], okRole = index(roles[:], k.Role)
-	hdr[offPrefix], okPrefix = index(prefixes[:], k.ValuePrefix)
-	hdr[offTier], okTier = index(tiers[:], tier)
+// encode returns k and tier as a record, with k.ID when withID is set, and
+// ok=false when a record cannot give them back exactly: a scope, role,
+// prefix or tier it has no index for, or a time that is not a UTC time
+// without a monotonic reading (the SQLite store returns only those).
+// hasTier says whether tier was read (KeyByHash reads none).
+func encode(k spotzee.APIKey, tier spotzee.Tier, hasTier, withID bool) (r record, ok bool) {
+	scope, okScope := index(scopes[:], k.Scope)
+	role, okRole := index(roles[:], k.Role)
+	prefix, okPrefix := index(prefixes[:], k.ValuePrefix)
+	tierIx, okTier := index(tiers[:], tier)
 	if !okScope || !okRole || !okPrefix || !okTier {
 		return "", false
 	}
+	flags := tierIx << tierShift
 	times := []time.Time{k.CreatedAt, k.UpdatedAt}
 	if k.IsSystem {
-		hdr[offFlags] |= flagSystem
+		flags |= flagSystem
 	}
 	if k.Description != nil {
-		hdr[offFlags] |= flagDesc
+		flags |= flagDesc
 	}
 	if k.RevokedAt != nil {
-		hdr[offFlags] |= flagRevoked
+		flags |= flagRevoked
 		times = append(times, *k.RevokedAt)
 	}
 	if hasTier {
-		hdr[offFlags] |= flagTier
+		flags |= flagTier
 	}
-	n := len(hdr) + 2*binary.MaxVarintLen64 + len(times)*(binary.MaxVarintLen64+binary.MaxVarintLen32) +
+	if withID {
+		flags |= flagID
+	}
+	n := 2 + 2*binary.MaxVarintLen64 + len(times)*(binary.MaxVarintLen64+binary.MaxVarintLen32) +
 		2*binary.MaxVarintLen64 + len(k.Name) + len(k.Last4)
 	if k.Description != nil {
 		n += len(*k.Description)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, hdr[:]...)
-	b = binary.AppendVarint(b, k.ID)
+	b = append(b, flags, scope|role<<roleShift|prefix<<prefixShift)
+	if withID {
+		b = binary.AppendVarint(b, k.ID)
+	}
 	b = binary.AppendVarint(b, k.ProjectID)
-	for _, t := range times {
+	created := k.CreatedAt.Unix()
+	for i, t := range times {
 		sec, nsec := t.Unix(), uint32(t.Nanosecond())
 		// == on time.Time compares the representation (location and
 		// monotonic reading too): only what comes back identical is kept.
 		if unix(sec, nsec) != t {
 			return "", false
+		}
+		if i == 1 {
+			sec -= created
 		}
 		b = binary.AppendVarint(b, sec)
 		b = binary.AppendUvarint(b, uint64(nsec))
@@ -116,39 +128,45 @@ func encode(k spotzee.APIKey, tier spotzee.Tier, hasTier bool) (r record, ok boo
 }
 
 // hasTier reports whether the record was read with its project's tier.
-func (r record) hasTier() bool { return r[offFlags]&flagTier != 0 }
+func (r record) hasTier() bool { return r[0]&flagTier != 0 }
 
 // tier returns the project's tier ("" when not read).
-func (r record) tier() spotzee.Tier { return tiers[r[offTier]] }
+func (r record) tier() spotzee.Tier { return tiers[r[0]>>tierShift&3] }
 
 // weight is what the record counts against the bound.
 func (r record) weight() int { return 1 + len(r)/textUnit }
 
-// ids returns the key's ID and ProjectID.
-func (r record) ids() (id, project int64) {
-	id, i := varint(r, offVarints)
-	project, _ = varint(r, i)
-	return id, project
+// project returns the key's ProjectID.
+func (r record) project() int64 {
+	i := 2
+	if r[0]&flagID != 0 {
+		_, i = varint(r, i)
+	}
+	project, _ := varint(r, i)
+	return project
 }
 
-// key returns the key r holds; its Description and RevokedAt are new
-// pointers on every call.
-func (r record) key() spotzee.APIKey {
-	flags := r[offFlags]
+// key returns the key r holds, with the ID it holds, or id when it holds
+// none; its Description and RevokedAt are new pointers on every call.
+func (r record) key(id int64) spotzee.APIKey {
+	flags, enums := r[0], r[1]
 	k := spotzee.APIKey{
-		Scope:       scopes[r[offScope]],
-		Role:        roles[r[offRole]],
-		ValuePrefix: prefixes[r[offPrefix]],
+		ID:          id,
+		Scope:       scopes[enums&3],
+		Role:        roles[enums>>roleShift&7],
+		ValuePrefix: prefixes[enums>>prefixShift&3],
 		IsSystem:    flags&flagSystem != 0,
 	}
-	i := offVarints
-	k.ID, i = varint(r, i)
+	i := 2
+	if flags&flagID != 0 {
+		k.ID, i = varint(r, i)
+	}
 	k.ProjectID, i = varint(r, i)
-	k.CreatedAt, i = r.time(i)
-	k.UpdatedAt, i = r.time(i)
+	k.CreatedAt, i = r.time(i, 0)
+	k.UpdatedAt, i = r.time(i, k.CreatedAt.Unix())
 	if flags&flagRevoked != 0 {
 		var t time.Time
-		t, i = r.time(i)
+		t, i = r.time(i, 0)
 		k.RevokedAt = &t
 	}
 	nameLen, i := uvarint(r, i)
@@ -166,11 +184,12 @@ func (r record) key() spotzee.APIKey {
 	return k
 }
 
-// time reads a time at r[i:] and returns it and the index after it.
-func (r record) time(i int) (time.Time, int) {
+// time reads a time at r[i:], its seconds less base, and returns it and
+// the index after it.
+func (r record) time(i int, base int64) (time.Time, int) {
 	sec, i := varint(r, i)
 	nsec, i := uvarint(r, i)
-	return unix(sec, uint32(nsec)), i
+	return unix(base+sec, uint32(nsec)), i
 }
 
 // uvarint reads what binary.AppendUvarint wrote at s[i:] and returns it
