@@ -11,6 +11,12 @@
 // the next request that starts after the commit. An entry is only stored
 // when the stamp read before the database read equals the one read after
 // it: a commit racing the read leaves nothing behind.
+//
+// Entries are kept in a compact form (one string each, about 70 bytes with
+// the map slot for a typical key; see record) so that a project of 100,000
+// keys fits within DefaultMaxEntries in a few megabytes, and a full cache
+// evicts an eighth of its entries at random rather than dropping them all,
+// so the hit rate of a load over more keys than fit degrades gradually.
 package authcache
 
 import (
@@ -39,9 +45,13 @@ type Stamper[S comparable] interface {
 	ChangeStamp() (stamp S, ok bool)
 }
 
-// DefaultMaxEntries is the default bound on the entries kept; reaching it
-// drops them all.
-const DefaultMaxEntries = 10000
+// DefaultMaxEntries is the default bound on the entries kept: 2^17, room
+// for a project of 100,000 keys and their callers. An entry counts one
+// plus one for every 64 bytes of its record (its name, description and
+// last four, and some 20 bytes more), so the bound is also one on memory: an entry of a typical key
+// costs about 70 bytes of heap (see TestEntryCost), a full cache of such
+// keys about 10 MB, and one of any keys at most about 20 MB.
+const DefaultMaxEntries = 1 << 17
 
 // Store is a Source whose three bearer reads (KeyByHash, KeyAndTierByHash,
 // CallerAndKeyByHash) are served from memory while the stamp has not moved
@@ -58,7 +68,10 @@ type Store[S comparable] struct {
 
 // New returns a Store reading through src and validated by stamps, which
 // must be the change stamp of the database src reads. maxEntries bounds the
-// entries kept (DefaultMaxEntries when not positive).
+// entries kept, weighed as DefaultMaxEntries describes (DefaultMaxEntries
+// when not positive); a store that would exceed it first evicts entries
+// picked at random, an eighth of the bound at a time, so the entries
+// still kept keep answering.
 func New[S comparable](src Source, stamps Stamper[S], maxEntries int) *Store[S] {
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
@@ -72,8 +85,9 @@ type Stats struct {
 	Hits, Misses int64
 	// Stores are misses whose result was kept.
 	Stores int64
-	// Entries is how many entries the current generation holds.
-	Entries int
+	// Entries is how many entries the current generation holds, and
+	// Weight what they count against the bound (see DefaultMaxEntries).
+	Entries, Weight int
 }
 
 // Stats returns the counts so far.
@@ -81,7 +95,7 @@ func (c *Store[S]) Stats() Stats {
 	st := Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Stores: c.stores.Load()}
 	if g := c.cur.Load(); g != nil {
 		g.mu.RLock()
-		st.Entries = g.entries()
+		st.Entries, st.Weight = g.entries(), g.weight
 		g.mu.RUnlock()
 	}
 	return st
@@ -95,13 +109,15 @@ func (c *Store[S]) KeyByHash(ctx context.Context, hash []byte) (spotzee.APIKey, 
 	if ok {
 		if e, found := g.caller(h); found {
 			c.hits.Add(1)
-			return clone(e.key), nil
+			return e.key(0), nil
 		}
 	}
 	c.misses.Add(1)
 	k, err := c.Source.KeyByHash(ctx, hash)
 	if err == nil && ok {
-		c.store(g, func(g *generation[S]) { g.putCaller(h, callerEntry{key: k}) })
+		if r, fits := encode(k, "", false, true); fits {
+			c.store(g, func(g *generation[S]) bool { return g.putCaller(h, r, c.max) })
+		}
 	}
 	return k, err
 }
@@ -112,15 +128,17 @@ func (c *Store[S]) KeyByHash(ctx context.Context, hash []byte) (spotzee.APIKey, 
 func (c *Store[S]) KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.APIKey, spotzee.Tier, error) {
 	g, h, ok := c.lookup(hash)
 	if ok {
-		if e, found := g.caller(h); found && e.hasTier {
+		if e, found := g.caller(h); found && e.hasTier() {
 			c.hits.Add(1)
-			return clone(e.key), e.tier, nil
+			return e.key(0), e.tier(), nil
 		}
 	}
 	c.misses.Add(1)
 	k, tier, err := c.Source.KeyAndTierByHash(ctx, hash)
 	if err == nil && ok {
-		c.store(g, func(g *generation[S]) { g.putCaller(h, callerEntry{key: k, tier: tier, hasTier: true}) })
+		if r, fits := encode(k, tier, true, true); fits {
+			c.store(g, func(g *generation[S]) bool { return g.putCaller(h, r, c.max) })
+		}
 	}
 	return k, tier, err
 }
@@ -132,24 +150,78 @@ func (c *Store[S]) KeyAndTierByHash(ctx context.Context, hash []byte) (spotzee.A
 func (c *Store[S]) CallerAndKeyByHash(ctx context.Context, hash []byte, id int64) (spotzee.CallerAndKey, error) {
 	g, h, ok := c.lookup(hash)
 	if ok {
-		if e, found := g.caller(h); found && e.hasTier {
-			if k, found := g.key(keyID{e.key.ProjectID, id}); found {
-				c.hits.Add(1)
-				return spotzee.CallerAndKey{Caller: clone(e.key), Tier: e.tier, Key: clone(k)}, nil
+		caller, key, found := g.callerAndKey(h, id)
+		if found {
+			c.hits.Add(1)
+			return spotzee.CallerAndKey{Caller: caller.key(0), Tier: caller.tier(), Key: key.key(id)}, nil
+		}
+		if caller != "" {
+			if got, done := c.keyOfKeptCaller(ctx, g, caller, id); done {
+				return got, nil
 			}
 		}
 	}
 	c.misses.Add(1)
 	got, err := c.Source.CallerAndKeyByHash(ctx, hash, id)
 	if err == nil && ok {
-		c.store(g, func(g *generation[S]) {
-			g.putCaller(h, callerEntry{key: got.Caller, tier: got.Tier, hasTier: true})
-			if got.KeyErr == nil {
-				g.putKey(keyID{got.Caller.ProjectID, id}, got.Key)
-			}
-		})
+		c.storeCallerAndKey(g, h, id, got)
 	}
 	return got, err
+}
+
+// keyOfKeptCaller answers CallerAndKeyByHash for a caller kept in g with
+// its tier whose key id is not kept: it reads the key alone (Source.Key:
+// one row, where CallerAndKeyByHash reads the caller, its project and the
+// key) and keeps it. It answers (done) only when the stamp after that read
+// is still g's: nothing was committed since the caller was read, so the
+// two are what one read of both would have returned. Otherwise, or when
+// the read fails other than with CodeResourceMissing, done is false and
+// the caller must read both.
+func (c *Store[S]) keyOfKeptCaller(ctx context.Context, g *generation[S], caller record, id int64) (got spotzee.CallerAndKey, done bool) {
+	project := caller.project()
+	k, err := c.Source.Key(ctx, project, id)
+	if err != nil && spotzee.ErrorCode(err) != spotzee.CodeResourceMissing {
+		return got, false
+	}
+	if s, ok := c.stamps.ChangeStamp(); !ok || s != g.stamp {
+		return got, false
+	}
+	c.misses.Add(1)
+	got = spotzee.CallerAndKey{Caller: caller.key(0), Tier: caller.tier()}
+	if err != nil {
+		got.KeyErr = err
+		return got, true
+	}
+	got.Key = k
+	if r, fits := encode(k, "", false, false); fits && k.ID == id && k.ProjectID == project {
+		c.store(g, func(g *generation[S]) bool { return g.putKey(id, r, c.max) })
+	}
+	return got, true
+}
+
+// storeCallerAndKey keeps what CallerAndKeyByHash read in g: the caller,
+// and the key when the project has it. The key is kept only under the id
+// asked for and in the caller's project (a hit rebuilds it from those),
+// and only with the caller (a hit needs both).
+func (c *Store[S]) storeCallerAndKey(g *generation[S], h [32]byte, id int64, got spotzee.CallerAndKey) {
+	caller, ok := encode(got.Caller, got.Tier, true, true)
+	if !ok {
+		return
+	}
+	var key record
+	withKey := got.KeyErr == nil && got.Key.ID == id && got.Key.ProjectID == got.Caller.ProjectID
+	if withKey {
+		key, withKey = encode(got.Key, "", false, false)
+	}
+	c.store(g, func(g *generation[S]) bool {
+		if !g.putCaller(h, caller, c.max) {
+			return false
+		}
+		if withKey {
+			g.putKey(id, key, c.max)
+		}
+		return true
+	})
 }
 
 // lookup reads the stamp and returns the generation of entries valid under
@@ -184,94 +256,146 @@ func (c *Store[S]) lookup(hash []byte) (g *generation[S], h [32]byte, ok bool) {
 // store runs put on g — the generation of the stamp read before the
 // database read — when the stamp still equals g's: no commit ran while the
 // read did, so what it read is what the database holds under g's stamp.
-// A full generation is replaced by an empty one for the same stamp first.
-func (c *Store[S]) store(g *generation[S], put func(*generation[S])) {
+// put reports whether it kept anything.
+func (c *Store[S]) store(g *generation[S], put func(*generation[S]) bool) {
 	if s, ok := c.stamps.ChangeStamp(); !ok || s != g.stamp {
 		return
 	}
 	g.mu.Lock()
-	full := g.entries() >= c.max
-	if !full {
-		put(g)
-	}
+	kept := put(g)
 	g.mu.Unlock()
-	if full {
-		fresh := newGeneration(g.stamp)
-		if !c.cur.CompareAndSwap(g, fresh) {
-			return // replaced meanwhile; drop this entry
-		}
-		fresh.mu.Lock()
-		put(fresh)
-		fresh.mu.Unlock()
+	if kept {
+		c.stores.Add(1)
 	}
-	c.stores.Add(1)
-}
-
-// keyID names a key of a project.
-type keyID struct{ project, id int64 }
-
-type callerEntry struct {
-	key     spotzee.APIKey
-	tier    spotzee.Tier
-	hasTier bool // read by KeyByHash alone, the tier is not known
 }
 
 // generation holds the entries read under one stamp.
 type generation[S comparable] struct {
 	stamp   S
 	mu      sync.RWMutex
-	callers map[[32]byte]callerEntry
-	keys    map[keyID]spotzee.APIKey
+	callers map[[32]byte]record
+	// keys holds keys by ID; a lookup checks the project.
+	keys map[int64]record
+	// weight is what the entries of both maps count against the bound,
+	// keysWeight the share of keys; g.mu guards both.
+	weight, keysWeight int
 }
 
 func newGeneration[S comparable](s S) *generation[S] {
-	return &generation[S]{stamp: s, callers: map[[32]byte]callerEntry{}, keys: map[keyID]spotzee.APIKey{}}
+	return &generation[S]{stamp: s, callers: map[[32]byte]record{}, keys: map[int64]record{}}
 }
 
 // entries returns the number of entries; g.mu must be held.
 func (g *generation[S]) entries() int { return len(g.callers) + len(g.keys) }
 
-func (g *generation[S]) caller(h [32]byte) (callerEntry, bool) {
+func (g *generation[S]) caller(h [32]byte) (record, bool) {
 	g.mu.RLock()
 	e, ok := g.callers[h]
 	g.mu.RUnlock()
 	return e, ok
 }
 
-func (g *generation[S]) key(id keyID) (spotzee.APIKey, bool) {
+// callerAndKey returns the caller h when it was read with its tier ("" if
+// not kept so), and the key id of its project; found is true when both are
+// there.
+func (g *generation[S]) callerAndKey(h [32]byte, id int64) (caller, key record, found bool) {
 	g.mu.RLock()
-	k, ok := g.keys[id]
+	caller, ok := g.callers[h]
+	if ok {
+		key, found = g.keys[id]
+	}
 	g.mu.RUnlock()
-	return k, ok
+	if !ok || !caller.hasTier() {
+		return "", "", false
+	}
+	if found {
+		if key.project() != caller.project() {
+			found = false
+		}
+	}
+	return caller, key, found
 }
 
-// putCaller keeps e, unless an entry with the tier is there already and e
-// has none; g.mu must be held.
-func (g *generation[S]) putCaller(h [32]byte, e callerEntry) {
-	if old, ok := g.callers[h]; ok && old.hasTier && !e.hasTier {
-		return
+// putCaller keeps e within the bound limit, unless an entry with the tier is
+// there already and e has none, and reports whether it did; g.mu must be
+// held.
+func (g *generation[S]) putCaller(h [32]byte, e record, limit int) bool {
+	old, ok := g.callers[h]
+	if ok && old.hasTier() && !e.hasTier() {
+		return false
 	}
-	g.callers[h] = clonedEntry(e)
+	if ok {
+		delete(g.callers, h)
+		g.weight -= old.weight()
+	}
+	if !g.makeRoom(e.weight(), limit) {
+		return false
+	}
+	g.callers[h] = e
+	g.weight += e.weight()
+	return true
 }
 
-// putKey keeps k; g.mu must be held.
-func (g *generation[S]) putKey(id keyID, k spotzee.APIKey) { g.keys[id] = clone(k) }
-
-func clonedEntry(e callerEntry) callerEntry {
-	e.key = clone(e.key)
-	return e
+// putKey keeps e, key id, within the bound limit and reports whether it
+// did; g.mu must be held.
+func (g *generation[S]) putKey(id int64, e record, limit int) bool {
+	if old, ok := g.keys[id]; ok {
+		delete(g.keys, id)
+		g.weight -= old.weight()
+		g.keysWeight -= old.weight()
+	}
+	if !g.makeRoom(e.weight(), limit) {
+		return false
+	}
+	g.keys[id] = e
+	g.weight += e.weight()
+	g.keysWeight += e.weight()
+	return true
 }
 
-// clone returns k with its own copies of what its pointers point to, so
-// that no two requests share them.
-func clone(k spotzee.APIKey) spotzee.APIKey {
-	if k.Description != nil {
-		d := *k.Description
-		k.Description = &d
+// makeRoom evicts entries until w more fit within limit, and reports false
+// (evicting nothing) when w alone exceeds limit. It evicts down to an eighth
+// of limit below what w needs, so that it runs once per limit/8 stores and not
+// on every one; g.mu must be held.
+//
+// The entries evicted are the first ones a range over each map meets,
+// from both maps in proportion to their weight. A range starts at a random
+// place and visits entries in hash order, so they are a random sample:
+// under any load, the entries most asked for are kept as likely as the
+// others, and those kept go on answering (no generation is dropped whole).
+func (g *generation[S]) makeRoom(w, limit int) bool {
+	if w > limit {
+		return false
 	}
-	if k.RevokedAt != nil {
-		t := *k.RevokedAt
-		k.RevokedAt = &t
+	if g.weight+w <= limit {
+		return true
 	}
-	return k
+	target := max(0, limit-limit/8-w)
+	excess := g.weight - target
+	fromKeys := (excess*g.keysWeight + g.weight - 1) / g.weight // rounded up
+	for id, e := range g.keys {
+		if fromKeys <= 0 {
+			break
+		}
+		delete(g.keys, id)
+		fromKeys -= e.weight()
+		g.weight -= e.weight()
+		g.keysWeight -= e.weight()
+	}
+	for h, e := range g.callers {
+		if g.weight <= target {
+			break
+		}
+		delete(g.callers, h)
+		g.weight -= e.weight()
+	}
+	for id, e := range g.keys {
+		if g.weight <= target {
+			break
+		}
+		delete(g.keys, id)
+		g.weight -= e.weight()
+		g.keysWeight -= e.weight()
+	}
+	return true
 }

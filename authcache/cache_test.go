@@ -34,6 +34,8 @@ type fakeStore struct {
 	byID          map[int64]spotzee.APIKey
 	calls         atomic.Int64
 	during        func()
+	keyCalls      atomic.Int64 // calls of Key
+	keyErr        error        // returned by Key when set
 }
 
 func newFake() *fakeStore {
@@ -89,6 +91,22 @@ func (f *fakeStore) CallerAndKeyByHash(ctx context.Context, hash []byte, id int6
 		out.KeyErr = spotzee.Errorf(spotzee.CodeResourceMissing, "No such API key: %d", id)
 	}
 	return out, nil
+}
+
+// Key returns the live key id of project projectID, as spotzee.Store
+// does (the fake's keys are all live).
+func (f *fakeStore) Key(_ context.Context, projectID, id int64) (spotzee.APIKey, error) {
+	f.read()
+	f.keyCalls.Add(1)
+	if err := f.keyErr; err != nil {
+		return spotzee.APIKey{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if k, ok := f.byID[id]; ok && k.ProjectID == projectID {
+		return k, nil
+	}
+	return spotzee.APIKey{}, spotzee.Errorf(spotzee.CodeResourceMissing, "No such API key: %d", id)
 }
 
 // reads are the three bearer reads of the cache, each returning the key it
