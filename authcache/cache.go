@@ -21,6 +21,7 @@ package authcache
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -257,11 +258,20 @@ func (c *Store[S]) lookup(hash []byte) (g *generation[S], h [32]byte, ok bool) {
 // database read — when the stamp still equals g's: no commit ran while the
 // read did, so what it read is what the database holds under g's stamp.
 // put reports whether it kept anything.
+//
+// The stamp is read again with g's lock held: g's table may be shared with
+// a later generation (Advance), which drops the keys a commit changed with
+// the lock held after the commit; a read from before that commit must not
+// be put back after it.
 func (c *Store[S]) store(g *generation[S], put func(*generation[S]) bool) {
 	if s, ok := c.stamps.ChangeStamp(); !ok || s != g.stamp {
 		return
 	}
 	g.mu.Lock()
+	if s, ok := c.stamps.ChangeStamp(); !ok || s != g.stamp {
+		g.mu.Unlock()
+		return
+	}
 	kept := put(g)
 	g.mu.Unlock()
 	if kept {
@@ -269,9 +279,53 @@ func (c *Store[S]) store(g *generation[S], put func(*generation[S]) bool) {
 	}
 }
 
-// generation holds the entries read under one stamp.
+// maxCallerScan is how many callers Advance looks through for the keys it
+// drops; with more, it drops every caller (they are read again on their
+// next request) rather than take that long with the lock held.
+const maxCallerScan = 256
+
+// Advance carries what the cache holds under stamp from on to stamp to,
+// less the keys in touched (as read by GET /keys/{id}, and as callers), and
+// reports whether it did: it does nothing when the current entries are not
+// from's. The database's owner calls it after a commit of its own that
+// changed, of what the cache keeps, nothing but the labels (name,
+// description, updated_at) of the keys in touched, with from read while it
+// held the database's write lock and to right after the commit, when to
+// follows from by that one commit (sqlite.DB.OnLabelCommit). Without it
+// any commit, a rename too, empties the cache.
+func (c *Store[S]) Advance(from, to S, touched []int64) bool {
+	g := c.cur.Load()
+	if g == nil || g.stamp != from {
+		return false
+	}
+	g.mu.Lock()
+	for _, id := range touched {
+		if r, ok := g.keys[id]; ok {
+			delete(g.keys, id)
+			g.weight -= r.weight()
+			g.keysWeight -= r.weight()
+		}
+	}
+	for h, r := range g.callers {
+		if len(g.callers) > maxCallerScan || slices.Contains(touched, r.key(0).ID) {
+			delete(g.callers, h)
+			g.weight -= r.weight()
+		}
+	}
+	g.mu.Unlock()
+	return c.cur.CompareAndSwap(g, &generation[S]{stamp: to, table: g.table})
+}
+
+// generation holds the entries valid under one stamp: a table, which
+// Advance hands on to the next stamp's generation after a commit that
+// changed nothing it holds but the keys it drops.
 type generation[S comparable] struct {
-	stamp   S
+	stamp S
+	*table
+}
+
+// table is the entries of one or more successive generations.
+type table struct {
 	mu      sync.RWMutex
 	callers map[[32]byte]record
 	// keys holds keys by ID; a lookup checks the project.
@@ -282,7 +336,7 @@ type generation[S comparable] struct {
 }
 
 func newGeneration[S comparable](s S) *generation[S] {
-	return &generation[S]{stamp: s, callers: map[[32]byte]record{}, keys: map[int64]record{}}
+	return &generation[S]{stamp: s, table: &table{callers: map[[32]byte]record{}, keys: map[int64]record{}}}
 }
 
 // entries returns the number of entries; g.mu must be held.

@@ -121,6 +121,39 @@ func testAuthCacheSameServer(t *testing.T, path string, limits bool) {
 		assert.Equal(t, http.StatusNotFound, do(http.MethodGet, keyPath(target), admin, "").Code)
 	})
 
+	t.Run("a rename keeps the others' entries", func(t *testing.T) {
+		renamed, err := srv.Service().AddKey(t.Context(), boot.Project.ID, keys.CreateInput{Name: "old name"})
+		require.NoError(t, err)
+		other, err := srv.Service().AddKey(t.Context(), boot.Project.ID, keys.CreateInput{Name: "other"})
+		require.NoError(t, err)
+		for range 2 {
+			require.Equal(t, http.StatusOK, do(http.MethodGet, keyPath(renamed), admin, "").Code)
+			require.Equal(t, http.StatusOK, do(http.MethodGet, keyPath(other), admin, "").Code)
+		}
+		rec := do(http.MethodPatch, keyPath(renamed), admin, `{"name":"new name"}`)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		before, _ := srv.AuthCacheStats()
+		got := do(http.MethodGet, keyPath(renamed), admin, "")
+		require.Equal(t, http.StatusOK, got.Code)
+		assert.Contains(t, got.Body.String(), `"name":"new name"`, "the renamed key as stored")
+		require.Equal(t, http.StatusOK, do(http.MethodGet, keyPath(other), admin, "").Code)
+		after, _ := srv.AuthCacheStats()
+		if path != ":memory:" {
+			// The rename's commit is carried over (sqlite.DB.OnLabelCommit):
+			// the caller and the other key are still kept.
+			assert.Equal(t, int64(1), after.Misses-before.Misses, "only the renamed key read again")
+			assert.Equal(t, int64(1), after.Hits-before.Hits, "the other key from memory")
+		}
+		// The caller renaming itself sees its new name on its next request.
+		self := fmt.Sprintf("/api/client/keys/%d", boot.Admin.Key.ID)
+		rec = do(http.MethodPatch, self, admin, `{"name":"renamed admin"}`)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.Contains(t, do(http.MethodGet, self, admin, "").Body.String(), `"name":"renamed admin"`)
+		// A revocation after a carried-over rename is still refused at once.
+		require.Equal(t, http.StatusOK, do(http.MethodDelete, keyPath(other), admin, "").Code)
+		assert.Equal(t, http.StatusNotFound, do(http.MethodGet, keyPath(other), admin, "").Code)
+	})
+
 	if limits {
 		t.Run("tier", func(t *testing.T) {
 			c, err := srv.Service().AddKey(t.Context(), boot.Project.ID,

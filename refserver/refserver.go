@@ -223,13 +223,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 
 // authReads returns the store the keys service and the authenticator read
 // bearer keys through: db itself, or, with SQLite unless off is set, an
-// authenticated-key cache over it, which it also returns (nil otherwise).
+// authenticated-key cache over it, which it also returns (nil otherwise),
+// carried across db's label-only commits (sqlite.DB.OnLabelCommit).
 func authReads(db backend, off bool) (authcache.Source, *authcache.Store[sqlite.ChangeStamp]) {
 	sdb, ok := db.(*sqlite.DB)
 	if !ok || off {
 		return db, nil
 	}
 	c := authcache.New[sqlite.ChangeStamp](sdb, sdb, authcache.DefaultMaxEntries)
+	// A rename or new description (a label-only PATCH) committed by this
+	// server keeps the cache but for the keys it changed.
+	sdb.OnLabelCommit(func(before, after sqlite.ChangeStamp, touched []int64) { c.Advance(before, after, touched) })
 	return c, c
 }
 

@@ -62,7 +62,9 @@ type DB struct {
 	shmMap  *shmMapping
 	shm     atomic.Pointer[walIndexHeader]
 	commits atomic.Uint64
-	closed  atomic.Bool
+	// labelObserver is OnLabelCommit's f.
+	labelObserver atomic.Pointer[func(before, after ChangeStamp, touched []int64)]
+	closed        atomic.Bool
 
 	// wq queues writes for group commit (see group.go).
 	wq writeQueue

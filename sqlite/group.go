@@ -51,6 +51,10 @@ var errGroupLost = errors.New("group transaction rolled back by another call's f
 type writeCall struct {
 	ctx context.Context
 	fn  func(context.Context, *sql.Tx) error
+	// labels, for a call of writeLabels, are the keys whose labels alone
+	// fn may change (of what OnLabelCommit's observer keeps).
+	labels     []int64
+	labelsOnly bool
 
 	err      error
 	panicked bool
@@ -93,8 +97,21 @@ var callPool = sync.Pool{New: func() any { return &writeCall{wake: make(chan []*
 // ":memory:" must go through write, or the authenticated-key cache would
 // not see it.
 func (db *DB) write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	return db.writeCall(ctx, fn, nil, false)
+}
+
+// writeLabels is write for an fn that changes, of the keys' data an
+// OnLabelCommit observer keeps, nothing but the name, description and
+// updated_at of the keys in ids (it may also write what no observer keeps:
+// idempotency records, the search queue). A transaction of such calls
+// alone is reported to the observer when it commits.
+func (db *DB) writeLabels(ctx context.Context, ids []int64, fn func(context.Context, *sql.Tx) error) error {
+	return db.writeCall(ctx, fn, ids, true)
+}
+
+func (db *DB) writeCall(ctx context.Context, fn func(context.Context, *sql.Tx) error, labels []int64, labelsOnly bool) error {
 	c := callPool.Get().(*writeCall)
-	c.ctx, c.fn = ctx, fn
+	c.ctx, c.fn, c.labels, c.labelsOnly = ctx, fn, labels, labelsOnly
 	q := &db.wq
 	q.mu.Lock()
 	if !q.running {
@@ -183,12 +200,52 @@ func (db *DB) runOne(c *writeCall) {
 		c.err = err
 		return
 	}
+	before, observed := db.labelCommitStart(c.labelsOnly)
 	if err := c.call(tx); err != nil {
 		_ = tx.Rollback()
 		c.err = err
 		return
 	}
-	c.err = tx.Commit()
+	if c.err = tx.Commit(); c.err == nil && observed {
+		db.labelCommitDone(before, c.labels)
+	}
+}
+
+// labelCommitStart returns the change stamp at the start of a write
+// transaction — read with the write lock held (the writer's BEGIN is
+// IMMEDIATE), so it is the last commit's and no other can follow until this
+// one's — when an OnLabelCommit observer is set and the transaction's calls
+// are all writeLabels calls; observed is false otherwise.
+func (db *DB) labelCommitStart(labelsOnly bool) (before ChangeStamp, observed bool) {
+	if !labelsOnly || db.labelObserver.Load() == nil {
+		return before, false
+	}
+	return db.ChangeStamp()
+}
+
+// labelCommitDone tells the observer of the commit that moved the stamp
+// from before, with the keys it touched, when the stamp read now follows
+// before by that commit alone (another commit after it, by any process,
+// and the observer is not told: its entries then lapse as usual).
+func (db *DB) labelCommitDone(before ChangeStamp, touched []int64) {
+	after, ok := db.ChangeStamp()
+	if !ok || !before.followedBy(after) {
+		return
+	}
+	if f := db.labelObserver.Load(); f != nil {
+		(*f)(before, after, touched)
+	}
+}
+
+// OnLabelCommit sets f to be called, before the writers are answered, after
+// each commit of this DB whose changes to api_keys were only to the name,
+// description and updated_at of the keys in touched (label-only PATCHes,
+// alone or in a group), with the change stamp before and after it, when
+// after follows before by that one commit. authcache.Store.Advance is such
+// an f: it keeps its entries across the commit but those of touched. A DB
+// on ":memory:" never calls f. Set it before the DB is used.
+func (db *DB) OnLabelCommit(f func(before, after ChangeStamp, touched []int64)) {
+	db.labelObserver.Store(&f)
 }
 
 // runGroup runs the calls of group in one transaction, each in a
@@ -211,6 +268,11 @@ func (db *DB) runGroup(group []*writeCall) int {
 		return len(group)
 	}
 	w := db.inWrite(tx)
+	labelsOnly := true
+	for _, c := range group {
+		labelsOnly = labelsOnly && c.labelsOnly
+	}
+	before, observed := db.labelCommitStart(labelsOnly)
 	ok := make([]bool, len(group)) // fn succeeded, its savepoint released
 	for i, c := range group {
 		if err := c.ctx.Err(); err != nil {
@@ -254,6 +316,14 @@ func (db *DB) runGroup(group []*writeCall) int {
 				c.err = err
 			}
 		}
+	} else if observed {
+		var touched []int64
+		for i, c := range group {
+			if ok[i] {
+				touched = append(touched, c.labels...)
+			}
+		}
+		db.labelCommitDone(before, touched)
 	}
 	return len(group)
 }

@@ -421,7 +421,15 @@ func (db *DB) UpdateKey(ctx context.Context, callerID, projectID, id int64, u sp
 		db.warm(ctx, db.w, sqlLiveKey, sqlUpdate(u, false), sqlCaller, sqlOtherAdmins)
 	}
 	var k spotzee.APIKey
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	write := db.write
+	if labelsOnly {
+		// Of what the authenticated-key cache keeps, only key id's labels
+		// change (whichever path below runs): see OnLabelCommit.
+		write = func(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+			return db.writeLabels(ctx, []int64{id}, fn)
+		}
+	}
+	err := write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		q := db.inWrite(tx)
 		var err error
 		if labelsOnly {

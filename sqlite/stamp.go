@@ -86,6 +86,15 @@ func (h *walIndexHeader) stamp() (ChangeStamp, bool) {
 	}, true
 }
 
+// followedBy reports whether t is the stamp of the one commit after s: the
+// header's commit counter (iChange, which only a commit increments) one
+// more, the same WAL (its salts, which a restart of the WAL changes) with
+// more frames. A ":memory:" stamp never is (OnLabelCommit is for files).
+func (s ChangeStamp) followedBy(t ChangeStamp) bool {
+	return s.commits == 0 && t.commits == 0 && t.change == s.change+1 &&
+		t.salt0 == s.salt0 && t.salt1 == s.salt1 && t.frames > s.frames
+}
+
 // initialised reports whether isInit, the first byte of word w, is set.
 func initialised(w uint32) bool {
 	var b [4]byte
