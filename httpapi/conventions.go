@@ -172,10 +172,14 @@ func (w *stampWriter) WriteHeader(status int) {
 		h.Set("Cache-Control", "no-store")
 	}
 	if w.st.rated && w.st.rate.Enforced {
-		h.Set("X-RateLimit-Limit", strconv.Itoa(w.st.rate.Limit))
-		h.Set("X-RateLimit-Remaining", strconv.Itoa(w.st.rate.Remaining))
-		h.Set("X-RateLimit-Reset", strconv.Itoa(w.st.rate.ResetSeconds()))
-		h.Set("X-RateLimit-Tier", string(w.st.rate.Tier))
+		// The header keys in their canonical form (Set would canonicalise
+		// "X-RateLimit-…" into a new string on every response), the four
+		// values in one allocation.
+		v := make([]string, 4)
+		v[0], v[1] = strconv.Itoa(w.st.rate.Limit), strconv.Itoa(w.st.rate.Remaining)
+		v[2], v[3] = strconv.Itoa(w.st.rate.ResetSeconds()), string(w.st.rate.Tier)
+		h[rateLimitLimit], h[rateLimitRemaining] = v[0:1:1], v[1:2:2]
+		h[rateLimitReset], h[rateLimitTier] = v[2:3:3], v[3:4:4]
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
@@ -191,6 +195,15 @@ func (w *stampWriter) Write(p []byte) (int, error) {
 	w.bytes += n
 	return n, err
 }
+
+// The rate-limit headers' keys, canonical (textproto.CanonicalMIMEHeaderKey
+// of X-RateLimit-Limit and the others).
+var (
+	rateLimitLimit     = http.CanonicalHeaderKey("X-RateLimit-Limit")
+	rateLimitRemaining = http.CanonicalHeaderKey("X-RateLimit-Remaining")
+	rateLimitReset     = http.CanonicalHeaderKey("X-RateLimit-Reset")
+	rateLimitTier      = http.CanonicalHeaderKey("X-RateLimit-Tier")
+)
 
 // setOnce sets the canonical header key to value unless it holds exactly
 // that already (set when the request came in, for writers that bypass
