@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -16,9 +17,10 @@ import (
 // while a transaction is running together, in one transaction, each inside
 // its own savepoint, and commits them at once:
 //
-//   - the first caller that finds no transaction running becomes the leader
-//     and runs its call alone, as a plain transaction (the idle path is the
-//     one of a single write);
+//   - the first caller that finds no transaction running becomes the leader;
+//     it yields the processor once (joiners) and runs its call with the
+//     calls queued meanwhile as a group, or alone, as a plain transaction,
+//     when none came (the path of a single write);
 //   - callers that arrive meanwhile queue; when the leader is done, it hands
 //     the queue (up to maxGroup calls) to the first of them, which runs it
 //     as one group and hands the next queue on, and so on: no goroutine
@@ -117,7 +119,7 @@ func (db *DB) writeCall(ctx context.Context, fn func(context.Context, *sql.Tx) e
 	if !q.running {
 		q.running = true
 		q.mu.Unlock()
-		db.lead(c, nil)
+		db.lead(c, db.joiners(c))
 	} else {
 		q.queue = append(q.queue, c)
 		q.mu.Unlock()
@@ -133,6 +135,38 @@ func (db *DB) writeCall(ctx context.Context, fn func(context.Context, *sql.Tx) e
 		panic(pval)
 	}
 	return err
+}
+
+// testHookIdleLeader, when set (by tests), runs in joiners after the yield.
+var testHookIdleLeader func()
+
+// joiners returns the group of c, which found the writer idle, and the
+// writes queued while it yields the processor once: c first, then up to
+// maxGroup-1 of them; nil when none came (c runs alone). Under a write load
+// the writes of other requests are often a few instructions from the
+// queue when one finds the writer idle: they share its transaction instead
+// of waiting for it to commit and then committing one by one. That yield
+// costs a lone write about a microsecond; under the PATCH load at 1,000
+// keys it measured 7–10% more PATCH throughput in three alternating rounds,
+// 5% on average over four at 100,000 keys (#16).
+func (db *DB) joiners(c *writeCall) []*writeCall {
+	runtime.Gosched()
+	if testHookIdleLeader != nil {
+		testHookIdleLeader()
+	}
+	q := &db.wq
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(len(q.queue), maxGroup-1)
+	if n == 0 {
+		return nil
+	}
+	group := make([]*writeCall, 0, n+1)
+	group = append(append(group, c), q.queue[:n]...)
+	rest := copy(q.queue, q.queue[n:])
+	clear(q.queue[rest:])
+	q.queue = q.queue[:rest]
+	return group
 }
 
 // lead runs group, whose first call c is the caller's own (a nil group is

@@ -431,3 +431,38 @@ func TestGroupCommitCancelledWhileRunning(t *testing.T) {
 	assert.Equal(t, []error{nil, nil, nil}, errs)
 	assert.Equal(t, map[int]int{0: 0, 10: 1, 1: 2, 2: 3}, scratchRows(t, db))
 }
+
+// TestGroupCommitIdleLeaderTakesJoiners checks that a write finding the
+// writer idle takes the writes queued while it yields into its own
+// transaction, in order, ahead of the rest of the queue it leaves for the
+// next group.
+func TestGroupCommitIdleLeaderTakesJoiners(t *testing.T) {
+	db := openGroupTest(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, maxGroup+2)
+	testHookIdleLeader = func() {
+		testHookIdleLeader = nil // the next leaders do not wait
+		for i := 1; i < len(errs); i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = db.write(ctx, insertScratch(ctx, i, nil))
+			}()
+			waitQueued(t, db, i)
+		}
+	}
+	t.Cleanup(func() { testHookIdleLeader = nil })
+	groups, grouped := db.wq.groups.Load(), db.wq.grouped.Load()
+	errs[0] = db.write(ctx, insertScratch(ctx, 0, nil))
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "write %d", i)
+	}
+	assert.Equal(t, groups+2, db.wq.groups.Load(), "the leader's group, then the rest of the queue")
+	assert.Equal(t, grouped+uint64(len(errs)), db.wq.grouped.Load(), "every write in a group")
+	rows := scratchRows(t, db)
+	for i := range errs {
+		assert.Equal(t, i, rows[i], "write %d saw the writes before it", i)
+	}
+}
