@@ -6,11 +6,21 @@
 // escaping, `\ufffd` for invalid UTF-8, `null` for nil pointers and slices
 // and for null Nullable values — and an appendJSON method nested models
 // call, so a response is built in one buffer instead of by reflection and
-// nullable.Nullable's re-marshalling.
+// nullable.Nullable's re-marshalling. For each flat struct (scalars,
+// pointers to them, Nullables of them: the request bodies) it also writes
+// decodeJSONFast, a decoder of the plain form of a document that refuses
+// anything else; and the package's encodeJSON and decodeJSONBody, which
+// the strict handlers call.
 //
 // Usage:
 //
+//	genjson template strict-interface.gen.tmpl strict-http.gen.tmpl
 //	genjson server.gen.go json.gen.go json_gen_test.go
+//
+// The first form, run before oapi-codegen, writes oapi-codegen's
+// strict-server templates, read from the module go.mod pins, each with one
+// line changed so the handlers call encodeJSON and decodeJSONBody (see
+// templateChanges); server.cfg.yaml names them as user-templates.
 //
 // It reads the first file (the oapi-codegen output) with go/parser and
 // writes the second in the same package, then a test file listing every
@@ -24,7 +34,7 @@
 // with their own MarshalJSON, `,string` tags) leaves the type to
 // encoding/json, listed in the file's header. Structs whose name ends in
 // Params are skipped: they are bound from the URL and headers, never
-// encoded. It is run by go generate, after oapi-codegen.
+// encoded. This second form is run by go generate, after oapi-codegen.
 package main
 
 import (
