@@ -6,7 +6,9 @@
 # FUZZFLAGS caps the minimization of each new interesting input at 1 s: one
 # input costs about 1 ms, and Go's default (60 s, quadratic in the input's
 # length) can spend a whole short run minimizing a single cursor or body.
-# FUZZFLAGS= restores the default.
+# FUZZFLAGS= restores the default. FUZZTIME may be a count (FUZZTIME=20000x):
+# Go 1.26 can fail a duration-bounded run with a bare "context deadline
+# exceeded" and no input (golang/go#75804, fixed in Go 1.27); a count cannot.
 GO ?= go
 FUZZTIME ?= 10s
 FUZZFLAGS ?= -fuzzminimizetime=1s
