@@ -59,6 +59,7 @@ func (db *DB) checkpoint(ctx context.Context) {
 		return
 	}
 	_, _ = db.ckpt.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+	db.checkpoints.Add(1)
 }
 
 // wdsnBase returns the DSN of a plain read-write connection to the database

@@ -39,7 +39,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		require.NoError(t, err)
 		return info.Size()
 	}
-	const batches, batch = 8, searchFlushThreshold
+	const batches, batch = 8, 256
 	var first int64
 	for b := range batches {
 		for range batch {
@@ -51,7 +51,10 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		if b == 0 {
 			first = walSize()
 		}
-		time.Sleep(100 * time.Millisecond) // the goroutine's turn, on a busy machine too
+		// The goroutine's turn: wait for a checkpoint that starts after
+		// the batch (a fixed sleep was too short on a loaded CI machine).
+		done := db.checkpoints.Load()
+		require.Eventually(t, func() bool { return db.checkpoints.Load() >= done+2 }, 10*time.Second, time.Millisecond)
 	}
 	// Without a checkpoint the WAL would hold every batch's frames: about
 	// batches times the first batch's size.

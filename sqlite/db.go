@@ -62,6 +62,8 @@ type DB struct {
 	shmMap  *shmMapping
 	shm     atomic.Pointer[walIndexHeader]
 	commits atomic.Uint64
+	// checkpoints counts the background checkpoints run (tests wait on it).
+	checkpoints atomic.Uint64
 	// labelObserver is OnLabelCommit's f.
 	labelObserver atomic.Pointer[func(before, after ChangeStamp, touched []int64)]
 	closed        atomic.Bool
