@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -403,4 +404,21 @@ func TestKeyOfAKeptCaller(t *testing.T) {
 			assert.Equal(t, tt.wantKept, f.calls.Load() == calls, "the second read is a hit")
 		})
 	}
+}
+
+// TestCompactKnowsEveryAPIKeyField fails when spotzee.APIKey gains or
+// loses a field: the compact record (entry.go) carries the fields listed
+// here, and a new one would silently read back as its zero value from a
+// cache hit. Teach encode and record.key the new field, add it to
+// TestCompactRoundTrip, then to this list.
+func TestCompactKnowsEveryAPIKeyField(t *testing.T) {
+	t.Parallel()
+	carried := []string{"ID", "ProjectID", "Name", "Description", "Scope", "Role", "ValuePrefix", "Last4",
+		"IsSystem", "CreatedAt", "UpdatedAt", "RevokedAt"}
+	typ := reflect.TypeFor[spotzee.APIKey]()
+	var fields []string
+	for i := range typ.NumField() {
+		fields = append(fields, typ.Field(i).Name)
+	}
+	assert.Equal(t, carried, fields, "spotzee.APIKey's fields, as the compact record carries them")
 }
