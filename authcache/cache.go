@@ -301,15 +301,12 @@ func (c *Store[S]) Advance(from, to S, touched []int64) bool {
 	g.mu.Lock()
 	for _, id := range touched {
 		if r, ok := g.keys[id]; ok {
-			delete(g.keys, id)
-			g.weight -= r.weight()
-			g.keysWeight -= r.weight()
+			g.dropKey(id, r)
 		}
 	}
 	for h, r := range g.callers {
 		if len(g.callers) > maxCallerScan || slices.Contains(touched, r.key(0).ID) {
-			delete(g.callers, h)
-			g.weight -= r.weight()
+			g.dropCaller(h, r)
 		}
 	}
 	g.mu.Unlock()
@@ -379,8 +376,7 @@ func (g *generation[S]) putCaller(h [32]byte, e record, limit int) bool {
 		return false
 	}
 	if ok {
-		delete(g.callers, h)
-		g.weight -= old.weight()
+		g.dropCaller(h, old)
 	}
 	if !g.makeRoom(e.weight(), limit) {
 		return false
@@ -394,9 +390,7 @@ func (g *generation[S]) putCaller(h [32]byte, e record, limit int) bool {
 // did; g.mu must be held.
 func (g *generation[S]) putKey(id int64, e record, limit int) bool {
 	if old, ok := g.keys[id]; ok {
-		delete(g.keys, id)
-		g.weight -= old.weight()
-		g.keysWeight -= old.weight()
+		g.dropKey(id, old)
 	}
 	if !g.makeRoom(e.weight(), limit) {
 		return false
@@ -431,25 +425,35 @@ func (g *generation[S]) makeRoom(w, limit int) bool {
 		if fromKeys <= 0 {
 			break
 		}
-		delete(g.keys, id)
+		g.dropKey(id, e)
 		fromKeys -= e.weight()
-		g.weight -= e.weight()
-		g.keysWeight -= e.weight()
 	}
 	for h, e := range g.callers {
 		if g.weight <= target {
 			break
 		}
-		delete(g.callers, h)
-		g.weight -= e.weight()
+		g.dropCaller(h, e)
 	}
 	for id, e := range g.keys {
 		if g.weight <= target {
 			break
 		}
-		delete(g.keys, id)
-		g.weight -= e.weight()
-		g.keysWeight -= e.weight()
+		g.dropKey(id, e)
 	}
 	return true
+}
+
+// dropKey removes key id, whose record is r, and its weight; the table's
+// lock must be held.
+func (t *table) dropKey(id int64, r record) {
+	delete(t.keys, id)
+	t.weight -= r.weight()
+	t.keysWeight -= r.weight()
+}
+
+// dropCaller removes the caller h, whose record is r, and its weight; the
+// table's lock must be held.
+func (t *table) dropCaller(h [32]byte, r record) {
+	delete(t.callers, h)
+	t.weight -= r.weight()
 }

@@ -157,16 +157,21 @@ func (db *DB) joiners(c *writeCall) []*writeCall {
 	q := &db.wq
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := min(len(q.queue), maxGroup-1)
-	if n == 0 {
+	if len(q.queue) == 0 {
 		return nil
 	}
-	group := make([]*writeCall, 0, n+1)
-	group = append(append(group, c), q.queue[:n]...)
+	return q.take([]*writeCall{c}, maxGroup-1)
+}
+
+// take moves up to n calls from the head of the queue to the end of dst
+// and returns it; q.mu must be held.
+func (q *writeQueue) take(dst []*writeCall, n int) []*writeCall {
+	n = min(len(q.queue), n)
+	dst = append(dst, q.queue[:n]...)
 	rest := copy(q.queue, q.queue[n:])
 	clear(q.queue[rest:])
 	q.queue = q.queue[:rest]
-	return group
+	return dst
 }
 
 // lead runs group, whose first call c is the caller's own (a nil group is
@@ -190,12 +195,7 @@ func (db *DB) lead(c *writeCall, group []*writeCall) {
 		q.running = false
 		q.mu.Unlock()
 	} else {
-		m := min(len(q.queue), maxGroup)
-		next := make([]*writeCall, m)
-		copy(next, q.queue)
-		rest := copy(q.queue, q.queue[m:])
-		clear(q.queue[rest:])
-		q.queue = q.queue[:rest]
+		next := q.take(nil, maxGroup)
 		q.mu.Unlock()
 		next[0].wake <- next
 	}
