@@ -76,12 +76,15 @@ func (f *searchFlusher) wrote() {
 // The flush's statements. Each handles only the queued ids up to the
 // largest one it read at the start of the transaction: holding the write
 // lock, the flush sees no id queued meanwhile, but an id queued after that
-// read would stay queued rather than be dropped unindexed.
+// read would stay queued rather than be dropped unindexed. The unindex is
+// FTS5's 'delete' command with the text the queue recorded as indexed
+// (migration 0012), folded as the flush that indexed it folded it.
 const (
 	sqlSearchPendingMax    = `SELECT max(id) FROM api_keys_search_pending`
 	sqlSearchPendingExists = `SELECT EXISTS (SELECT 1 FROM api_keys_search_pending)`
-	sqlSearchUnindex       = `DELETE FROM api_keys_search WHERE rowid IN
-	(SELECT id FROM api_keys_search_pending WHERE id <= ?)`
+	sqlSearchUnindex       = `INSERT INTO api_keys_search (api_keys_search, rowid, name_fold, description_fold)
+	SELECT 'delete', id, ` + foldFunc + `(name), ` + foldFunc + `(description)
+	FROM api_keys_search_pending WHERE id <= ? AND indexed`
 	sqlSearchIndex = `INSERT INTO api_keys_search (rowid, name_fold, description_fold)
 	SELECT k.id, ` + foldFunc + `(k.name), ` + foldFunc + `(k.description)
 	FROM api_keys_search_pending p CROSS JOIN api_keys k ON k.id = p.id
@@ -92,7 +95,8 @@ const (
 // FlushSearchIndex brings the key list's trigram index up to date: in one
 // write transaction, for every key id queued since the last flush (keys
 // inserted, renamed, described differently, revoked or deleted), it
-// deletes the id's entry from the index, indexes the key's folded name and
+// deletes the id's entry from the index (given the text the queue recorded
+// as indexed, when the key was), indexes the key's folded name and
 // description again when the key exists and is live, and removes the id
 // from the queue. It returns how many ids it processed (0 when the queue
 // was empty).

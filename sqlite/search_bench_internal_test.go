@@ -11,7 +11,8 @@ import (
 )
 
 // The search index as migration 0011 first kept it (commit 9444acd): FTS5
-// written by the triggers of every key write.
+// written by the triggers of every key write (its delete given the old text,
+// as the table is since migration 0012).
 const ftsTriggers = `
 DROP TRIGGER api_keys_search_insert;
 DROP TRIGGER api_keys_search_update;
@@ -20,7 +21,8 @@ DROP TRIGGER api_keys_search_delete;
 CREATE TRIGGER api_keys_search_update AFTER UPDATE OF name, description ON api_keys
 WHEN NEW.revoked_at IS NULL
 BEGIN
-	DELETE FROM api_keys_search WHERE rowid = OLD.id;
+	INSERT INTO api_keys_search (api_keys_search, rowid, name_fold, description_fold)
+		VALUES ('delete', OLD.id, spotzee_fold(OLD.name), spotzee_fold(OLD.description));
 	INSERT INTO api_keys_search (rowid, name_fold, description_fold)
 		VALUES (NEW.id, spotzee_fold(NEW.name), spotzee_fold(NEW.description));
 END;`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -57,16 +58,42 @@ func trigrams(s string) []string {
 	return out
 }
 
-// assertIndexExact checks that the trigram index holds exactly the folded
-// name and description of every live key, term by term and offset by
-// offset (read through fts5vocab), against the same computed from api_keys
-// by brute force.
-func assertIndexExact(t *testing.T, db *DB) {
+// searchVocab creates, on the writer's one connection (whose temp schema
+// persists), an fts5vocab table listing every term instance of the trigram
+// index (the index itself, contentless with columnsize=0, cannot be
+// scanned) and returns its name.
+func searchVocab(t *testing.T, db *DB) string {
 	t.Helper()
-	// The writer is one connection: its temp schema persists.
 	_, err := db.w.Exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab
 		USING fts5vocab(main, api_keys_search, 'instance')`)
 	require.NoError(t, err)
+	return "temp.search_vocab"
+}
+
+// indexedKeys returns the ids the trigram index holds terms for, in order
+// (never nil).
+func indexedKeys(t *testing.T, db *DB) []int64 {
+	t.Helper()
+	rows, err := db.w.Query(`SELECT DISTINCT doc FROM ` + searchVocab(t, db) + ` ORDER BY doc`)
+	require.NoError(t, err)
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, rows.Err())
+	return ids
+}
+
+// assertIndexExact checks that the trigram index holds exactly the folded
+// name and description of every live key, term by term and offset by
+// offset (read through fts5vocab), against the same computed from api_keys
+// by brute force: a stale entry (a key's old text, a revoked or deleted
+// key's) and a missing one both fail it.
+func assertIndexExact(t *testing.T, db *DB) {
+	t.Helper()
 	read := func(query string, scan func(*sql.Rows) []string) []string {
 		rows, err := db.w.Query(query)
 		require.NoError(t, err)
@@ -79,7 +106,7 @@ func assertIndexExact(t *testing.T, db *DB) {
 		slices.Sort(out)
 		return out
 	}
-	indexed := read(`SELECT doc, col, offset, term FROM temp.search_vocab`, func(rows *sql.Rows) []string {
+	indexed := read(`SELECT doc, col, offset, term FROM `+searchVocab(t, db), func(rows *sql.Rows) []string {
 		var (
 			doc, off  int64
 			col, term string
@@ -104,17 +131,6 @@ func assertIndexExact(t *testing.T, db *DB) {
 		return out
 	})
 	assert.Equal(t, want, indexed, "the index is the live keys' folded text")
-	docs := read(`SELECT rowid FROM api_keys_search`, func(rows *sql.Rows) []string {
-		var id int64
-		require.NoError(t, rows.Scan(&id))
-		return []string{fmt.Sprint(id)}
-	})
-	live := read(`SELECT id FROM api_keys WHERE revoked_at IS NULL`, func(rows *sql.Rows) []string {
-		var id int64
-		require.NoError(t, rows.Scan(&id))
-		return []string{fmt.Sprint(id)}
-	})
-	assert.Equal(t, live, docs, "one entry per live key")
 }
 
 // searchNames returns the names of project's keys ListKeys finds for q (in
@@ -240,6 +256,37 @@ func TestSearchQueue(t *testing.T) {
 			queued: []string{"Gamma"},
 			finds:  map[string][]string{"ärger": {}},
 		},
+		{
+			name: "revoked key renamed", do: func(t *testing.T) {
+				_, err := db.w.Exec(`UPDATE api_keys SET name = 'Delta renamed' WHERE id = ?`, ids["Delta monthly"])
+				require.NoError(t, err)
+			},
+			queued: []string{},
+			finds:  map[string][]string{"delta": {}, "renamed": {}},
+		},
+		{
+			name: "revocation undone with SQL", do: func(t *testing.T) {
+				_, err := db.w.Exec(`UPDATE api_keys SET revoked_at = NULL WHERE id = ?`, ids["Delta monthly"])
+				require.NoError(t, err)
+			},
+			queued: []string{"Delta monthly"},
+			finds:  map[string][]string{"delta": {"Delta renamed"}, "monthly": {}},
+		},
+		{
+			// The id of the last key, deleted, is reused by the next
+			// insert: one queue entry, the deleted key's text unindexed
+			// and the new key's indexed.
+			name: "id reused", do: func(t *testing.T) {
+				_, err := db.w.Exec(`DELETE FROM api_keys WHERE id = ?`, ids["Delta monthly"])
+				require.NoError(t, err)
+				_, err = db.w.Exec(`INSERT INTO api_keys (id, project_id, name, scope, role, value_prefix, last4, hash, created_at, updated_at)
+					VALUES (?, ?, 'Epsilon', 'secret', 'support', 'sk_', 'abcd', randomblob(32), '2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z')`,
+					ids["Delta monthly"], p.ID)
+				require.NoError(t, err)
+			},
+			queued: []string{"Delta monthly"},
+			finds:  map[string][]string{"delta": {}, "epsilon": {"Epsilon"}},
+		},
 	} {
 		t.Run(step.name, func(t *testing.T) {
 			step.do(t)
@@ -266,6 +313,145 @@ func TestSearchQueue(t *testing.T) {
 			assert.Zero(t, n, "an empty queue")
 		})
 	}
+}
+
+// TestSearchQueueRecordsIndexedText checks what the triggers (migration
+// 0012) record with each queued id — whether the index holds the key and,
+// if so, the text it holds — which the flush's FTS5 'delete' must be given
+// exactly: the text before the first change since the last flush, not the
+// current one, for every kind of change.
+func TestSearchQueueRecordsIndexedText(t *testing.T) {
+	t.Parallel()
+	type rec struct {
+		Indexed           bool
+		Name, Description sql.NullString
+	}
+	some := func(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
+	const insert = `INSERT INTO api_keys (id, project_id, name, description, scope, role, value_prefix, last4, hash, created_at, updated_at, revoked_at)
+		VALUES (?, 1, ?, ?, 'secret', 'support', 'sk_', 'abcd', randomblob(32), '2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z', ?)`
+	const revokedAt = "2026-01-03T00:00:00.000000000Z"
+	for _, tc := range []struct {
+		name    string
+		revoked bool     // the key, "old name" / "old text", is revoked before the flush
+		do      []string // statements on key 7 after the flush
+		want    *rec     // key 7's queue entry (nil: not queued)
+	}{
+		{"deleted, id reused", false, []string{`DELETE FROM api_keys WHERE id = 7`, `INSERT INTO api_keys (id, project_id, name, scope, role, value_prefix, last4, hash, created_at, updated_at)
+			VALUES (7, 1, 'new', 'secret', 'support', 'sk_', 'abcd', randomblob(32), '2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z')`},
+			&rec{Indexed: true, Name: some("old name"), Description: some("old text")}},
+		{"rename", false, []string{`UPDATE api_keys SET name = 'new' WHERE id = 7`},
+			&rec{Indexed: true, Name: some("old name"), Description: some("old text")}},
+		{"renamed twice", false, []string{`UPDATE api_keys SET name = 'new' WHERE id = 7`, `UPDATE api_keys SET name = 'newer', description = NULL WHERE id = 7`},
+			&rec{Indexed: true, Name: some("old name"), Description: some("old text")}},
+		{"description cleared", false, []string{`UPDATE api_keys SET description = NULL WHERE id = 7`},
+			&rec{Indexed: true, Name: some("old name"), Description: some("old text")}},
+		{"same text", false, []string{`UPDATE api_keys SET name = 'old name', role = 'editor' WHERE id = 7`}, nil},
+		{"revoke", false, []string{`UPDATE api_keys SET revoked_at = '` + revokedAt + `' WHERE id = 7`},
+			&rec{Indexed: true, Name: some("old name"), Description: some("old text")}},
+		{"delete", false, []string{`DELETE FROM api_keys WHERE id = 7`},
+			&rec{Indexed: true, Name: some("old name"), Description: some("old text")}},
+		{"revoked key renamed", true, []string{`UPDATE api_keys SET name = 'new' WHERE id = 7`}, nil},
+		{"revoked key deleted", true, []string{`DELETE FROM api_keys WHERE id = 7`}, nil},
+		{"un-revoke", true, []string{`UPDATE api_keys SET revoked_at = NULL WHERE id = 7`},
+			&rec{Indexed: false, Name: some("old name"), Description: some("old text")}},
+		{"un-revoke and rename at once", true, []string{`UPDATE api_keys SET revoked_at = NULL, name = 'new' WHERE id = 7`},
+			&rec{Indexed: false, Name: some("old name"), Description: some("old text")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openNoFlush(t, ":memory:")
+			_, err := db.CreateProject(ctx, "Acme", spotzee.TierStarter, searchT0)
+			require.NoError(t, err)
+			var revoked any
+			if tc.revoked {
+				revoked = revokedAt
+			}
+			_, err = db.w.Exec(insert, 1, "first", nil, nil)
+			require.NoError(t, err)
+			_, err = db.w.Exec(insert, 7, "old name", "old text", revoked)
+			require.NoError(t, err)
+			var fresh rec
+			require.NoError(t, db.w.QueryRow(`SELECT indexed, name, description FROM api_keys_search_pending WHERE id = 1`).
+				Scan(&fresh.Indexed, &fresh.Name, &fresh.Description))
+			assert.Equal(t, rec{}, fresh, "a new key: nothing indexed to delete")
+			_, err = db.FlushSearchIndex(ctx)
+			require.NoError(t, err)
+			for _, s := range tc.do {
+				_, err := db.w.Exec(s)
+				require.NoError(t, err, s)
+			}
+			var got rec
+			err = db.w.QueryRow(`SELECT indexed, name, description FROM api_keys_search_pending WHERE id = 7`).
+				Scan(&got.Indexed, &got.Name, &got.Description)
+			if tc.want == nil {
+				require.ErrorIs(t, err, sql.ErrNoRows, "not queued")
+			} else {
+				require.NoError(t, err)
+				assert.Equal(t, *tc.want, got)
+			}
+			_, err = db.FlushSearchIndex(ctx)
+			require.NoError(t, err)
+			assertIndexExact(t, db)
+		})
+	}
+}
+
+// TestSearchFlushRandomChanges applies random changes with SQL — inserts
+// (reusing deleted ids), renames, description changes, revocations and
+// their undoing, deletions — to a few keys, flushing at random moments
+// (often several changes of one key between two flushes), and checks after
+// every flush that the index is exactly the live keys' text: a delete given
+// other text than the index holds would leave stale entries behind.
+func TestSearchFlushRandomChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openNoFlush(t, ":memory:")
+	_, err := db.CreateProject(ctx, "Acme", spotzee.TierStarter, searchT0)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(16, 12))
+	words := []string{"alpha", "Beta", "GAMMA", "delta job", "Ärger", "invoices", "weekly report", "x"}
+	text := func() any {
+		if rng.IntN(5) == 0 {
+			return nil
+		}
+		return words[rng.IntN(len(words))] + " " + words[rng.IntN(len(words))]
+	}
+	const keys = 12
+	flushes := 0
+	for step := range 600 {
+		id := rng.IntN(keys) + 1
+		var s string
+		var args []any
+		switch rng.IntN(6) {
+		case 0:
+			s, args = `INSERT OR IGNORE INTO api_keys (id, project_id, name, description, scope, role, value_prefix, last4, hash, created_at, updated_at)
+				VALUES (?, 1, ?, ?, 'secret', 'support', 'sk_', 'abcd', randomblob(32), '2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z')`,
+				[]any{id, words[rng.IntN(len(words))], text()}
+		case 1:
+			s, args = `UPDATE api_keys SET name = ? WHERE id = ?`, []any{words[rng.IntN(len(words))], id}
+		case 2:
+			s, args = `UPDATE api_keys SET description = ? WHERE id = ?`, []any{text(), id}
+		case 3:
+			s, args = `UPDATE api_keys SET revoked_at = CASE WHEN revoked_at IS NULL THEN '2026-01-03T00:00:00.000000000Z' END WHERE id = ?`, []any{id}
+		case 4:
+			s, args = `DELETE FROM api_keys WHERE id = ?`, []any{id}
+		case 5:
+			s, args = `UPDATE api_keys SET name = ?, description = ?, revoked_at = NULL WHERE id = ?`, []any{words[rng.IntN(len(words))], text(), id}
+		}
+		_, err := db.w.Exec(s, args...)
+		require.NoError(t, err, "step %d: %s", step, s)
+		if rng.IntN(8) == 0 {
+			_, err := db.FlushSearchIndex(ctx)
+			require.NoError(t, err)
+			flushes++
+			assertIndexExact(t, db)
+			if t.Failed() {
+				t.Fatalf("step %d: the index is not the live keys' text", step)
+			}
+		}
+	}
+	assert.Greater(t, flushes, 40)
 }
 
 // TestSearchFlusher checks the background flush: the timer flushes a short
