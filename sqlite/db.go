@@ -77,6 +77,10 @@ type options struct {
 	// searchFlushEvery is the background search flush's tick; 0 turns the
 	// background flush off (Open still flushes once).
 	searchFlushEvery time.Duration
+	// searchOptimizeEvery is the flushes after which the background flush
+	// optimizes the index without waiting for an idle tick (0:
+	// searchOptimizeEvery).
+	searchOptimizeEvery int
 }
 
 // Open opens (creating it when missing) the SQLite database file at path, a
@@ -179,7 +183,11 @@ func open(ctx context.Context, path string, opts options) (*DB, error) {
 				return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 			}
 		}
-		db.startSearchFlusher(opts.searchFlushEvery)
+		every := opts.searchOptimizeEvery
+		if every <= 0 {
+			every = searchOptimizeEvery
+		}
+		db.startSearchFlusher(opts.searchFlushEvery, every)
 	}
 	return db, nil
 }
