@@ -75,8 +75,8 @@ type searchFlusher struct {
 	wake chan struct{}
 	// optimizes counts the background optimizations run (tests wait on it).
 	optimizes atomic.Uint64
-	stop context.CancelFunc
-	done chan struct{}
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 // wrote records a write transaction of the store; the write path calls it.
