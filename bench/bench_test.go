@@ -38,7 +38,7 @@ func TestVariants(t *testing.T) {
 // TestSeedKeysFile checks that keys seeded in bulk read back through the
 // store and the server like keys made by CreateKey: listed in creation
 // order, counted, fetched by id — and indexed for search, none left in the
-// search queue (SQLite migration 0011).
+// search queue (SQLite migrations 0011 and 0012).
 func TestSeedKeysFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.db")
 	e := newEnv(t, path, 50)
@@ -50,13 +50,16 @@ func TestSeedKeysFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// The index (contentless, without per-row sizes since migration 0012)
+	// cannot be scanned: count the keys it finds for "seed".
 	var queued, indexed int
-	if err := db.QueryRow(`SELECT (SELECT count(*) FROM api_keys_search_pending), (SELECT count(*) FROM api_keys_search)`).
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM api_keys_search_pending),
+		(SELECT count(*) FROM api_keys_search WHERE api_keys_search MATCH '"seed"')`).
 		Scan(&queued, &indexed); err != nil {
 		t.Fatal(err)
 	}
-	if queued != 0 || indexed != 52 {
-		t.Errorf("search queue %d keys, index %d, want 0 and 52", queued, indexed)
+	if queued != 0 || indexed != 50 {
+		t.Errorf("search queue %d keys, index finds %d for \"seed\", want 0 and 50", queued, indexed)
 	}
 	w := serveHTTP(e.handlers[varFull], e.newRequest(http.MethodGet, inProcessBase+"/keys?sort=id&limit=100", ""))
 	var page struct {
