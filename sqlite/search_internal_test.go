@@ -30,10 +30,11 @@ func openNoFlush(t *testing.T, path string) *DB {
 	return db
 }
 
-// pendingIDs returns the ids in the search queue, in order (never nil).
-func pendingIDs(t *testing.T, db *DB) []int64 {
+// queryIDs returns the integers query selects on d, in its order (never
+// nil).
+func queryIDs(t *testing.T, d *sql.DB, query string) []int64 {
 	t.Helper()
-	rows, err := db.r.Query(`SELECT id FROM api_keys_search_pending ORDER BY id`)
+	rows, err := d.Query(query)
 	require.NoError(t, err)
 	defer rows.Close()
 	ids := []int64{}
@@ -44,6 +45,12 @@ func pendingIDs(t *testing.T, db *DB) []int64 {
 	}
 	require.NoError(t, rows.Err())
 	return ids
+}
+
+// pendingIDs returns the ids in the search queue, in order (never nil).
+func pendingIDs(t *testing.T, db *DB) []int64 {
+	t.Helper()
+	return queryIDs(t, db.r, `SELECT id FROM api_keys_search_pending ORDER BY id`)
 }
 
 // trigrams returns the trigram instances of s, as the FTS5 trigram
@@ -74,17 +81,7 @@ func searchVocab(t *testing.T, db *DB) string {
 // (never nil).
 func indexedKeys(t *testing.T, db *DB) []int64 {
 	t.Helper()
-	rows, err := db.w.Query(`SELECT DISTINCT doc FROM ` + searchVocab(t, db) + ` ORDER BY doc`)
-	require.NoError(t, err)
-	defer rows.Close()
-	ids := []int64{}
-	for rows.Next() {
-		var id int64
-		require.NoError(t, rows.Scan(&id))
-		ids = append(ids, id)
-	}
-	require.NoError(t, rows.Err())
-	return ids
+	return queryIDs(t, db.w, `SELECT DISTINCT doc FROM `+searchVocab(t, db)+` ORDER BY doc`)
 }
 
 // assertIndexExact checks that the trigram index holds exactly the folded
