@@ -174,10 +174,16 @@ func (w *stampWriter) WriteHeader(status int) {
 	if w.st.rated && w.st.rate.Enforced {
 		// The header keys in their canonical form (Set would canonicalise
 		// "X-RateLimit-…" into a new string on every response), the four
-		// values in one allocation.
+		// values in one slice and the three numbers in one string.
+		var buf [3 * 20]byte
+		b := strconv.AppendInt(buf[:0], int64(w.st.rate.Limit), 10)
+		n1 := len(b)
+		b = strconv.AppendInt(b, int64(w.st.rate.Remaining), 10)
+		n2 := len(b)
+		b = strconv.AppendInt(b, int64(w.st.rate.ResetSeconds()), 10)
+		nums := string(b)
 		v := make([]string, 4)
-		v[0], v[1] = strconv.Itoa(w.st.rate.Limit), strconv.Itoa(w.st.rate.Remaining)
-		v[2], v[3] = strconv.Itoa(w.st.rate.ResetSeconds()), string(w.st.rate.Tier)
+		v[0], v[1], v[2], v[3] = nums[:n1], nums[n1:n2], nums[n2:], string(w.st.rate.Tier)
 		h[rateLimitLimit], h[rateLimitRemaining] = v[0:1:1], v[1:2:2]
 		h[rateLimitReset], h[rateLimitTier] = v[2:3:3], v[3:4:4]
 	}
