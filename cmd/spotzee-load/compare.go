@@ -28,12 +28,18 @@ import (
 // have (the ogen peer's module, npx for Prism) are skipped with the reason.
 
 // compareVariants are the variants -compare may name, in run order.
-var compareVariants = []string{"ref", "ref-limits", "embedded-noval", "embedded", "embedded-resp", "ogen", "prism"}
+var compareVariants = []string{"ref", "ref-limits", "ref-100k", "embedded-noval", "embedded", "embedded-resp", "ogen", "prism"}
+
+// growthKeys are the keys of the ref-100k variant, whose throughput the
+// growth target compares with ref's (-keys, 1,000 by default): issue #16's
+// "100,000 keys stay within 1.5x of 1,000".
+const growthKeys = 100_000
 
 // compareTitles describes each variant in the table.
 var compareTitles = map[string]string{
 	"ref":            "reference server (rate limits off)",
 	"ref-limits":     "reference server, rate limits on",
+	"ref-100k":       "reference server, 100,000 keys",
 	"embedded-noval": "embedding stack, no validation",
 	"embedded":       "embedding stack + request validation",
 	"embedded-resp":  "embedding stack + request and response validation",
@@ -302,7 +308,7 @@ func runCompare(ctx context.Context, cfg config, dir string, lifetime time.Durat
 			m.p50, m.p99 = p50s[k][len(p50s[k])/2], p99s[k][len(p99s[k])/2]
 		}
 	}
-	printCompare(stdout, rows)
+	printCompare(stdout, rows, cfg.keys)
 	if ctx.Err() != nil {
 		return fail(stderr, "stopped early: %v", ctx.Err())
 	}
@@ -325,7 +331,10 @@ func startVariant(ctx context.Context, cfg config, name, dir string, lifetime ti
 		err error
 	)
 	switch name {
-	case "ref", "ref-limits":
+	case "ref", "ref-limits", "ref-100k":
+		if name == "ref-100k" {
+			keys = []string{childKeysEnv + "=" + strconv.Itoa(growthKeys)}
+		}
 		env := append(keys, childDBEnv+"="+filepath.Join(dir, name+".db"), childBehaviourEnv+"="+string(cfg.behaviour))
 		if name == "ref-limits" {
 			env = append(env, childLimitsEnv+"=1")
@@ -417,7 +426,9 @@ func startPrism(ctx context.Context, cfg config, dir string) (*child, loadTarget
 	return nil, loadTarget{}, "Prism did not start within 90 s: " + firstLine(log)
 }
 
-func printCompare(w io.Writer, rows []measured) {
+// printCompare prints the table of rows and the targets; baseKeys is ref's
+// number of keys (-keys), which the growth target compares ref-100k with.
+func printCompare(w io.Writer, rows []measured, baseKeys int) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "variant\top\treq/s\tbare req/s\tvs bare\tp50\tp99\trequests\terrors\t")
@@ -473,5 +484,9 @@ func printCompare(w io.Writer, rows []measured) {
 	for _, op := range compareOps {
 		check("reference server / Prism, "+op.name, "ref "+op.name, "prism "+op.name, 5, false)
 		check("rate limits on / off, "+op.name+" (cost ≤ 5%: ≥ 0.95)", "ref-limits "+op.name, "ref "+op.name, 0.95, false)
+	}
+	for _, op := range compareOps {
+		check(fmt.Sprintf("%d keys / %d keys, %s (within 1.5x: ≥ 0.67)", growthKeys, baseKeys, op.name),
+			"ref-100k "+op.name, "ref "+op.name, 1/1.5, false)
 	}
 }

@@ -18,7 +18,8 @@
 //
 // With -compare it instead compares variants serving GET and PATCH
 // /keys/{keyId} — ref (the reference server, rate limits off), ref-limits
-// (on, with budgets the load never reaches), embedded-noval, embedded and
+// (on, with budgets the load never reaches), ref-100k (rate limits off,
+// 100,000 keys, for the growth target), embedded-noval, embedded and
 // embedded-resp (examples/embedded without validation, with request
 // validation, with response validation too), ogen (the peer in
 // bench/ogenpeer, a module of its own, built with go build) and prism

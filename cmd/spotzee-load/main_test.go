@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/spotzeekit/spotzee-keys/refserver"
 )
 
@@ -159,4 +161,26 @@ func TestCompareFlags(t *testing.T) {
 	if _, err := parseFlags([]string{"-gen", "ab"}, io.Discard); err == nil {
 		t.Error("-gen ab: no error")
 	}
+}
+
+// TestPrintCompareGrowth checks the growth target's lines: ref-100k's
+// ratio to the bare handler over ref's, against 1/1.5, per operation, and
+// "not measured" without ref-100k.
+func TestPrintCompareGrowth(t *testing.T) {
+	t.Parallel()
+	rows := []measured{
+		{variant: "ref", op: "GET", rps: 50, bareRPS: 100},
+		{variant: "ref", op: "PATCH", rps: 16, bareRPS: 100},
+		{variant: "ref-100k", op: "GET", rps: 40, bareRPS: 100},
+		{variant: "ref-100k", op: "PATCH", rps: 10, bareRPS: 100},
+	}
+	var out bytes.Buffer
+	printCompare(&out, rows, 1000)
+	assert.Contains(t, out.String(), "reference server, 100,000 keys")
+	assert.Contains(t, out.String(), "100000 keys / 1000 keys, GET (within 1.5x: ≥ 0.67): 0.80 (want ≥ 0.67) MET")
+	assert.Contains(t, out.String(), "100000 keys / 1000 keys, PATCH (within 1.5x: ≥ 0.67): 0.62 (want ≥ 0.67) MISSED")
+
+	out.Reset()
+	printCompare(&out, rows[:2], 1000)
+	assert.Contains(t, out.String(), "100000 keys / 1000 keys, GET (within 1.5x: ≥ 0.67): not measured")
 }
