@@ -203,7 +203,6 @@ func (db *DB) startSearchFlusher(interval time.Duration, optimizeEvery int) {
 			if db.optimizeSearchIndex(ctx) == nil {
 				flushed = 0
 				f.optimizes.Add(1)
-				db.checkpoint(ctx)
 			}
 		}
 		for tick := 1; ; tick++ {
@@ -216,6 +215,7 @@ func (db *DB) startSearchFlusher(interval time.Duration, optimizeEvery int) {
 					// A tick without writes: the moment to merge.
 					if flushed > 0 {
 						optimize()
+						db.checkpoint(ctx)
 					}
 					continue
 				}
@@ -232,10 +232,10 @@ func (db *DB) startSearchFlusher(interval time.Duration, optimizeEvery int) {
 				}
 			}
 			if flushed >= optimizeEvery {
-				optimize() // checkpoints too
-				continue
+				optimize()
 			}
-			// After the flush, so that its frames are copied too.
+			// After the flush (and the optimization), so that its frames
+			// are copied too.
 			db.checkpoint(ctx)
 		}
 	}()
