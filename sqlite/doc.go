@@ -30,11 +30,14 @@
 // each [Open] its own private in-memory database (SQLite's memdb VFS under a
 // random name), with the same writer/reader split.
 //
-// The key list's trigram search index (migration 0011) is not written by the
-// transactions that change keys: their triggers queue the keys' ids, and
-// [DB.FlushSearchIndex] indexes the queue in one transaction, at [Open] and
-// from a goroutine the DB runs until [DB.Close]. Searches read the queue as
-// well as the index, so they are exact before a flush too.
+// The key list's trigram search index (migrations 0011 and 0012) is not
+// written by the transactions that change keys: their triggers queue the
+// keys' ids with the text the index holds for them, and
+// [DB.FlushSearchIndex] indexes the queue in one transaction (deleting the
+// old entries by that text), at [Open] and from a goroutine the DB runs
+// until [DB.Close], which also merges the index's segments when idle and
+// every 32 flushes. Searches read the queue as well as the index, so they
+// are exact before a flush too.
 //
 // # Change stamp
 //
