@@ -55,11 +55,7 @@ func BenchmarkFlushSearch(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer db.Close()
-				setup := append([]string{`INSERT INTO projects (name, tier, created_at) VALUES ('Acme', 'starter', '2026-01-02T03:04:05.000000000Z')`,
-					fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
-			INSERT INTO api_keys (project_id, name, scope, role, value_prefix, last4, hash, created_at, updated_at)
-			SELECT 1, 'seed ' || i, 'secret', 'support', 'sk_', 'abcd', randomblob(32),
-				'2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z' FROM n`, n)}, v.setup...)
+				setup := append(seedSQL("seed ", n), v.setup...)
 				for _, s := range setup {
 					if _, err := db.w.ExecContext(ctx, s); err != nil {
 						b.Fatal(err)

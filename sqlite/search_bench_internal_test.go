@@ -52,11 +52,7 @@ func BenchmarkRenameTx(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer db.Close()
-		setup := []string{`INSERT INTO projects (name, tier, created_at) VALUES ('Acme', 'starter', '2026-01-02T03:04:05.000000000Z')`,
-			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
-			INSERT INTO api_keys (project_id, name, scope, role, value_prefix, last4, hash, created_at, updated_at)
-			SELECT 1, 'key ' || i, 'secret', 'support', 'sk_', 'abcd', randomblob(32),
-				'2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z' FROM n`}
+		setup := seedSQL("key ", 1000)
 		switch v {
 		case "none":
 			setup = append(setup, `DROP TRIGGER api_keys_search_insert; DROP TRIGGER api_keys_search_update;

@@ -14,17 +14,25 @@ import (
 	spotzee "github.com/spotzeekit/spotzee-keys"
 )
 
+// seedSQL returns the statements that create a project and n keys in it
+// named prefix followed by 1..n (SQL, as bench.SeedKeysFile seeds: the
+// search triggers queue them), for the benchmarks and tests of this
+// package that need a large project fast.
+func seedSQL(prefix string, n int) []string {
+	return []string{`INSERT INTO projects (name, tier, created_at) VALUES ('Acme', 'starter', '2026-01-02T03:04:05.000000000Z')`,
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+			INSERT INTO api_keys (project_id, name, scope, role, value_prefix, last4, hash, created_at, updated_at)
+			SELECT (SELECT max(id) FROM projects), '%s' || i, 'secret', 'support', 'sk_', 'abcd', randomblob(32),
+				'2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z' FROM n`, n, prefix)}
+}
+
 // seedRenamed creates n keys ("seed 1".."seed n") in a new project of db
 // with SQL, flushes them into the index, then renames random keys ("load
 // …") in rounds of searchFlushThreshold, flushing after each round. It
 // returns the project's id.
 func seedRenamed(ctx context.Context, tb testing.TB, db *DB, n, rounds int) int64 {
 	tb.Helper()
-	for _, s := range []string{`INSERT INTO projects (name, tier, created_at) VALUES ('Acme', 'starter', '2026-01-02T03:04:05.000000000Z')`,
-		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
-			INSERT INTO api_keys (project_id, name, scope, role, value_prefix, last4, hash, created_at, updated_at)
-			SELECT last_insert_rowid(), 'seed ' || i, 'secret', 'support', 'sk_', 'abcd', randomblob(32),
-				'2026-01-02T03:04:05.000000000Z', '2026-01-02T03:04:05.000000000Z' FROM n`, n)} {
+	for _, s := range seedSQL("seed ", n) {
 		if _, err := db.w.ExecContext(ctx, s); err != nil {
 			tb.Fatal(err)
 		}
